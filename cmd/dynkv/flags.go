@@ -1,0 +1,193 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// envPrefix starts the environment variable behind every flag:
+// --node-id is also read from DYNKV_NODE_ID.
+const envPrefix = "DYNKV_"
+
+var oneDash = regexp.MustCompile(`(^|\s)-([a-z])`)
+
+// envName is the environment variable backing a flag.
+func envName(flagName string) string {
+	return envPrefix + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// flags is a flag.FlagSet whose flags also come from the environment.
+// Precedence: a flag on the command line, then its DYNKV_ variable (an empty
+// variable counts as unset), then the default.
+type flags struct {
+	*flag.FlagSet
+	usage       string            // "dynkv serve [flags]"
+	summary     string            // what the command does, for --help
+	defaultText map[string]string // shown instead of a computed default
+}
+
+func newFlags(usage, summary string) *flags {
+	fs := flag.NewFlagSet(usage, flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors are returned, help is printed by the caller
+	fs.Usage = func() {}
+	return &flags{FlagSet: fs, usage: usage, summary: summary, defaultText: map[string]string{}}
+}
+
+// parse reads args, then the environment for every flag args left unset.
+// It returns flag.ErrHelp for -h/--help and a one-line error otherwise.
+func (f *flags) parse(args []string, lookupEnv func(string) (string, bool)) error {
+	if err := f.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		// The flag package names flags with one dash; our help uses two.
+		return errors.New(oneDash.ReplaceAllString(err.Error(), "$1--$2"))
+	}
+	if f.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", f.Arg(0))
+	}
+	onCommandLine := map[string]bool{}
+	f.Visit(func(fl *flag.Flag) { onCommandLine[fl.Name] = true })
+	var errs []error
+	f.VisitAll(func(fl *flag.Flag) {
+		if onCommandLine[fl.Name] {
+			return
+		}
+		name := envName(fl.Name)
+		v, ok := lookupEnv(name)
+		if !ok || v == "" {
+			return
+		}
+		if err := f.Set(fl.Name, v); err != nil {
+			errs = append(errs, fmt.Errorf("invalid value %q for %s (--%s): %v", v, name, fl.Name, err))
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// isSet reports whether a flag came from the command line or environment.
+func (f *flags) isSet(name string) bool {
+	set := false
+	f.Visit(func(fl *flag.Flag) { set = set || fl.Name == name })
+	return set
+}
+
+// printUsage lists every flag with its environment variable and default.
+func (f *flags) printUsage(w io.Writer) {
+	fmt.Fprintf(w, "Usage: %s\n\n%s\n\nFlags (each also read from the environment variable shown; the command line wins):\n", f.usage, f.summary)
+	f.VisitAll(func(fl *flag.Flag) {
+		arg, usage := flag.UnquoteUsage(fl)
+		head := "  --" + fl.Name
+		if arg != "" {
+			head += " " + arg
+		}
+		def := fl.DefValue
+		if t, ok := f.defaultText[fl.Name]; ok {
+			def = t
+		}
+		switch {
+		case def == "":
+			def = "none"
+		case def == "false" && arg == "":
+			def = "off"
+		}
+		fmt.Fprintf(w, "%s\n        %s\n        env %s, default %s\n", head, usage, envName(fl.Name), def)
+	})
+}
+
+// choiceValue is a string flag limited to a fixed set of values.
+type choiceValue struct {
+	p       *string
+	choices []string
+}
+
+func (f *flags) choice(p *string, name, def string, choices []string, usage string) {
+	*p = def
+	f.Var(&choiceValue{p: p, choices: choices}, name, usage)
+}
+
+func (c *choiceValue) String() string {
+	if c.p == nil {
+		return ""
+	}
+	return *c.p
+}
+
+func (c *choiceValue) Set(s string) error {
+	if !slices.Contains(c.choices, s) {
+		return fmt.Errorf("want one of %s", strings.Join(c.choices, ", "))
+	}
+	*c.p = s
+	return nil
+}
+
+// listValue is a comma-separated list; repeating the flag appends.
+type listValue struct{ p *[]string }
+
+func (f *flags) list(p *[]string, name, usage string) {
+	f.Var(listValue{p}, name, usage)
+}
+
+func (l listValue) String() string {
+	if l.p == nil {
+		return ""
+	}
+	return strings.Join(*l.p, ",")
+}
+
+func (l listValue) Set(s string) error {
+	for item := range strings.SplitSeq(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			*l.p = append(*l.p, item)
+		}
+	}
+	return nil
+}
+
+// bytesValue is a size in bytes: a plain number or one with a KiB, MiB or
+// GiB suffix.
+type bytesValue struct{ p *int }
+
+func (f *flags) bytes(p *int, name string, def int, usage string) {
+	*p = def
+	f.Var(bytesValue{p}, name, usage)
+}
+
+var byteUnits = []struct {
+	suffix string
+	size   int
+}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"B", 1}}
+
+func (b bytesValue) String() string {
+	if b.p == nil {
+		return ""
+	}
+	for _, u := range byteUnits {
+		if *b.p != 0 && *b.p%u.size == 0 {
+			return strconv.Itoa(*b.p/u.size) + u.suffix
+		}
+	}
+	return strconv.Itoa(*b.p)
+}
+
+func (b bytesValue) Set(s string) error {
+	num, mult := s, 1
+	for _, u := range byteUnits {
+		if n, ok := strings.CutSuffix(s, u.suffix); ok {
+			num, mult = n, u.size
+			break
+		}
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(num))
+	if err != nil || n < 1 || n > (1<<31-1)/mult {
+		return errors.New("want a positive size such as 1048576, 512KiB or 1MiB")
+	}
+	*b.p = n * mult
+	return nil
+}

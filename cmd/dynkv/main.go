@@ -1,0 +1,77 @@
+// Command dynkv runs dynkv nodes: one per process (serve) or a whole local
+// cluster in one process (dev). It only wires configuration together; the
+// behaviour lives in package node.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"runtime/debug"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, os.LookupEnv))
+}
+
+// commands maps each subcommand to its entry point, which returns the exit
+// code: 0 success, 1 failure at run time, 2 bad usage.
+var commands = map[string]func(args []string, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int{
+	"serve": runServe,
+	"dev":   runDev,
+}
+
+const usage = `dynkv is a Dynamo-style, always-writable key-value store.
+
+Usage: dynkv <command> [flags]
+
+Commands:
+  serve     run one node
+  dev       run a local cluster of nodes in this process, for trying dynkv out
+  version   print the version
+  help      print this help, or a command's: dynkv help serve
+
+Run 'dynkv <command> --help' for a command's flags.
+`
+
+func run(args []string, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	name, rest := args[0], args[1:]
+	switch name {
+	case "help", "-h", "-help", "--help":
+		if len(rest) > 0 && commands[rest[0]] != nil {
+			return commands[rest[0]]([]string{"--help"}, stdout, stderr, lookupEnv)
+		}
+		fmt.Fprint(stdout, usage)
+		return 0
+	case "version", "--version":
+		fmt.Fprintf(stdout, "dynkv %s (%s)\n", version(), runtime.Version())
+		return 0
+	}
+	cmd := commands[name]
+	if cmd == nil {
+		fmt.Fprintf(stderr, "dynkv: unknown command %q; run 'dynkv help' for the list\n", name)
+		return 2
+	}
+	return cmd(rest, stdout, stderr, lookupEnv)
+}
+
+// version is the module version, or the VCS revision of a development
+// build.
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	v := bi.Main.Version
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" && (v == "" || v == "(devel)") {
+			v = "devel " + s.Value
+		}
+	}
+	return v
+}

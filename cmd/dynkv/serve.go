@@ -1,0 +1,172 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/dynkv/dynkv/node"
+)
+
+// serveCmd holds the flags of `dynkv serve`.
+type serveCmd struct {
+	f *flags
+
+	nodeID, dataDir             string
+	httpAddr, advertiseHTTPAddr string
+	gossipAddr, advertiseGossip string
+	join                        []string
+	n, r, w, partitions         int
+	maxValueBytes, maxSiblings  int
+	requestTimeout              time.Duration
+	gossipProfile               string
+	syncWrites                  bool
+	log                         logOptions
+}
+
+func newServeCmd() *serveCmd {
+	d := node.DefaultConfig()
+	c := &serveCmd{f: newFlags("dynkv serve [flags]", "Run one dynkv node until SIGINT or SIGTERM, which shut it down cleanly\n(a shutdown is not a leave: the node keeps its partitions).")}
+	f := c.f
+	f.StringVar(&c.nodeID, "node-id", "", "this node's `name`: unique in the cluster, stable across restarts")
+	f.defaultText["node-id"] = "the host name"
+	f.StringVar(&c.dataDir, "data-dir", "", "`directory` of the node's database")
+	f.defaultText["data-dir"] = "./data/<node-id>"
+	f.StringVar(&c.httpAddr, "http-addr", d.HTTPAddr, "`address` (host:port) to serve the client API and internode traffic on")
+	f.StringVar(&c.advertiseHTTPAddr, "advertise-http-addr", "", "`address` (host:port) peers and clients reach the HTTP API at; required when --http-addr listens on every interface")
+	f.defaultText["advertise-http-addr"] = "--http-addr"
+	f.StringVar(&c.gossipAddr, "gossip-addr", "127.0.0.1:7946", "`address` (host:port) to gossip on, TCP and UDP")
+	f.StringVar(&c.advertiseGossip, "advertise-gossip-addr", "", "`address` (host:port) peers reach gossip at")
+	f.defaultText["advertise-gossip-addr"] = "--gossip-addr"
+	f.list(&c.join, "join", "gossip `addresses` of existing members, host:port[,host:port]; none starts a new cluster")
+	f.IntVar(&c.n, "n", d.Ring.N, "`count` of replicas per key, fixed for the cluster's life")
+	f.IntVar(&c.r, "r", d.R, "default read quorum, a `count` 1..n")
+	f.IntVar(&c.w, "w", d.W, "default write quorum, a `count` 1..n")
+	f.IntVar(&c.partitions, "partitions", d.Ring.Partitions, "`count` of ring partitions, fixed for the cluster's life")
+	f.bytes(&c.maxValueBytes, "max-value-bytes", d.MaxValueBytes, "largest value a client may write, a `size` such as 1048576, 512KiB or 1MiB")
+	f.IntVar(&c.maxSiblings, "max-siblings", d.MaxSiblings, "most siblings (a `count`) one key may hold; a write past it is refused with 409")
+	f.DurationVar(&c.requestTimeout, "request-timeout", d.RequestTimeout, "bound on one client request including the replica fan-out, a `duration` such as 5s")
+	f.choice(&c.gossipProfile, "gossip-profile", "lan", []string{"lan", "local", "fast"},
+		"failure-detection timing `profile`: lan (a crashed node is failed in ~5.5 s), local, or fast (~0.7 s, chatty; for tests)")
+	f.BoolVar(&c.syncWrites, "sync-writes", false, "fsync every write so it survives power loss (default: survives kill -9 only)")
+	c.log.register(f, "info")
+	return c
+}
+
+// serveConfig is everything `dynkv serve` needs to start a node.
+type serveConfig struct {
+	node node.Config
+	serf node.SerfConfig
+	log  logOptions
+}
+
+// config parses args and the environment into a checked configuration.
+func (c *serveCmd) config(args []string, lookupEnv func(string) (string, bool)) (serveConfig, error) {
+	if err := c.f.parse(args, lookupEnv); err != nil {
+		return serveConfig{}, err
+	}
+	if c.nodeID == "" {
+		h, err := os.Hostname()
+		if err != nil {
+			return serveConfig{}, fmt.Errorf("no --node-id and no host name to default to: %v", err)
+		}
+		c.nodeID = h
+	}
+	if c.dataDir == "" {
+		c.dataDir = filepath.Join("data", c.nodeID)
+	}
+	nc := node.DefaultConfig()
+	nc.NodeID, nc.DataDir = c.nodeID, c.dataDir
+	nc.HTTPAddr, nc.AdvertiseHTTPAddr = c.httpAddr, c.advertiseHTTPAddr
+	nc.Ring.N, nc.Ring.Partitions = c.n, c.partitions
+	nc.R, nc.W = c.r, c.w
+	nc.MaxValueBytes, nc.MaxSiblings = c.maxValueBytes, c.maxSiblings
+	// An internode message carries whole values: keep room for the largest.
+	nc.MaxInternodeBytes = max(nc.MaxInternodeBytes, c.maxValueBytes+64<<10)
+	nc.RequestTimeout = c.requestTimeout
+	nc.SyncWrites = c.syncWrites
+
+	var errs []error
+	if c.requestTimeout <= 0 {
+		errs = append(errs, errors.New("--request-timeout must be positive"))
+	}
+	advertised := c.httpAddr
+	if c.advertiseHTTPAddr != "" {
+		advertised = c.advertiseHTTPAddr
+		errs = append(errs, checkDialable("--advertise-http-addr", c.advertiseHTTPAddr))
+	} else if err := checkDialable("--http-addr", c.httpAddr); err != nil {
+		errs = append(errs, fmt.Errorf("%w, or set --advertise-http-addr", err))
+	}
+	errs = append(errs, checkHostPort("--gossip-addr", c.gossipAddr))
+	if c.advertiseGossip != "" {
+		errs = append(errs, checkDialable("--advertise-gossip-addr", c.advertiseGossip))
+	}
+	for _, j := range c.join {
+		errs = append(errs, checkHostPort("--join", j))
+	}
+	if err := nc.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return serveConfig{}, errors.New(strings.ReplaceAll(err.Error(), "\n", "; "))
+	}
+	return serveConfig{
+		node: nc,
+		serf: node.SerfConfig{
+			NodeID: c.nodeID, BindAddr: c.gossipAddr, AdvertiseAddr: c.advertiseGossip,
+			HTTPAddr: advertised, Join: c.join, Profile: c.gossipProfile,
+		},
+		log: c.log,
+	}, nil
+}
+
+func checkHostPort(flagName, addr string) error {
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return fmt.Errorf("%s %q: want host:port", flagName, addr)
+	}
+	return nil
+}
+
+// checkDialable rejects addresses peers could not use: no port, port 0, or
+// an every-interface host such as 0.0.0.0.
+func checkDialable(flagName, addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%s %q: want host:port", flagName, addr)
+	case port == "0":
+		return fmt.Errorf("%s %q: peers need a concrete port, not 0", flagName, addr)
+	case host == "" || net.ParseIP(host) != nil && net.ParseIP(host).IsUnspecified():
+		return fmt.Errorf("%s %q: peers cannot dial an every-interface address", flagName, addr)
+	}
+	return nil
+}
+
+// runServe is `dynkv serve`.
+func runServe(args []string, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
+	cmd := newServeCmd()
+	cfg, err := cmd.config(args, lookupEnv)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		cmd.f.printUsage(stdout)
+		return 0
+	case err != nil:
+		fmt.Fprintf(stderr, "dynkv serve: %v (see dynkv serve --help)\n", err)
+		return 2
+	}
+	log := cfg.log.logger(stderr)
+	sigs, stopSignals := notifyShutdown()
+	defer stopSignals()
+	n, err := startNode(cfg.node, cfg.serf, log)
+	if err != nil {
+		log.Error("cannot start node", "err", err)
+		return 1
+	}
+	return awaitShutdown(sigs, log, n.Close)
+}

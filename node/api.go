@@ -1,0 +1,406 @@
+package node
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/dynkv/dynkv/vclock"
+)
+
+// The client HTTP API of SPEC §3. Handlers are thin: they parse and
+// validate, call the coordinator, and render. Nothing from the fasthttp
+// request outlives the handler: keys and values are copied before any
+// goroutine may see them.
+
+// HeaderContext carries the opaque causal context both ways.
+const HeaderContext = "X-Causal-Context"
+
+// HeaderServedBy names the node that coordinated the request.
+const HeaderServedBy = "X-Dynkv-Node"
+
+const defaultContentType = "application/octet-stream"
+
+func (n *Node) newHTTPServer() *fasthttp.Server {
+	return &fasthttp.Server{
+		Handler:            n.conns.wrap(n.ServeHTTP),
+		Name:               "dynkv",
+		MaxRequestBodySize: n.cfg.MaxInternodeBytes,
+		ReadTimeout:        n.cfg.RequestTimeout + 5*time.Second,
+		WriteTimeout:       n.cfg.RequestTimeout + 5*time.Second,
+		IdleTimeout:        n.cfg.ServerIdleTimeout,
+		// Keys are raw bytes: never let the server rewrite the path.
+		DisablePreParseMultipartForm: true,
+		NoDefaultContentType:         true,
+		CloseOnShutdown:              true,
+		Logger:                       fasthttpLogger{n.log},
+		ConnState:                    n.conns.observe,
+		ErrorHandler: func(rc *fasthttp.RequestCtx, err error) {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				rc.SetConnectionClose()
+				writeError(rc, &APIError{Status: http.StatusRequestTimeout, Code: "request_timeout", Message: "request not received in time"})
+				return
+			}
+			if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+				writeError(rc, &APIError{Status: http.StatusRequestEntityTooLarge, Code: CodeValueTooLarge, Message: "request body too large"})
+				return
+			}
+			writeError(rc, badRequest("bad_request", "cannot parse request: %v", err))
+		},
+	}
+}
+
+type fasthttpLogger struct {
+	l interface{ Warn(string, ...any) }
+}
+
+func (f fasthttpLogger) Printf(format string, args ...any) {
+	f.l.Warn(fmt.Sprintf(format, args...), "component", "http")
+}
+
+// ServeHTTP routes one request. It is exported so tests can drive the API
+// without sockets.
+func (n *Node) ServeHTTP(rc *fasthttp.RequestCtx) {
+	defer func() {
+		// A bug in one handler must not take the node down.
+		if p := recover(); p != nil {
+			n.log.Error("handler panic", "panic", p, "path", string(rc.URI().PathOriginal()))
+			writeError(rc, &APIError{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "internal error"})
+		}
+	}()
+	path := string(rc.URI().PathOriginal())
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	method := string(rc.Method())
+	switch {
+	case strings.HasPrefix(path, "/kv/"):
+		n.serveKV(rc, method, path[len("/kv/"):])
+	case strings.HasPrefix(path, internodePrefix):
+		if allow(rc, method, fasthttp.MethodPost) {
+			serveInternode(rc, n, Op(path[len(internodePrefix):]), n.cfg.RequestTimeout)
+		}
+	case strings.HasPrefix(path, "/admin/local/"):
+		if allow(rc, method, fasthttp.MethodGet) {
+			n.serveAdminLocal(rc, path[len("/admin/local/"):])
+		}
+	case path == "/healthz":
+		if allow(rc, method, fasthttp.MethodGet, fasthttp.MethodHead) {
+			n.serveHealth(rc)
+		}
+	case path == "/metrics":
+		if allow(rc, method, fasthttp.MethodGet) {
+			n.serveMetrics(rc)
+		}
+	case path == "/cluster/members":
+		if allow(rc, method, fasthttp.MethodGet) {
+			writeJSON(rc, http.StatusOK, n.view().list)
+		}
+	case path == "/cluster/ring":
+		if allow(rc, method, fasthttp.MethodGet) {
+			n.serveRing(rc)
+		}
+	default:
+		writeError(rc, &APIError{Status: http.StatusNotFound, Code: CodeUnknownRoute, Message: fmt.Sprintf("no route for %s", path)})
+	}
+}
+
+func allow(rc *fasthttp.RequestCtx, method string, allowed ...string) bool {
+	for _, a := range allowed {
+		if method == a {
+			return true
+		}
+	}
+	rc.Response.Header.Set("Allow", strings.Join(allowed, ", "))
+	writeError(rc, &APIError{Status: http.StatusMethodNotAllowed, Code: CodeMethodNotAllowed,
+		Message: fmt.Sprintf("%s is not allowed here; use %s", method, strings.Join(allowed, " or "))})
+	return false
+}
+
+// parseKey decodes a percent-encoded key from the path.
+func parseKey(raw string) ([]byte, *APIError) {
+	key, err := url.PathUnescape(raw)
+	if err != nil {
+		return nil, badRequest(CodeBadKey, "key is not validly percent-encoded: %v", err)
+	}
+	if len(key) == 0 || len(key) > maxKeyLen {
+		return nil, badRequest(CodeBadKey, "key must be 1 to %d bytes, got %d", maxKeyLen, len(key))
+	}
+	return []byte(key), nil
+}
+
+// parseQuorum reads ?r= or ?w=: 1..N, one, quorum or all; 0 means default.
+func (n *Node) parseQuorum(rc *fasthttp.RequestCtx, name string) (int, *APIError) {
+	raw := rc.QueryArgs().Peek(name)
+	if raw == nil {
+		return 0, nil
+	}
+	nrep := n.cfg.Ring.N
+	switch s := string(raw); s {
+	case "one":
+		return 1, nil
+	case "quorum":
+		return nrep/2 + 1, nil
+	case "all":
+		return nrep, nil
+	default:
+		v, err := strconv.Atoi(s)
+		if err != nil || v < 1 || v > nrep {
+			return 0, badRequest(CodeBadQuorum, "%s=%q: want 1..%d, one, quorum or all", name, s, nrep)
+		}
+		return v, nil
+	}
+}
+
+func parseContext(rc *fasthttp.RequestCtx) (vclock.Context, *APIError) {
+	raw := rc.Request.Header.Peek(HeaderContext)
+	c, err := vclock.ParseToken(strings.TrimSpace(string(raw)))
+	if err != nil {
+		return vclock.Context{}, badRequest(CodeBadContext, "%s header: %v", HeaderContext, err)
+	}
+	return c, nil
+}
+
+func (n *Node) serveKV(rc *fasthttp.RequestCtx, method, rawKey string) {
+	start := time.Now()
+	op := strings.ToLower(method)
+	defer func() {
+		n.metrics.requests.WithLabelValues(op, strconv.Itoa(rc.Response.StatusCode())).Inc()
+		n.metrics.requestDuration.WithLabelValues(op).Observe(time.Since(start).Seconds())
+	}()
+	if !allow(rc, method, fasthttp.MethodGet, fasthttp.MethodPut, fasthttp.MethodDelete) {
+		return
+	}
+	rc.Response.Header.Set(HeaderServedBy, n.cfg.NodeID)
+	key, apiErr := parseKey(rawKey)
+	if apiErr != nil {
+		writeError(rc, apiErr)
+		return
+	}
+	if n.closing.Load() {
+		writeError(rc, &APIError{Status: http.StatusServiceUnavailable, Code: CodeShuttingDown, Message: "node is shutting down"})
+		return
+	}
+	ctx := context.Background()
+	switch method {
+	case fasthttp.MethodGet:
+		r, apiErr := n.parseQuorum(rc, "r")
+		if apiErr != nil {
+			writeError(rc, apiErr)
+			return
+		}
+		res, err := n.Get(ctx, key, r)
+		if err != nil {
+			writeError(rc, err)
+			return
+		}
+		n.renderRead(rc, res.Set)
+	case fasthttp.MethodPut, fasthttp.MethodDelete:
+		w, apiErr := n.parseQuorum(rc, "w")
+		if apiErr != nil {
+			writeError(rc, apiErr)
+			return
+		}
+		cctx, apiErr := parseContext(rc)
+		if apiErr != nil {
+			writeError(rc, apiErr)
+			return
+		}
+		req := WriteRequest{Key: key, Context: cctx, W: w, Delete: method == fasthttp.MethodDelete}
+		if !req.Delete {
+			body := rc.PostBody()
+			if len(body) > n.cfg.MaxValueBytes {
+				writeError(rc, &APIError{Status: http.StatusRequestEntityTooLarge, Code: CodeValueTooLarge,
+					Message: fmt.Sprintf("value of %d bytes exceeds the limit of %d", len(body), n.cfg.MaxValueBytes)})
+				return
+			}
+			// Copied: replication goroutines outlive this handler.
+			req.Value = append([]byte{}, body...)
+			req.ContentType = string(rc.Request.Header.ContentType())
+			if req.ContentType == "" {
+				req.ContentType = defaultContentType
+			}
+		}
+		res, err := n.Put(ctx, req)
+		if err != nil {
+			writeError(rc, err)
+			return
+		}
+		rc.Response.Header.Set(HeaderContext, res.Context.Token())
+		rc.SetStatusCode(http.StatusNoContent)
+	}
+}
+
+// siblingJSON is one sibling in the JSON read form.
+type siblingJSON struct {
+	Value       string `json:"value"` // base64 (standard, padded)
+	ContentType string `json:"content_type"`
+	Modified    string `json:"modified,omitempty"`
+}
+
+type readJSON struct {
+	Siblings []siblingJSON `json:"siblings"`
+	Context  string        `json:"context,omitempty"`
+}
+
+func (n *Node) renderRead(rc *fasthttp.RequestCtx, s vclock.Set) {
+	live := s.Live()
+	n.metrics.siblingsRead.Observe(float64(len(live)))
+	token := s.Context.Token()
+	if token != "" {
+		rc.Response.Header.Set(HeaderContext, token)
+	}
+	wantJSON := strings.Contains(string(rc.Request.Header.Peek("Accept")), "application/json")
+	if len(live) == 0 {
+		e := &APIError{Status: http.StatusNotFound, Code: CodeNotFound, Message: "key not found"}
+		if s.IsZero() {
+			writeError(rc, e)
+			return
+		}
+		e.Message = "key deleted"
+		writeErrorWith(rc, e, map[string]any{"context": token})
+		return
+	}
+	if len(live) == 1 && !wantJSON {
+		rc.SetStatusCode(http.StatusOK)
+		rc.SetContentType(live[0].ContentType)
+		rc.SetBody(live[0].Value)
+		return
+	}
+	body := readJSON{Siblings: make([]siblingJSON, len(live))}
+	for i, sib := range live {
+		body.Siblings[i] = siblingJSON{
+			Value:       base64.StdEncoding.EncodeToString(sib.Value),
+			ContentType: sib.ContentType,
+			Modified:    time.UnixMilli(sib.Modified).UTC().Format(time.RFC3339Nano),
+		}
+	}
+	if wantJSON {
+		body.Context = token
+	}
+	status := http.StatusOK
+	if len(live) > 1 {
+		status = http.StatusMultipleChoices
+	}
+	writeJSON(rc, status, body)
+}
+
+func (n *Node) serveHealth(rc *fasthttp.RequestCtx) {
+	if n.closing.Load() {
+		writeError(rc, &APIError{Status: http.StatusServiceUnavailable, Code: CodeShuttingDown, Message: "node is shutting down"})
+		return
+	}
+	writeJSON(rc, http.StatusOK, map[string]any{"status": "ok", "node": n.cfg.NodeID, "actor": n.id.actor})
+}
+
+func (n *Node) serveMetrics(rc *fasthttp.RequestCtx) {
+	b, err := n.metrics.exposition()
+	if err != nil {
+		writeError(rc, fmt.Errorf("gather metrics: %w", err))
+		return
+	}
+	rc.SetContentType("text/plain; version=0.0.4; charset=utf-8")
+	rc.SetBody(b)
+}
+
+type ringPartitionJSON struct {
+	Partition      int      `json:"partition"`
+	PreferenceList []string `json:"preference_list"`
+}
+
+func (n *Node) serveRing(rc *fasthttp.RequestCtx) {
+	r := n.view().ring
+	if raw := rc.QueryArgs().Peek("key"); raw != nil {
+		if len(raw) == 0 || len(raw) > maxKeyLen {
+			writeError(rc, badRequest(CodeBadKey, "key must be 1 to %d bytes", maxKeyLen))
+			return
+		}
+		p := r.PartitionOf(raw)
+		writeJSON(rc, http.StatusOK, map[string]any{
+			"key": string(raw), "partition": p,
+			"preference_list": r.PreferenceList(p), "fallbacks": r.Fallbacks(p),
+		})
+		return
+	}
+	cfg := r.Config()
+	parts := make([]ringPartitionJSON, cfg.Partitions)
+	for p := range parts {
+		parts[p] = ringPartitionJSON{Partition: p, PreferenceList: r.PreferenceList(p)}
+	}
+	writeJSON(rc, http.StatusOK, map[string]any{
+		"partitions": cfg.Partitions, "n": cfg.N, "members": r.Members(), "preference_lists": parts,
+	})
+}
+
+type localSiblingJSON struct {
+	Dot         string `json:"dot"`
+	Value       string `json:"value"`
+	ContentType string `json:"content_type"`
+	Deleted     bool   `json:"deleted"`
+	Modified    string `json:"modified"`
+}
+
+func (n *Node) serveAdminLocal(rc *fasthttp.RequestCtx, rawKey string) {
+	key, apiErr := parseKey(rawKey)
+	if apiErr != nil {
+		writeError(rc, apiErr)
+		return
+	}
+	s, err := n.readLocal(key)
+	if err != nil {
+		writeError(rc, err)
+		return
+	}
+	sibs := make([]localSiblingJSON, len(s.Siblings))
+	for i, sib := range s.Siblings {
+		sibs[i] = localSiblingJSON{
+			Dot: sib.Dot.String(), Value: base64.StdEncoding.EncodeToString(sib.Value),
+			ContentType: sib.ContentType, Deleted: sib.Deleted,
+			Modified: time.UnixMilli(sib.Modified).UTC().Format(time.RFC3339Nano),
+		}
+	}
+	p := n.partition(key)
+	writeJSON(rc, http.StatusOK, map[string]any{
+		"node": n.cfg.NodeID, "key": string(key), "partition": p, "found": !s.IsZero(),
+		"replica": n.view().ring.IsReplica(int(p), n.cfg.NodeID),
+		"context": s.Context.Token(), "context_debug": s.Context.String(), "siblings": sibs,
+	})
+}
+
+func writeJSON(rc *fasthttp.RequestCtx, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"error":"cannot encode response","code":"internal"}`)
+	}
+	rc.SetStatusCode(status)
+	rc.SetContentType("application/json")
+	rc.SetBody(append(b, '\n'))
+}
+
+func writeError(rc *fasthttp.RequestCtx, err error) { writeErrorWith(rc, err, nil) }
+
+func writeErrorWith(rc *fasthttp.RequestCtx, err error, extra map[string]any) {
+	var e *APIError
+	if !errors.As(err, &e) {
+		e = &APIError{Status: http.StatusInternalServerError, Code: CodeInternal, Message: err.Error()}
+	}
+	body := map[string]any{"error": e.Message, "code": e.Code}
+	if e.Code == CodeQuorumUnavailable || e.Code == CodeTimeout {
+		body["acks"], body["required"] = e.Acks, e.Required
+	}
+	for k, v := range extra {
+		body[k] = v
+	}
+	writeJSON(rc, e.Status, body)
+}

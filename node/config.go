@@ -1,0 +1,142 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"time"
+
+	"github.com/dynkv/dynkv/ring"
+)
+
+// Config is one node's configuration. Zero durations and sizes take the
+// defaults of DefaultConfig.
+type Config struct {
+	// NodeID names the node in the cluster; stable across restarts and
+	// stored in the data directory, which refuses to open under another ID.
+	NodeID string
+	// DataDir holds the node's database. Required.
+	DataDir string
+	// HTTPAddr is where the client API and internode traffic are served,
+	// host:port. Port 0 picks a free port (see Node.HTTPAddr).
+	HTTPAddr string
+	// AdvertiseHTTPAddr is the address peers and clients use to reach this
+	// node; default HTTPAddr once bound.
+	AdvertiseHTTPAddr string
+
+	// Ring fixes partitions and N for the cluster's life; the partition
+	// count is stored on disk and checked at start.
+	Ring ring.Config
+	// R and W are the default read and write quorums; 1..N.
+	R, W int
+
+	// MaxValueBytes bounds a client value; default 1 MiB.
+	MaxValueBytes int
+	// MaxSiblings caps the siblings of one key (G7); default 100.
+	MaxSiblings int
+	// MaxInternodeBytes bounds an internode message (a whole sibling set);
+	// default 64 MiB, or more when MaxValueBytes needs it.
+	MaxInternodeBytes int
+	// RequestTimeout bounds one client request end to end, including the
+	// replica fan-out; default 5 s.
+	RequestTimeout time.Duration
+	// ReadRepairTimeout bounds waiting for the slow replicas after a read
+	// answered, to repair them; default 2 s.
+	ReadRepairTimeout time.Duration
+	// ServerIdleTimeout closes idle keep-alive connections; default 60 s.
+	ServerIdleTimeout time.Duration
+
+	// SyncWrites fsyncs every write (survives power loss); default off,
+	// which survives kill -9 (see store).
+	SyncWrites bool
+
+	// Clock stamps siblings' Modified times; default time.Now.
+	Clock func() time.Time
+	// Logger receives the node's logs; default slog.Default().
+	Logger *slog.Logger
+}
+
+// DefaultConfig returns the defaults: N=3, R=2, W=2, 256 partitions.
+func DefaultConfig() Config {
+	return Config{
+		Ring:              ring.DefaultConfig(),
+		R:                 2,
+		W:                 2,
+		MaxValueBytes:     1 << 20,
+		MaxSiblings:       100,
+		MaxInternodeBytes: 64 << 20,
+		RequestTimeout:    5 * time.Second,
+		ReadRepairTimeout: 2 * time.Second,
+		ServerIdleTimeout: 60 * time.Second,
+		HTTPAddr:          "127.0.0.1:8080",
+	}
+}
+
+var nodeIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+
+// withDefaults fills zero fields from DefaultConfig.
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	if c.Ring == (ring.Config{}) {
+		c.Ring = d.Ring
+	}
+	if c.R == 0 {
+		c.R = min(d.R, c.Ring.N)
+	}
+	if c.W == 0 {
+		c.W = min(d.W, c.Ring.N)
+	}
+	setDefault(&c.MaxValueBytes, d.MaxValueBytes)
+	setDefault(&c.MaxSiblings, d.MaxSiblings)
+	// A whole sibling set travels in one message: leave room for values
+	// near the limit.
+	setDefault(&c.MaxInternodeBytes, max(d.MaxInternodeBytes, c.MaxValueBytes+64<<10))
+	setDefault(&c.RequestTimeout, d.RequestTimeout)
+	setDefault(&c.ReadRepairTimeout, d.ReadRepairTimeout)
+	setDefault(&c.ServerIdleTimeout, d.ServerIdleTimeout)
+	if c.Clock == nil {
+		c.Clock = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+func setDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
+}
+
+// Validate reports every problem with the configuration at once.
+func (c Config) Validate() error {
+	var errs []error
+	if !nodeIDPattern.MatchString(c.NodeID) {
+		errs = append(errs, fmt.Errorf("node id %q: want 1-128 of A-Z a-z 0-9 . _ - starting with a letter or digit", c.NodeID))
+	}
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("data dir is required"))
+	}
+	if err := c.Ring.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.R < 1 || c.R > c.Ring.N {
+		errs = append(errs, fmt.Errorf("r=%d: want 1..n (%d)", c.R, c.Ring.N))
+	}
+	if c.W < 1 || c.W > c.Ring.N {
+		errs = append(errs, fmt.Errorf("w=%d: want 1..n (%d)", c.W, c.Ring.N))
+	}
+	if c.MaxValueBytes < 1 {
+		errs = append(errs, fmt.Errorf("max value bytes %d: want > 0", c.MaxValueBytes))
+	}
+	if c.MaxSiblings < 1 {
+		errs = append(errs, fmt.Errorf("max siblings %d: want > 0", c.MaxSiblings))
+	}
+	if c.MaxInternodeBytes < c.MaxValueBytes+64<<10 {
+		errs = append(errs, fmt.Errorf("max internode bytes %d: want at least max value bytes + 64 KiB", c.MaxInternodeBytes))
+	}
+	return errors.Join(errs...)
+}

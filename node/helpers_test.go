@@ -1,0 +1,99 @@
+package node
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func startCluster(t testing.TB, opts LocalClusterOptions) *LocalCluster {
+	t.Helper()
+	if opts.Dir == "" {
+		opts.Dir = t.TempDir()
+	}
+	c, err := StartLocalCluster(opts)
+	if err != nil {
+		t.Fatalf("start cluster: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := c.Close(); err != nil {
+			t.Errorf("close cluster: %v", err)
+		}
+	})
+	return c
+}
+
+type httpResult struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+var httpClient = &http.Client{Timeout: 20 * time.Second}
+
+func do(t testing.TB, method, addr, path string, body []byte, headers ...string) httpResult {
+	t.Helper()
+	req, err := http.NewRequest(method, "http://"+addr+"/", bytes.NewReader(body))
+	if err != nil {
+		t.Fatalf("request: %v", err)
+	}
+	// Opaque sends the path byte for byte, even malformed escapes.
+	req.URL.Opaque, req.URL.RawQuery, _ = strings.Cut(path, "?")
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return httpResult{status: resp.StatusCode, header: resp.Header, body: b}
+}
+
+func kvPath(key string) string { return "/kv/" + url.PathEscape(key) }
+
+// readValues returns the live sibling values of a JSON read and its context.
+func readValues(t testing.TB, addr, key string, query string) (int, []string, string) {
+	t.Helper()
+	res := do(t, "GET", addr, kvPath(key)+query, nil, "Accept", "application/json")
+	if res.status == http.StatusNotFound {
+		return res.status, nil, res.header.Get(HeaderContext)
+	}
+	var body readJSON
+	if err := json.Unmarshal(res.body, &body); err != nil {
+		t.Fatalf("GET %s: status %d, body %q: %v", key, res.status, res.body, err)
+	}
+	var vals []string
+	for _, s := range body.Siblings {
+		v, err := base64.StdEncoding.DecodeString(s.Value)
+		if err != nil {
+			t.Fatalf("sibling value: %v", err)
+		}
+		vals = append(vals, string(v))
+	}
+	slices.Sort(vals)
+	if body.Context != res.header.Get(HeaderContext) {
+		t.Fatalf("JSON context %q differs from header %q", body.Context, res.header.Get(HeaderContext))
+	}
+	return res.status, vals, body.Context
+}
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %v: %s", within, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

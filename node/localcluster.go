@@ -1,0 +1,167 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"sync"
+)
+
+// LocalCluster runs several nodes in one process with hand-driven
+// membership: the harness for multi-node tests here and in other packages
+// (SDK examples, load-test checks). Node i is named "n<i+1>".
+type LocalCluster struct {
+	opts       LocalClusterOptions
+	Net        *MemNetwork
+	Membership *StaticMembership
+
+	mu    sync.Mutex
+	nodes []*Node
+}
+
+// LocalClusterOptions configure a LocalCluster.
+type LocalClusterOptions struct {
+	Nodes int
+	// Dir holds each node's data directory (Dir/n1, ...). Required.
+	Dir string
+	// HTTP makes every node serve its API on 127.0.0.1 (a free port) and
+	// talk to its peers over real HTTP; otherwise nodes talk over Net and
+	// serve no sockets.
+	HTTP bool
+	// Configure adjusts each node's configuration.
+	Configure func(i int, c *Config)
+	Logger    *slog.Logger
+}
+
+// StartLocalCluster opens and starts every node.
+func StartLocalCluster(opts LocalClusterOptions) (*LocalCluster, error) {
+	if opts.Nodes < 1 || opts.Dir == "" {
+		return nil, errors.New("local cluster needs at least one node and a directory")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	c := &LocalCluster{opts: opts, Net: NewMemNetwork(), Membership: NewStaticMembership(), nodes: make([]*Node, opts.Nodes)}
+	for i := range opts.Nodes {
+		if err := c.open(i); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
+	for i := range opts.Nodes {
+		if err := c.nodes[i].Start(); err != nil {
+			c.Close()
+			return nil, fmt.Errorf("start %s: %w", c.nodes[i].ID(), err)
+		}
+	}
+	return c, nil
+}
+
+// NodeID is node i's ID.
+func NodeID(i int) string { return fmt.Sprintf("n%d", i+1) }
+
+func (c *LocalCluster) open(i int) error {
+	cfg := DefaultConfig()
+	cfg.NodeID = NodeID(i)
+	cfg.DataDir = filepath.Join(c.opts.Dir, cfg.NodeID)
+	cfg.Logger = c.opts.Logger
+	cfg.HTTPAddr = ""
+	if c.opts.HTTP {
+		cfg.HTTPAddr = "127.0.0.1:0"
+	}
+	if c.opts.Configure != nil {
+		c.opts.Configure(i, &cfg)
+	}
+	deps := Deps{Membership: c.Membership.View()}
+	if !c.opts.HTTP {
+		deps.Transport = c.Net.Endpoint(cfg.NodeID)
+	}
+	n, err := Open(cfg, deps)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", cfg.NodeID, err)
+	}
+	addr := cfg.NodeID
+	if c.opts.HTTP {
+		addr = n.HTTPAddr()
+	} else {
+		c.Net.Register(addr, n)
+	}
+	c.mu.Lock()
+	c.nodes[i] = n
+	c.mu.Unlock()
+	c.Membership.Set(Member{ID: cfg.NodeID, HTTPAddr: addr, Status: StatusAlive})
+	return nil
+}
+
+// Node returns node i (nil while it is down).
+func (c *LocalCluster) Node(i int) *Node {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.nodes[i]
+}
+
+// Size is the number of node slots.
+func (c *LocalCluster) Size() int { return len(c.nodes) }
+
+// Addr is the address node i is registered under (its HTTP address when
+// serving HTTP).
+func (c *LocalCluster) Addr(i int) string {
+	for _, m := range c.Membership.list() {
+		if m.ID == NodeID(i) {
+			return m.HTTPAddr
+		}
+	}
+	return ""
+}
+
+// Kill stops node i abruptly (as kill -9 would, short of losing the
+// store's unsynced pages). Membership is left alone: the failure detector's
+// verdict is the test's to set with Membership.SetStatus.
+func (c *LocalCluster) Kill(i int) {
+	c.mu.Lock()
+	n := c.nodes[i]
+	c.nodes[i] = nil
+	c.mu.Unlock()
+	if n == nil {
+		return
+	}
+	c.Net.Unregister(NodeID(i))
+	n.Kill()
+}
+
+// Stop shuts node i down cleanly.
+func (c *LocalCluster) Stop(i int) error {
+	c.mu.Lock()
+	n := c.nodes[i]
+	c.nodes[i] = nil
+	c.mu.Unlock()
+	if n == nil {
+		return nil
+	}
+	c.Net.Unregister(NodeID(i))
+	return n.Close()
+}
+
+// Restart starts node i again on its data directory.
+func (c *LocalCluster) Restart(i int) error {
+	if c.Node(i) != nil {
+		return fmt.Errorf("%s is running", NodeID(i))
+	}
+	if err := c.open(i); err != nil {
+		return err
+	}
+	return c.Node(i).Start()
+}
+
+// Close stops every running node cleanly.
+func (c *LocalCluster) Close() error {
+	var errs []error
+	for i := range c.nodes {
+		if err := c.Stop(i); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,122 @@
+package node
+
+import (
+	"slices"
+	"sync"
+)
+
+// MemberStatus is a member's state as the failure detector sees it.
+type MemberStatus string
+
+const (
+	StatusAlive   MemberStatus = "alive"
+	StatusSuspect MemberStatus = "suspect"
+	StatusFailed  MemberStatus = "failed"
+	StatusLeaving MemberStatus = "leaving"
+	StatusLeft    MemberStatus = "left"
+)
+
+// Member is one node as membership reports it.
+type Member struct {
+	ID         string            `json:"id"`
+	HTTPAddr   string            `json:"http_addr"`
+	GossipAddr string            `json:"gossip_addr,omitempty"`
+	Status     MemberStatus      `json:"status"`
+	Tags       map[string]string `json:"tags,omitempty"`
+}
+
+// onRing reports whether the member owns partitions: a transient failure
+// moves no data, only a completed leave (or removal) does.
+func (m Member) onRing() bool { return m.Status != StatusLeft }
+
+// Membership tells the node who is in the cluster and who is up. It is the
+// one boundary where a gossip library's types turn into dynkv's.
+type Membership interface {
+	// Start begins tracking; onChange is called (never concurrently, and it
+	// must not block) whenever Members may have changed.
+	Start(onChange func()) error
+	// Members returns every known member, this node included.
+	Members() []Member
+	// Leave announces a graceful departure.
+	Leave() error
+	// Close stops tracking without leaving (a restart is not a leave).
+	Close() error
+}
+
+// StaticMembership is a Membership driven by hand, for tests: set members and
+// their statuses directly, and every node sharing it sees the change at once.
+type StaticMembership struct {
+	mu        sync.Mutex
+	members   map[string]Member
+	listeners []func()
+}
+
+// NewStaticMembership returns a membership with the given members, all alive.
+func NewStaticMembership(members ...Member) *StaticMembership {
+	s := &StaticMembership{members: map[string]Member{}}
+	for _, m := range members {
+		if m.Status == "" {
+			m.Status = StatusAlive
+		}
+		s.members[m.ID] = m
+	}
+	return s
+}
+
+// View returns a Membership for one node; every view shares the state.
+func (s *StaticMembership) View() Membership { return &staticView{s: s} }
+
+// Set adds or replaces a member and notifies every view.
+func (s *StaticMembership) Set(m Member) {
+	s.mu.Lock()
+	s.members[m.ID] = m
+	ls := slices.Clone(s.listeners)
+	s.mu.Unlock()
+	for _, l := range ls {
+		l()
+	}
+}
+
+// SetStatus changes one member's status.
+func (s *StaticMembership) SetStatus(id string, st MemberStatus) {
+	s.mu.Lock()
+	m, ok := s.members[id]
+	s.mu.Unlock()
+	if ok {
+		m.Status = st
+		s.Set(m)
+	}
+}
+
+func (s *StaticMembership) list() []Member {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Member, 0, len(s.members))
+	for _, m := range s.members {
+		out = append(out, m)
+	}
+	slices.SortFunc(out, func(a, b Member) int { return compareStrings(a.ID, b.ID) })
+	return out
+}
+
+type staticView struct{ s *StaticMembership }
+
+func (v *staticView) Start(onChange func()) error {
+	v.s.mu.Lock()
+	v.s.listeners = append(v.s.listeners, onChange)
+	v.s.mu.Unlock()
+	return nil
+}
+func (v *staticView) Members() []Member { return v.s.list() }
+func (v *staticView) Leave() error      { return nil }
+func (v *staticView) Close() error      { return nil }
+
+func compareStrings(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}

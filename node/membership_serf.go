@@ -1,0 +1,296 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/memberlist"
+	"github.com/hashicorp/serf/serf"
+)
+
+// Serf tags carrying what peers need to know about a node.
+const tagHTTP = "http"
+
+// SerfConfig configures gossip membership.
+type SerfConfig struct {
+	NodeID string
+	// BindAddr is host:port for gossip (TCP and UDP); port 0 picks one.
+	BindAddr string
+	// AdvertiseAddr is what peers dial; default BindAddr once bound.
+	AdvertiseAddr string
+	// HTTPAddr is advertised to peers in a tag.
+	HTTPAddr string
+	// Join lists host:port gossip addresses of existing members; empty
+	// starts a new cluster.
+	Join []string
+	// Profile picks failure-detection timing: "lan" (default; a crashed
+	// node is declared failed in ~5.5 s), "local", or "fast" for tests
+	// (~0.7 s, chattier).
+	Profile string
+	Logger  *slog.Logger
+}
+
+// SerfMembership is Membership over hashicorp/serf.
+type SerfMembership struct {
+	cfg    SerfConfig
+	serf   *serf.Serf
+	events chan serf.Event
+	cancel context.CancelFunc
+	done   chan struct{}
+	// retries is closed when the background join loop ends; nil if none.
+	retries chan struct{}
+
+	closeOnce sync.Once
+}
+
+// NewSerfMembership validates cfg; Start creates the gossip agent.
+func NewSerfMembership(cfg SerfConfig) (*SerfMembership, error) {
+	if _, _, err := net.SplitHostPort(cfg.BindAddr); err != nil {
+		return nil, fmt.Errorf("gossip address %q: %w", cfg.BindAddr, err)
+	}
+	switch cfg.Profile {
+	case "", "lan", "local", "fast":
+	default:
+		return nil, fmt.Errorf("gossip profile %q: want lan, local or fast", cfg.Profile)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &SerfMembership{cfg: cfg}, nil
+}
+
+func (m *SerfMembership) memberlistConfig() (*memberlist.Config, error) {
+	var mc *memberlist.Config
+	switch m.cfg.Profile {
+	case "local":
+		mc = memberlist.DefaultLocalConfig()
+	case "fast":
+		mc = memberlist.DefaultLocalConfig()
+		mc.ProbeInterval = 200 * time.Millisecond
+		mc.ProbeTimeout = 100 * time.Millisecond
+		mc.GossipInterval = 50 * time.Millisecond
+		mc.SuspicionMult = 2
+		mc.PushPullInterval = 2 * time.Second
+	default:
+		mc = memberlist.DefaultLANConfig()
+	}
+	host, port, err := splitHostPort(m.cfg.BindAddr)
+	if err != nil {
+		return nil, fmt.Errorf("gossip bind address: %w", err)
+	}
+	mc.BindAddr, mc.BindPort = host, port
+	if m.cfg.AdvertiseAddr != "" {
+		ah, ap, err := splitHostPort(m.cfg.AdvertiseAddr)
+		if err != nil {
+			return nil, fmt.Errorf("gossip advertise address: %w", err)
+		}
+		mc.AdvertiseAddr, mc.AdvertisePort = ah, ap
+	}
+	mc.Logger = newSerfLogger(m.cfg.Logger.With("component", "memberlist"))
+	return mc, nil
+}
+
+// Start implements Membership.
+func (m *SerfMembership) Start(onChange func()) error {
+	mc, err := m.memberlistConfig()
+	if err != nil {
+		return err
+	}
+	sc := serf.DefaultConfig()
+	sc.NodeName = m.cfg.NodeID
+	sc.Tags = map[string]string{tagHTTP: m.cfg.HTTPAddr}
+	sc.MemberlistConfig = mc
+	sc.Logger = newSerfLogger(m.cfg.Logger.With("component", "serf"))
+	// A crashed node stays on the ring until an operator removes it, so
+	// serf must keep remembering it (its reaper would otherwise forget a
+	// failed member after ReconnectTimeout).
+	sc.ReconnectTimeout = 365 * 24 * time.Hour
+	if m.cfg.Profile == "fast" {
+		sc.ReconnectInterval = 500 * time.Millisecond
+	}
+	// Serf sends events while holding its member lock: the channel is
+	// drained by a dedicated goroutine that never blocks on the node.
+	m.events = make(chan serf.Event, 1024)
+	sc.EventCh = m.events
+	s, err := serf.Create(sc)
+	if err != nil {
+		return fmt.Errorf("start gossip on %s: %w", m.cfg.BindAddr, err)
+	}
+	m.serf = s
+	ctx, cancel := context.WithCancel(context.Background())
+	m.cancel, m.done = cancel, make(chan struct{})
+	go m.drain(ctx, onChange)
+	if len(m.cfg.Join) > 0 {
+		if !m.tryJoin() {
+			m.retries = make(chan struct{})
+			go m.retryJoin(ctx)
+		}
+	}
+	onChange()
+	return nil
+}
+
+// tryJoin contacts the seeds once and reports whether any answered.
+func (m *SerfMembership) tryJoin() bool {
+	n, err := m.serf.Join(m.cfg.Join, true)
+	if err != nil {
+		m.cfg.Logger.Warn("could not reach any seed; retrying in the background", "seeds", m.cfg.Join, "err", err)
+		return false
+	}
+	m.cfg.Logger.Info("joined cluster", "contacted", n)
+	return true
+}
+
+// retryJoin keeps trying the seeds with capped backoff: nodes of a new
+// cluster start in any order (containers, systemd units), and a node that
+// came up before its seeds must not stay a cluster of one forever. Once
+// joined, serf itself reconnects to members that fail.
+func (m *SerfMembership) retryJoin(ctx context.Context) {
+	defer close(m.retries)
+	wait := 500 * time.Millisecond
+	for {
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		if len(m.serf.Members()) > 1 || m.tryJoin() {
+			return
+		}
+		wait = min(2*wait, 15*time.Second)
+	}
+}
+
+func (m *SerfMembership) drain(ctx context.Context, onChange func()) {
+	defer close(m.done)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev := <-m.events:
+			if _, ok := ev.(serf.MemberEvent); ok {
+				onChange()
+			}
+		}
+	}
+}
+
+// Members implements Membership.
+func (m *SerfMembership) Members() []Member {
+	if m.serf == nil {
+		return nil
+	}
+	suspect := map[string]bool{}
+	for _, n := range m.serf.Memberlist().Members() {
+		if n.State == memberlist.StateSuspect {
+			suspect[n.Name] = true
+		}
+	}
+	var out []Member
+	for _, sm := range m.serf.Members() {
+		mem := Member{
+			ID:         sm.Name,
+			HTTPAddr:   sm.Tags[tagHTTP],
+			GossipAddr: net.JoinHostPort(sm.Addr.String(), strconv.Itoa(int(sm.Port))),
+			Tags:       sm.Tags,
+		}
+		switch sm.Status {
+		case serf.StatusAlive:
+			mem.Status = StatusAlive
+			if suspect[sm.Name] {
+				mem.Status = StatusSuspect
+			}
+		case serf.StatusLeaving:
+			mem.Status = StatusLeaving
+		case serf.StatusLeft:
+			mem.Status = StatusLeft
+		case serf.StatusFailed:
+			mem.Status = StatusFailed
+		default:
+			continue
+		}
+		out = append(out, mem)
+	}
+	return out
+}
+
+// GossipAddr is the bound gossip address (useful with port 0).
+func (m *SerfMembership) GossipAddr() string {
+	if m.serf == nil {
+		return ""
+	}
+	ln := m.serf.Memberlist().LocalNode()
+	return net.JoinHostPort(ln.Addr.String(), strconv.Itoa(int(ln.Port)))
+}
+
+// Leave implements Membership.
+func (m *SerfMembership) Leave() error {
+	if m.serf == nil {
+		return nil
+	}
+	return m.serf.Leave()
+}
+
+// Close implements Membership.
+func (m *SerfMembership) Close() error {
+	var err error
+	m.closeOnce.Do(func() {
+		if m.serf == nil {
+			return
+		}
+		m.cancel()
+		if m.retries != nil {
+			<-m.retries
+		}
+		err = m.serf.Shutdown()
+		<-m.done
+	})
+	return err
+}
+
+func splitHostPort(addr string) (string, int, error) {
+	host, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, err
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil || port < 0 || port > 65535 {
+		return "", 0, fmt.Errorf("bad port in %q", addr)
+	}
+	return host, port, nil
+}
+
+// newSerfLogger adapts serf's "[LEVEL] msg" lines to slog.
+func newSerfLogger(l *slog.Logger) *log.Logger {
+	return log.New(serfLogWriter{l}, "", 0)
+}
+
+type serfLogWriter struct{ l *slog.Logger }
+
+func (w serfLogWriter) Write(p []byte) (int, error) {
+	line := strings.TrimSpace(string(p))
+	level := slog.LevelInfo
+	for prefix, lv := range map[string]slog.Level{
+		"[DEBUG]": slog.LevelDebug, "[INFO]": slog.LevelInfo,
+		"[WARN]": slog.LevelWarn, "[ERR]": slog.LevelError, "[ERROR]": slog.LevelError,
+	} {
+		if i := strings.Index(line, prefix); i >= 0 {
+			level, line = lv, strings.TrimSpace(line[i+len(prefix):])
+			break
+		}
+	}
+	w.l.Log(context.Background(), level, line)
+	return len(p), nil
+}
+
+var _ io.Writer = serfLogWriter{}

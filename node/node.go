@@ -1,0 +1,274 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/dynkv/dynkv/ring"
+	"github.com/dynkv/dynkv/store"
+)
+
+// Deps are a node's edges to the world; tests swap them.
+type Deps struct {
+	// Membership is required.
+	Membership Membership
+	// Transport carries internode requests; default HTTP.
+	Transport Transport
+	// Store, if set, is used instead of opening cfg.DataDir (tests with an
+	// in-memory store). The node closes it.
+	Store *store.Store
+}
+
+// Node is one dynkv server: a replica of its partitions, a coordinator for
+// any request, and the HTTP API.
+type Node struct {
+	cfg        Config
+	log        *slog.Logger
+	store      *store.Store
+	id         identity
+	transport  Transport
+	membership Membership
+	metrics    *metrics
+
+	viewPtr atomic.Pointer[clusterView]
+	viewMu  sync.Mutex // serializes rebuilds
+
+	server   *fasthttp.Server
+	conns    *connTracker
+	listener net.Listener
+	httpAddr string
+
+	bgCtx    context.Context
+	bgCancel context.CancelFunc
+	bg       sync.WaitGroup
+	closing  atomic.Bool
+	closed   chan struct{}
+	closeMu  sync.Mutex
+}
+
+// clusterView is an immutable snapshot of membership and the ring built
+// from it; requests load it once and use it throughout.
+type clusterView struct {
+	ring    *ring.Ring
+	members map[string]Member
+	list    []Member // sorted by ID
+}
+
+// Open validates cfg, opens the data directory and binds the HTTP listener
+// (if cfg.HTTPAddr is set); Start begins serving.
+func Open(cfg Config, deps Deps) (*Node, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("invalid configuration: %w", err)
+	}
+	if deps.Membership == nil {
+		return nil, errors.New("node needs a membership")
+	}
+	n := &Node{
+		cfg:        cfg,
+		log:        cfg.Logger.With("node", cfg.NodeID),
+		membership: deps.Membership,
+		transport:  deps.Transport,
+		closed:     make(chan struct{}),
+	}
+	empty, err := ring.New(nil, cfg.Ring)
+	if err != nil {
+		return nil, fmt.Errorf("ring: %w", err)
+	}
+	n.viewPtr.Store(&clusterView{ring: empty, members: map[string]Member{}})
+	n.metrics = newMetrics(n)
+
+	n.store = deps.Store
+	if n.store == nil {
+		n.store, err = store.Open(store.Options{Dir: cfg.DataDir, SyncWrites: cfg.SyncWrites, Logger: n.log})
+		if err != nil {
+			return nil, fmt.Errorf("open store: %w", err)
+		}
+	}
+	if n.id, err = loadIdentity(n.store, cfg.NodeID, cfg.Ring.Partitions); err != nil {
+		n.store.Close()
+		return nil, fmt.Errorf("data directory %s: %w", cfg.DataDir, err)
+	}
+	if cfg.HTTPAddr != "" {
+		if n.listener, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+			n.store.Close()
+			return nil, fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
+		}
+		n.httpAddr = n.listener.Addr().String()
+	}
+	if cfg.AdvertiseHTTPAddr != "" {
+		n.httpAddr = cfg.AdvertiseHTTPAddr
+	}
+	if n.transport == nil {
+		t := NewHTTPTransport(cfg.ServerIdleTimeout, 512)
+		n.transport = t
+	}
+	n.bgCtx, n.bgCancel = context.WithCancel(context.Background())
+	return n, nil
+}
+
+// HTTPAddr is the address clients and peers reach this node at.
+func (n *Node) HTTPAddr() string { return n.httpAddr }
+
+// ID is the node's ID.
+func (n *Node) ID() string { return n.cfg.NodeID }
+
+// Actor is the name this incarnation's dots carry.
+func (n *Node) Actor() string { return n.id.actor }
+
+// Start joins membership and then serves HTTP (if listening), so that a
+// healthy /healthz means the node is also gossiping.
+func (n *Node) Start() error {
+	if err := n.membership.Start(n.rebuildView); err != nil {
+		return fmt.Errorf("membership: %w", err)
+	}
+	n.rebuildView()
+	if n.listener != nil {
+		n.conns = newConnTracker()
+		n.server = n.newHTTPServer()
+		go func() {
+			if err := n.server.Serve(n.listener); err != nil {
+				n.log.Error("http server stopped", "err", err)
+			}
+		}()
+	}
+	n.log.Info("node started", "http", n.httpAddr, "actor", n.id.actor,
+		"partitions", n.cfg.Ring.Partitions, "n", n.cfg.Ring.N, "r", n.cfg.R, "w", n.cfg.W)
+	return nil
+}
+
+// Members is this node's current view of the cluster, sorted by ID.
+func (n *Node) Members() []Member { return slices.Clone(n.view().list) }
+
+func (n *Node) view() *clusterView { return n.viewPtr.Load() }
+
+// rebuildView swaps in a new view when membership changes. The ring is only
+// rebuilt when the set of members on it changes, not on status flaps.
+func (n *Node) rebuildView() {
+	n.viewMu.Lock()
+	defer n.viewMu.Unlock()
+	members := n.membership.Members()
+	slices.SortFunc(members, func(a, b Member) int { return compareStrings(a.ID, b.ID) })
+	byID := make(map[string]Member, len(members))
+	var onRing []string
+	for _, m := range members {
+		byID[m.ID] = m
+		if m.onRing() {
+			onRing = append(onRing, m.ID)
+		}
+	}
+	old := n.view()
+	r := old.ring
+	if !slices.Equal(onRing, old.ring.Members()) {
+		nr, err := ring.New(onRing, n.cfg.Ring)
+		if err != nil {
+			n.log.Error("cannot build ring; keeping the previous one", "members", onRing, "err", err)
+		} else {
+			r = nr
+			n.log.Info("ring rebuilt", "members", onRing)
+		}
+	}
+	n.viewPtr.Store(&clusterView{ring: r, members: byID, list: members})
+	n.metrics.setMembers(members)
+}
+
+// background runs f on its own goroutine with a bounded context, tracked so
+// Close can wait for it.
+func (n *Node) background(f func(ctx context.Context)) {
+	n.bg.Add(1)
+	go func() {
+		defer n.bg.Done()
+		ctx, cancel := context.WithTimeout(n.bgCtx, n.cfg.RequestTimeout)
+		defer cancel()
+		f(ctx)
+	}()
+}
+
+// Leave announces a graceful departure. (Handing partitions off first is
+// the resilience work; today it only leaves gossip.)
+func (n *Node) Leave() error { return n.membership.Leave() }
+
+// Close shuts the node down without leaving the cluster: it stops taking
+// requests, finishes in-flight ones, waits for background replication, and
+// records a clean shutdown so the next start keeps this incarnation.
+func (n *Node) Close() error {
+	n.closeMu.Lock()
+	defer n.closeMu.Unlock()
+	select {
+	case <-n.closed:
+		return nil
+	default:
+	}
+	defer close(n.closed)
+	var errs []error
+	// New client requests are refused from here (clients fail over);
+	// requests in flight finish.
+	n.closing.Store(true)
+	if n.listener != nil {
+		n.listener.Close()
+	}
+	if n.server != nil {
+		n.conns.drain(n.cfg.RequestTimeout)
+	}
+	waitTimeout(&n.bg, n.cfg.RequestTimeout)
+	n.bgCancel()
+	n.bg.Wait()
+	if err := n.membership.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("membership: %w", err))
+	}
+	if t, ok := n.transport.(*HTTPTransport); ok {
+		t.Close()
+	}
+	if err := markCleanShutdown(n.store); err != nil {
+		errs = append(errs, err)
+	}
+	if err := n.store.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("close store: %w", err))
+	}
+	n.log.Info("node stopped")
+	return errors.Join(errs...)
+}
+
+// Kill stops the node abruptly for crash tests: nothing is flushed or marked
+// clean beyond what the store already holds.
+func (n *Node) Kill() {
+	n.closeMu.Lock()
+	defer n.closeMu.Unlock()
+	select {
+	case <-n.closed:
+		return
+	default:
+	}
+	close(n.closed)
+	n.closing.Store(true)
+	if n.listener != nil {
+		n.listener.Close()
+	}
+	if n.conns != nil {
+		n.conns.drain(0)
+	}
+	n.bgCancel()
+	n.bg.Wait()
+	n.membership.Close()
+	n.store.Close()
+}
+
+func waitTimeout(wg *sync.WaitGroup, d time.Duration) {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+	}
+}

@@ -1,0 +1,129 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/dynkv/dynkv/store"
+	"github.com/dynkv/dynkv/vclock"
+)
+
+// The replica side: what a node does with its own copy of a key. Every
+// operation is a per-key read-modify-write in the store, so concurrent writes
+// and merges of one key never lose each other.
+
+func (n *Node) partition(key []byte) uint16 { return uint16(n.view().ring.PartitionOf(key)) }
+
+func (n *Node) readLocal(key []byte) (vclock.Set, error) {
+	b, err := n.store.Get(n.partition(key), key)
+	if errors.Is(err, store.ErrNotFound) {
+		return vclock.Set{}, nil
+	}
+	if err != nil {
+		return vclock.Set{}, fmt.Errorf("read %q: %w", key, err)
+	}
+	s, err := vclock.DecodeSet(b)
+	if err != nil {
+		return vclock.Set{}, fmt.Errorf("decode stored %q: %w", key, err)
+	}
+	return s, nil
+}
+
+// writeLocal mints a dot for a client write, applies it and returns the new
+// state. Nothing is stored when the write would exceed the sibling cap.
+func (n *Node) writeLocal(req writeRequest) (writeResponse, error) {
+	var out writeResponse
+	err := n.store.Update(n.partition(req.Key), req.Key, func(old []byte, exists bool) ([]byte, error) {
+		cur, err := decodeStored(old, exists)
+		if err != nil {
+			return nil, err
+		}
+		next, dot := cur.Write(n.id.actor, req.Context, vclock.Sibling{
+			Value:       req.Value,
+			ContentType: req.ContentType,
+			Deleted:     req.Deleted,
+			Modified:    n.cfg.Clock().UnixMilli(),
+		})
+		if len(next.Siblings) > n.cfg.MaxSiblings {
+			return nil, tooManySiblings(n.cfg.MaxSiblings)
+		}
+		out = writeResponse{Dot: dot, Set: next}
+		return next.Encode(), nil
+	})
+	if err != nil {
+		return writeResponse{}, fmt.Errorf("write %q: %w", req.Key, err)
+	}
+	n.metrics.localWrites.Inc()
+	return out, nil
+}
+
+// mergeLocal merges a remote state into the local one.
+func (n *Node) mergeLocal(key []byte, in vclock.Set) error {
+	err := n.store.Update(n.partition(key), key, func(old []byte, exists bool) ([]byte, error) {
+		cur, err := decodeStored(old, exists)
+		if err != nil {
+			return nil, err
+		}
+		next := cur.Merge(in)
+		if exists && next.Equal(cur) {
+			return nil, store.ErrNoChange
+		}
+		return next.Encode(), nil
+	})
+	if err != nil {
+		return fmt.Errorf("merge %q: %w", key, err)
+	}
+	return nil
+}
+
+func decodeStored(b []byte, exists bool) (vclock.Set, error) {
+	if !exists {
+		return vclock.Set{}, nil
+	}
+	s, err := vclock.DecodeSet(b)
+	if err != nil {
+		return vclock.Set{}, fmt.Errorf("decode stored set: %w", err)
+	}
+	return s, nil
+}
+
+// HandleInternode implements InternodeHandler: it decodes a peer's request,
+// applies it to the local replica and encodes the answer.
+func (n *Node) HandleInternode(ctx context.Context, op Op, body []byte) ([]byte, error) {
+	if n.closing.Load() {
+		return nil, &RemoteError{Code: CodeShuttingDown, Message: "node is shutting down"}
+	}
+	switch op {
+	case OpRead:
+		req, err := decodeReadRequest(body)
+		if err != nil {
+			return nil, err
+		}
+		s, err := n.readLocal(req.Key)
+		if err != nil {
+			return nil, err
+		}
+		return readResponse{Set: s}.encode(), nil
+	case OpWrite:
+		req, err := decodeWriteRequest(body)
+		if err != nil {
+			return nil, err
+		}
+		if len(req.Value) > n.cfg.MaxValueBytes {
+			return nil, &RemoteError{Code: CodeValueTooLarge, Message: fmt.Sprintf("value of %d bytes exceeds %d", len(req.Value), n.cfg.MaxValueBytes)}
+		}
+		resp, err := n.writeLocal(req)
+		if err != nil {
+			return nil, err
+		}
+		return resp.encode(), nil
+	case OpMerge:
+		req, err := decodeMergeRequest(body)
+		if err != nil {
+			return nil, err
+		}
+		return nil, n.mergeLocal(req.Key, req.Set)
+	}
+	return nil, fmt.Errorf("%w: unknown operation %q", ErrBadMessage, op)
+}

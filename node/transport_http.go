@@ -1,0 +1,127 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// internodePrefix is the path under which nodes call each other; the
+// operation follows it (e.g. /internal/v1/write).
+const internodePrefix = "/internal/v1/"
+
+// HTTPTransport sends internode requests over HTTP with fasthttp, keeping a
+// pool of keep-alive connections per peer.
+type HTTPTransport struct {
+	// IdleConn must stay below the peers' server idle timeout, or a pooled
+	// connection the server already closed fails a non-idempotent POST.
+	idleConn time.Duration
+	maxConns int
+
+	mu      sync.Mutex
+	clients map[string]*fasthttp.HostClient
+}
+
+// NewHTTPTransport returns a transport; serverIdleTimeout is the IdleTimeout
+// of the peers' HTTP servers.
+func NewHTTPTransport(serverIdleTimeout time.Duration, maxConnsPerPeer int) *HTTPTransport {
+	return &HTTPTransport{
+		idleConn: serverIdleTimeout / 2,
+		maxConns: maxConnsPerPeer,
+		clients:  map[string]*fasthttp.HostClient{},
+	}
+}
+
+func (t *HTTPTransport) client(addr string) *fasthttp.HostClient {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	c, ok := t.clients[addr]
+	if !ok {
+		c = &fasthttp.HostClient{
+			Addr:                addr,
+			Name:                "dynkv-internode",
+			MaxConns:            t.maxConns,
+			MaxIdleConnDuration: t.idleConn,
+			// Wait briefly for a pooled connection under bursts instead of
+			// failing at once with ErrNoFreeConns.
+			MaxConnWaitTimeout: time.Second,
+			// Internode requests are idempotent (reads, dot-minting writes
+			// whose result is returned, merges), so retrying one whose
+			// connection went stale is safe.
+			RetryIfErr:                func(*fasthttp.Request, int, error) (bool, bool) { return true, true },
+			MaxIdemponentCallAttempts: 2,
+			NoDefaultUserAgentHeader:  true,
+			DisablePathNormalizing:    true,
+		}
+		t.clients[addr] = c
+	}
+	return c
+}
+
+// Call implements Transport.
+func (t *HTTPTransport) Call(ctx context.Context, addr string, op Op, body []byte) ([]byte, error) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(10 * time.Second)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("call %s %s: %w", addr, op, err)
+	}
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.Header.SetMethod(fasthttp.MethodPost)
+	req.SetRequestURI(internodePrefix + string(op))
+	req.SetHost(addr)
+	req.Header.SetContentType("application/octet-stream")
+	req.SetBodyRaw(body)
+	if err := t.client(addr).DoDeadline(req, resp, deadline); err != nil {
+		if errors.Is(err, fasthttp.ErrTimeout) {
+			return nil, fmt.Errorf("call %s %s: %w", addr, op, context.DeadlineExceeded)
+		}
+		return nil, fmt.Errorf("%w: call %s %s: %v", ErrUnreachable, addr, op, err)
+	}
+	out := append([]byte(nil), resp.Body()...)
+	if resp.StatusCode() != fasthttp.StatusOK {
+		if string(resp.Header.ContentType()) != "application/octet-stream" {
+			// Not a dynkv peer answering (proxy, wrong port, old version).
+			return nil, &RemoteError{Code: codeBadMessage, Message: fmt.Sprintf("status %d from %s", resp.StatusCode(), addr)}
+		}
+		return nil, decodeRemoteError(out)
+	}
+	return out, nil
+}
+
+// Close releases pooled connections.
+func (t *HTTPTransport) Close() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, c := range t.clients {
+		c.CloseIdleConnections()
+	}
+}
+
+// serveInternode answers an internode request on the node's HTTP server.
+func serveInternode(rc *fasthttp.RequestCtx, h InternodeHandler, op Op, timeout time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	out, err := h.HandleInternode(ctx, op, rc.PostBody())
+	rc.SetContentType("application/octet-stream")
+	if err != nil {
+		re := asRemoteError(err)
+		status := fasthttp.StatusInternalServerError
+		if re.Code == codeBadMessage {
+			status = fasthttp.StatusBadRequest
+		} else if re.Code != codeInternal {
+			status = fasthttp.StatusConflict
+		}
+		rc.SetStatusCode(status)
+		rc.SetBody(encodeRemoteError(re))
+		return
+	}
+	rc.SetBody(out)
+}

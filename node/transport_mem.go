@@ -1,0 +1,146 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// MemNetwork is an in-process Transport for tests: nodes register under an
+// address, and a test can cut links one way or both, isolate nodes, drop a
+// share of messages and add latency, then heal. It is exported so that other
+// packages' tests can run whole clusters in one process.
+type MemNetwork struct {
+	mu       sync.RWMutex
+	handlers map[string]InternodeHandler
+	cut      map[[2]string]bool // from, to
+	delay    time.Duration
+	dropOne  func(from, to string) bool
+}
+
+// NewMemNetwork returns an empty network with every link up.
+func NewMemNetwork() *MemNetwork {
+	return &MemNetwork{handlers: map[string]InternodeHandler{}, cut: map[[2]string]bool{}}
+}
+
+// Register makes h reachable at addr, replacing any earlier handler (a
+// restarted node). Unregister(addr) makes it unreachable (a killed node).
+func (m *MemNetwork) Register(addr string, h InternodeHandler) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.handlers[addr] = h
+}
+
+// Unregister removes the handler at addr.
+func (m *MemNetwork) Unregister(addr string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.handlers, addr)
+}
+
+// Cut blocks messages from a to b and from b to a.
+func (m *MemNetwork) Cut(a, b string) { m.setCut(a, b, true) }
+
+// CutOneWay blocks messages from a to b only.
+func (m *MemNetwork) CutOneWay(from, to string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.cut[[2]string{from, to}] = true
+}
+
+// Partition cuts every link between the two groups.
+func (m *MemNetwork) Partition(left, right []string) {
+	for _, a := range left {
+		for _, b := range right {
+			m.Cut(a, b)
+		}
+	}
+}
+
+// Isolate cuts addr from every other registered address.
+func (m *MemNetwork) Isolate(addr string) {
+	m.mu.RLock()
+	var others []string
+	for a := range m.handlers {
+		if a != addr {
+			others = append(others, a)
+		}
+	}
+	m.mu.RUnlock()
+	m.Partition([]string{addr}, others)
+}
+
+// Heal restores every link and stops dropping and delaying.
+func (m *MemNetwork) Heal() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.cut = map[[2]string]bool{}
+	m.dropOne = nil
+	m.delay = 0
+}
+
+// SetDelay adds latency to every delivered message.
+func (m *MemNetwork) SetDelay(d time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.delay = d
+}
+
+// SetDropper decides per message whether to drop it; nil drops none.
+func (m *MemNetwork) SetDropper(drop func(from, to string) bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.dropOne = drop
+}
+
+func (m *MemNetwork) setCut(a, b string, v bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.cut[[2]string{a, b}] = v
+	m.cut[[2]string{b, a}] = v
+}
+
+// Endpoint returns the Transport that the node at addr uses to send.
+func (m *MemNetwork) Endpoint(from string) Transport { return memEndpoint{net: m, from: from} }
+
+type memEndpoint struct {
+	net  *MemNetwork
+	from string
+}
+
+func (e memEndpoint) Call(ctx context.Context, to string, op Op, body []byte) ([]byte, error) {
+	m := e.net
+	m.mu.RLock()
+	h, ok := m.handlers[to]
+	blocked := m.cut[[2]string{e.from, to}]
+	back := m.cut[[2]string{to, e.from}]
+	delay, drop := m.delay, m.dropOne
+	m.mu.RUnlock()
+	if !ok || blocked || (drop != nil && drop(e.from, to)) {
+		return nil, fmt.Errorf("%w: %s -> %s", ErrUnreachable, e.from, to)
+	}
+	if delay > 0 {
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("call %s %s: %w", to, op, ctx.Err())
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("call %s %s: %w", to, op, err)
+	}
+	// Copy in both directions: a real network never shares memory, and
+	// handlers may keep or reuse what they were given.
+	resp, err := h.HandleInternode(ctx, op, append([]byte(nil), body...))
+	if back {
+		// The request arrived (and took effect) but the answer is lost.
+		return nil, fmt.Errorf("%w: reply %s -> %s lost", ErrUnreachable, to, e.from)
+	}
+	if err != nil {
+		return nil, asRemoteError(err)
+	}
+	return append([]byte(nil), resp...), nil
+}

@@ -1,0 +1,238 @@
+package node
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/dynkv/dynkv/vclock"
+)
+
+// Internode messages are binary and versioned: every body starts with
+// wireVersion, so a node can refuse (rather than misread) a peer speaking a
+// newer format during a rolling upgrade. The operation is named by the
+// request path (see Op), not the body.
+const wireVersion = 1
+
+// Op names an internode operation.
+type Op string
+
+const (
+	// OpRead returns the replica's sibling set for a key.
+	OpRead Op = "read"
+	// OpWrite asks a replica of the key to mint a dot for a client write,
+	// apply it and return the resulting set.
+	OpWrite Op = "write"
+	// OpMerge merges a sibling set into the replica's state.
+	OpMerge Op = "merge"
+)
+
+// ErrBadMessage is wrapped by every internode decoding error.
+var ErrBadMessage = errors.New("malformed internode message")
+
+// maxKeyLen bounds keys on the wire as on the client API.
+const maxKeyLen = 1024
+
+type readRequest struct{ Key []byte }
+
+type readResponse struct{ Set vclock.Set }
+
+type writeRequest struct {
+	Key         []byte
+	Context     vclock.Context
+	Value       []byte
+	ContentType string
+	Deleted     bool
+}
+
+type writeResponse struct {
+	Dot vclock.Dot // the dot minted for the write
+	Set vclock.Set // the replica's state after it
+}
+
+type mergeRequest struct {
+	Key []byte
+	Set vclock.Set
+}
+
+func (m readRequest) encode() []byte { return appendBytes([]byte{wireVersion}, m.Key) }
+
+func decodeReadRequest(b []byte) (readRequest, error) {
+	r := newWireReader(b)
+	m := readRequest{Key: r.key()}
+	return m, r.finish()
+}
+
+func (m readResponse) encode() []byte { return m.Set.AppendBinary([]byte{wireVersion}) }
+
+func decodeReadResponse(b []byte) (readResponse, error) {
+	r := newWireReader(b)
+	m := readResponse{Set: r.set()}
+	return m, r.finish()
+}
+
+func (m writeRequest) encode() []byte {
+	b := appendBytes([]byte{wireVersion}, m.Key)
+	b = appendBytes(b, m.Context.AppendBinary(nil))
+	b = appendBytes(b, []byte(m.ContentType))
+	var flags byte
+	if m.Deleted {
+		flags = 1
+	}
+	b = append(b, flags)
+	return appendBytes(b, m.Value)
+}
+
+func decodeWriteRequest(b []byte) (writeRequest, error) {
+	r := newWireReader(b)
+	m := writeRequest{Key: r.key()}
+	m.Context = r.context()
+	m.ContentType = string(r.bytes())
+	switch flags := r.byte(); flags {
+	case 0:
+	case 1:
+		m.Deleted = true
+	default:
+		r.fail("unknown write flags %#x", flags)
+	}
+	m.Value = r.bytes()
+	return m, r.finish()
+}
+
+func (m writeResponse) encode() []byte {
+	b := appendBytes([]byte{wireVersion}, []byte(m.Dot.Actor))
+	b = binary.AppendUvarint(b, m.Dot.Counter)
+	return m.Set.AppendBinary(b)
+}
+
+func decodeWriteResponse(b []byte) (writeResponse, error) {
+	r := newWireReader(b)
+	m := writeResponse{Dot: vclock.Dot{Actor: string(r.bytes()), Counter: r.uvarint()}}
+	m.Set = r.set()
+	if err := r.finish(); err != nil {
+		return writeResponse{}, err
+	}
+	if !m.Set.Context.Contains(m.Dot) {
+		return writeResponse{}, fmt.Errorf("%w: minted dot %s is not in the returned set", ErrBadMessage, m.Dot)
+	}
+	return m, nil
+}
+
+func (m mergeRequest) encode() []byte {
+	return m.Set.AppendBinary(appendBytes([]byte{wireVersion}, m.Key))
+}
+
+func decodeMergeRequest(b []byte) (mergeRequest, error) {
+	r := newWireReader(b)
+	m := mergeRequest{Key: r.key()}
+	m.Set = r.set()
+	return m, r.finish()
+}
+
+func appendBytes(dst, b []byte) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(b)))
+	return append(dst, b...)
+}
+
+// wireReader decodes one message, keeping the first error. Decoded byte
+// slices alias the input.
+type wireReader struct {
+	buf []byte
+	err error
+}
+
+func newWireReader(b []byte) *wireReader {
+	r := &wireReader{buf: b}
+	if v := r.byte(); r.err == nil && v != wireVersion {
+		r.fail("unsupported wire version %d", v)
+	}
+	return r
+}
+
+func (r *wireReader) fail(format string, args ...any) {
+	if r.err == nil {
+		r.err = fmt.Errorf("%w: %s", ErrBadMessage, fmt.Sprintf(format, args...))
+	}
+	r.buf = nil
+}
+
+func (r *wireReader) byte() byte {
+	if r.err != nil {
+		return 0
+	}
+	if len(r.buf) == 0 {
+		r.fail("truncated")
+		return 0
+	}
+	b := r.buf[0]
+	r.buf = r.buf[1:]
+	return b
+}
+
+func (r *wireReader) bytes() []byte {
+	if r.err != nil {
+		return nil
+	}
+	n, k := binary.Uvarint(r.buf)
+	if k <= 0 || n > uint64(len(r.buf)-k) || (k > 1 && r.buf[k-1] == 0) {
+		r.fail("bad length")
+		return nil
+	}
+	b := r.buf[k : k+int(n) : k+int(n)]
+	r.buf = r.buf[k+int(n):]
+	return b
+}
+
+func (r *wireReader) uvarint() uint64 {
+	if r.err != nil {
+		return 0
+	}
+	v, k := binary.Uvarint(r.buf)
+	if k <= 0 || (k > 1 && r.buf[k-1] == 0) {
+		r.fail("bad varint")
+		return 0
+	}
+	r.buf = r.buf[k:]
+	return v
+}
+
+func (r *wireReader) key() []byte {
+	k := r.bytes()
+	if r.err == nil && (len(k) == 0 || len(k) > maxKeyLen) {
+		r.fail("key length %d outside 1..%d", len(k), maxKeyLen)
+	}
+	return k
+}
+
+func (r *wireReader) context() vclock.Context {
+	b := r.bytes()
+	if r.err != nil {
+		return vclock.Context{}
+	}
+	c, err := vclock.DecodeContext(b)
+	if err != nil {
+		r.fail("context: %v", err)
+	}
+	return c
+}
+
+// set consumes the rest of the message as an encoded set.
+func (r *wireReader) set() vclock.Set {
+	if r.err != nil {
+		return vclock.Set{}
+	}
+	s, err := vclock.DecodeSet(r.buf)
+	if err != nil {
+		r.fail("set: %v", err)
+		return vclock.Set{}
+	}
+	r.buf = nil
+	return s
+}
+
+func (r *wireReader) finish() error {
+	if r.err == nil && len(r.buf) != 0 {
+		r.fail("%d trailing bytes", len(r.buf))
+	}
+	return r.err
+}

@@ -1,0 +1,207 @@
+package store
+
+import (
+	"bufio"
+	"bytes"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+)
+
+// BenchmarkMemory3DBs measures the process memory of three stores in one
+// process, as in `dynkv dev` or a multi-node test: each gets 100k × 1 KiB
+// random values through Update (8 writers per store, stores in parallel),
+// then a full scan of its 256 partitions and 60k Gets. Run it alone, so no
+// other benchmark's memory is counted:
+//
+//	go test -run '^$' -bench Memory3DBs -benchtime 1x ./store/
+//
+// RSS includes memory-mapped table and value-log pages (RssFile), which the
+// kernel can drop; RssAnon is the Go heap plus badger's off-heap buffers.
+func BenchmarkMemory3DBs(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		opts Options
+	}{
+		{"defaults", Options{}},
+		// For comparison: values kept in the LSM tree, as with badger's
+		// default threshold (the rest of the tuning unchanged).
+		{"values-in-LSM", Options{ValueThreshold: 1 << 20}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for range b.N {
+				memoryWorkload(b, c.opts)
+			}
+		})
+	}
+}
+
+func memoryWorkload(b *testing.B, opts Options) {
+	const (
+		stores, keys, writers, gets = 3, 100_000, 8, 60_000
+		partitions                  = 256
+	)
+	runtime.GC()
+	debug.FreeOSMemory()
+	resetPeakRSS()
+	mem := startMemSampler(10 * time.Millisecond)
+	start := time.Now()
+
+	ss := make([]*Store, stores)
+	for i := range ss {
+		o := opts
+		o.Dir = b.TempDir()
+		s, err := Open(o)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ss[i] = s
+	}
+	afterOpen := readProcStatus()["VmRSS"]
+
+	var wg sync.WaitGroup
+	for si, s := range ss {
+		for w := range writers {
+			wg.Go(func() {
+				r := rand.NewChaCha8([32]byte{byte(si), byte(w)})
+				v := make([]byte, benchValueSize)
+				fn := func([]byte, bool) ([]byte, error) { return v, nil }
+				for i := w; i < keys; i += writers {
+					r.Read(v) // Update does not retain v
+					if err := s.Update(uint16(i%partitions), benchKey(i), fn); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		}
+	}
+	wg.Wait()
+	writeTime := time.Since(start)
+
+	for _, s := range ss {
+		wg.Go(func() {
+			n := 0
+			for p := range uint16(partitions) {
+				if err := s.Scan(p, func(k, v []byte) error { n++; return nil }); err != nil {
+					b.Error(err)
+				}
+			}
+			if n != keys {
+				b.Errorf("scanned %d keys; want %d", n, keys)
+			}
+			r := rand.New(rand.NewPCG(1, 2))
+			for range gets {
+				i := r.IntN(keys)
+				if _, err := s.Get(uint16(i%partitions), benchKey(i)); err != nil {
+					b.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	total := time.Since(start)
+
+	var lsm, vlog int64
+	for _, s := range ss {
+		l, v := s.Size()
+		lsm, vlog = lsm+l, vlog+v
+	}
+	beforeClose := readProcStatus()
+	for _, s := range ss {
+		if err := s.Close(); err != nil {
+			b.Error(err)
+		}
+	}
+	runtime.GC()
+	debug.FreeOSMemory()
+	afterClose := readProcStatus()["VmRSS"]
+	peak := mem.stop()
+	hwm := readProcStatus()["VmHWM"]
+	if hwm > peak.rss {
+		peak.rss = hwm // the kernel's high-water mark catches spikes between samples
+	}
+
+	mib := func(n int64) float64 { return float64(n) / (1 << 20) }
+	b.ReportMetric(mib(peak.rss), "peakRSS-MiB")
+	b.ReportMetric(mib(peak.anon), "peakAnon-MiB")
+	b.ReportMetric(mib(peak.heap), "peakHeap-MiB")
+	b.Logf("writes %v (%.0f Updates/s), total %v; RSS after open %.0f MiB, peak %.0f MiB "+
+		"(anon %.0f, heap %.0f), before Close %.0f MiB (anon %.0f), after Close %.0f MiB; "+
+		"on disk: LSM %.1f MiB, value log %.1f MiB",
+		writeTime.Round(time.Millisecond), float64(stores*keys)/writeTime.Seconds(), total.Round(time.Millisecond),
+		mib(afterOpen), mib(peak.rss), mib(peak.anon), mib(peak.heap),
+		mib(beforeClose["VmRSS"]), mib(beforeClose["RssAnon"]), mib(afterClose), mib(lsm), mib(vlog))
+}
+
+// memPeaks holds the largest values seen by a memSampler, in bytes.
+type memPeaks struct{ rss, anon, heap int64 }
+
+type memSampler struct {
+	stopc chan struct{}
+	done  chan memPeaks
+}
+
+// startMemSampler polls RSS, anonymous RSS and the Go heap every interval.
+func startMemSampler(interval time.Duration) *memSampler {
+	m := &memSampler{stopc: make(chan struct{}), done: make(chan memPeaks, 1)}
+	go func() {
+		var p memPeaks
+		sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			st := readProcStatus()
+			metrics.Read(sample)
+			p.rss = max(p.rss, st["VmRSS"])
+			p.anon = max(p.anon, st["RssAnon"])
+			p.heap = max(p.heap, int64(sample[0].Value.Uint64()))
+			select {
+			case <-m.stopc:
+				m.done <- p
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return m
+}
+
+func (m *memSampler) stop() memPeaks {
+	close(m.stopc)
+	return <-m.done
+}
+
+// resetPeakRSS resets VmHWM (Linux ≥ 4.0); elsewhere it does nothing.
+func resetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
+
+// readProcStatus returns the kB fields of /proc/self/status, in bytes. It is
+// empty where /proc does not exist.
+func readProcStatus() map[string]int64 {
+	out := map[string]int64{}
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return out
+	}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		var name string
+		var kb int64
+		f := bytes.Fields(sc.Bytes())
+		if len(f) != 3 || string(f[2]) != "kB" {
+			continue
+		}
+		name = string(bytes.TrimSuffix(f[0], []byte(":")))
+		kb, err = strconv.ParseInt(string(f[1]), 10, 64)
+		if err == nil {
+			out[name] = kb << 10
+		}
+	}
+	return out
+}
