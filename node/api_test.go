@@ -206,9 +206,13 @@ func TestErrorRows(t *testing.T) {
 			}
 		}
 		before := localState(t, c, "k")
-		r := do(t, "PUT", c.Addr(1), kvPath("k"), []byte("one too many"))
-		if r.status != http.StatusConflict || !strings.Contains(string(r.body), CodeTooManySiblings) {
-			t.Fatalf("%d %s", r.status, r.body)
+		// Through every node: the coordinator minting locally must refuse
+		// exactly as a remote replica does.
+		for i := range 3 {
+			r := do(t, "PUT", c.Addr(i), kvPath("k"), []byte("one too many"))
+			if r.status != http.StatusConflict || !strings.Contains(string(r.body), CodeTooManySiblings) {
+				t.Fatalf("via n%d: %d %s", i+1, r.status, r.body)
+			}
 		}
 		if got := localState(t, c, "k"); got != before {
 			t.Fatal("a refused write changed the state")

@@ -42,7 +42,13 @@ type ReadResult struct {
 // directly rather than through the transport.
 func (n *Node) replicaCall(ctx context.Context, m Member, op Op, body []byte) ([]byte, error) {
 	if m.ID == n.cfg.NodeID {
-		return n.HandleInternode(ctx, op, body)
+		out, err := n.HandleInternode(ctx, op, body)
+		if err != nil {
+			// Exactly what a peer would have answered, so the coordinator
+			// treats local and remote refusals alike.
+			return nil, asRemoteError(err)
+		}
+		return out, nil
 	}
 	start := time.Now()
 	out, err := n.transport.Call(ctx, m.HTTPAddr, op, body)
@@ -91,6 +97,7 @@ func (n *Node) Put(ctx context.Context, req WriteRequest) (WriteResult, error) {
 
 	body := writeRequest{Key: req.Key, Context: req.Context, Value: req.Value, ContentType: req.ContentType, Deleted: req.Delete}.encode()
 	var minted writeResponse
+	var why []string
 	maker := -1
 	for i, m := range replicas {
 		out, err := n.replicaCall(ctx, m, OpWrite, body)
@@ -103,13 +110,14 @@ func (n *Node) Put(ctx context.Context, req WriteRequest) (WriteResult, error) {
 		if apiErr := refusal(err); apiErr != nil {
 			return WriteResult{}, apiErr
 		}
+		why = append(why, replicaFailure(m, err))
 		if ctx.Err() != nil {
-			return WriteResult{}, timeoutError("write", 0, w)
+			return WriteResult{}, timeoutError("write", 0, w, why...)
 		}
 		n.log.Debug("replica could not take write; trying the next", "replica", m.ID, "err", err)
 	}
 	if maker < 0 {
-		return WriteResult{}, quorumError("write", 0, w)
+		return WriteResult{}, quorumError("write", 0, w, why...)
 	}
 
 	acks := 1
@@ -120,31 +128,38 @@ func (n *Node) Put(ctx context.Context, req WriteRequest) (WriteResult, error) {
 		result.Acks = acks
 		return result, nil
 	}
-	done := make(chan error, others)
+	done := make(chan replicaResult, others)
 	n.replicateAsync(replicas, maker, req.Key, minted.Set, done)
 	timedOut := false
 	for answered := 0; acks < w; {
 		select {
-		case err := <-done:
+		case res := <-done:
 			answered++
-			if err == nil {
+			if res.err == nil {
 				acks++
+			} else {
+				why = append(why, replicaFailure(res.from, res.err))
+				timedOut = timedOut || errors.Is(res.err, context.DeadlineExceeded)
 			}
-			timedOut = timedOut || errors.Is(err, context.DeadlineExceeded)
 			if acks+others-answered < w {
-				return WriteResult{}, failedQuorum("write", timedOut, acks, w)
+				return WriteResult{}, failedQuorum("write", timedOut, acks, w, why...)
 			}
 		case <-ctx.Done():
-			return WriteResult{}, timeoutError("write", acks, w)
+			return WriteResult{}, timeoutError("write", acks, w, why...)
 		}
 	}
 	result.Acks = acks
 	return result, nil
 }
 
+type replicaResult struct {
+	from Member
+	err  error
+}
+
 // replicateAsync merges the minted state into every replica but the one that
 // minted it. Each result goes to done (if not nil, buffered for all).
-func (n *Node) replicateAsync(replicas []Member, maker int, key []byte, s vclock.Set, done chan<- error) {
+func (n *Node) replicateAsync(replicas []Member, maker int, key []byte, s vclock.Set, done chan<- replicaResult) {
 	body := mergeRequest{Key: key, Set: s}.encode()
 	for i, m := range replicas {
 		if i == maker {
@@ -156,7 +171,7 @@ func (n *Node) replicateAsync(replicas []Member, maker int, key []byte, s vclock
 				n.log.Debug("replication failed", "replica", m.ID, "err", err)
 			}
 			if done != nil {
-				done <- err
+				done <- replicaResult{from: m, err: err}
 			}
 		})
 	}
@@ -197,6 +212,7 @@ func (n *Node) Get(ctx context.Context, key []byte, r int) (ReadResult, error) {
 
 	var merged vclock.Set
 	var got []reply
+	var why []string
 	pending, acks := len(replicas), 0
 	timedOut := false
 	for acks < r {
@@ -209,13 +225,14 @@ func (n *Node) Get(ctx context.Context, key []byte, r int) (ReadResult, error) {
 				got = append(got, rep)
 			} else {
 				n.log.Debug("replica read failed", "replica", rep.from.ID, "err", rep.err)
+				why = append(why, replicaFailure(rep.from, rep.err))
 				timedOut = timedOut || errors.Is(rep.err, context.DeadlineExceeded)
 			}
 			if acks+pending < r {
-				return ReadResult{}, failedQuorum("read", timedOut, acks, r)
+				return ReadResult{}, failedQuorum("read", timedOut, acks, r, why...)
 			}
 		case <-ctx.Done():
-			return ReadResult{}, timeoutError("read", acks, r)
+			return ReadResult{}, timeoutError("read", acks, r, why...)
 		}
 	}
 
@@ -275,9 +292,9 @@ func refusal(err error) *APIError {
 
 // failedQuorum is a 504 when a replica that might have answered in time
 // ran out of it, and a 503 when too few replicas could be reached at all.
-func failedQuorum(op string, timedOut bool, acks, required int) *APIError {
+func failedQuorum(op string, timedOut bool, acks, required int, why ...string) *APIError {
 	if timedOut {
-		return timeoutError(op, acks, required)
+		return timeoutError(op, acks, required, why...)
 	}
-	return quorumError(op, acks, required)
+	return quorumError(op, acks, required, why...)
 }

@@ -1,9 +1,11 @@
 package node
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 )
 
 // Stable machine-readable error codes of the client API (SPEC §3).
@@ -55,18 +57,18 @@ func badRequest(code, format string, args ...any) *APIError {
 	return &APIError{Status: http.StatusBadRequest, Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
-func quorumError(op string, acks, required int) *APIError {
+func quorumError(op string, acks, required int, why ...string) *APIError {
 	return &APIError{
 		Status: http.StatusServiceUnavailable, Code: CodeQuorumUnavailable,
-		Message: fmt.Sprintf("%s reached %d of the %d replicas required", op, acks, required),
+		Message: fmt.Sprintf("%s reached %d of the %d replicas required%s", op, acks, required, because(why)),
 		Acks:    acks, Required: required,
 	}
 }
 
-func timeoutError(op string, acks, required int) *APIError {
+func timeoutError(op string, acks, required int, why ...string) *APIError {
 	return &APIError{
 		Status: http.StatusGatewayTimeout, Code: CodeTimeout,
-		Message: fmt.Sprintf("%s timed out with %d of the %d replicas required", op, acks, required),
+		Message: fmt.Sprintf("%s timed out with %d of the %d replicas required%s", op, acks, required, because(why)),
 		Acks:    acks, Required: required,
 	}
 }
@@ -92,3 +94,25 @@ func apiErrorFromRemote(re *RemoteError) *APIError {
 }
 
 func asAPIError(err error, target **APIError) bool { return errors.As(err, target) }
+
+// because renders per-replica failure reasons for an error message.
+func because(why []string) string {
+	if len(why) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(why, "; ") + ")"
+}
+
+// replicaFailure is one replica's reason, short enough for a client message.
+func replicaFailure(m Member, err error) string {
+	var re *RemoteError
+	switch {
+	case errors.As(err, &re):
+		return fmt.Sprintf("%s refused: %s", m.ID, re.Code)
+	case errors.Is(err, context.DeadlineExceeded):
+		return m.ID + ": no answer in time"
+	case errors.Is(err, ErrUnreachable):
+		return m.ID + ": unreachable"
+	}
+	return fmt.Sprintf("%s: %v", m.ID, err)
+}
