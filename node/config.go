@@ -47,6 +47,31 @@ type Config struct {
 	// ServerIdleTimeout closes idle keep-alive connections; default 60 s.
 	ServerIdleTimeout time.Duration
 
+	// SuspectCooldown is how long the coordinator avoids a peer it failed to
+	// reach (sending to a fallback instead) before trying it again; default
+	// 2 s. Gossip's verdict applies on top.
+	SuspectCooldown time.Duration
+
+	// HintInterval is how often hints are offered to their targets; default
+	// 1 s; negative disables delivery (tests drive DeliverHintsOnce).
+	HintInterval time.Duration
+	// HintWindow drops hints older than this: anti-entropy repairs what
+	// they carried; default 3 h. Tombstone grace must exceed it.
+	HintWindow time.Duration
+	// HintRate caps hints delivered per second (all targets), so a
+	// returning node is not flooded; default 500.
+	HintRate float64
+	// HintConcurrency is how many targets get hints at once; default 2.
+	HintConcurrency int
+
+	// AntiEntropyInterval is the pause between two anti-entropy passes over
+	// every partition this node replicates; default 30 s; negative disables
+	// the background loop (tests drive AntiEntropyOnce).
+	AntiEntropyInterval time.Duration
+	// AntiEntropyRate caps keys repaired per second, so anti-entropy never
+	// starves client traffic; default 1000.
+	AntiEntropyRate float64
+
 	// SyncWrites fsyncs every write (survives power loss); default off,
 	// which survives kill -9 (see store).
 	SyncWrites bool
@@ -95,6 +120,13 @@ func (c Config) withDefaults() Config {
 	setDefault(&c.RequestTimeout, d.RequestTimeout)
 	setDefault(&c.ReadRepairTimeout, d.ReadRepairTimeout)
 	setDefault(&c.ServerIdleTimeout, d.ServerIdleTimeout)
+	setDefault(&c.SuspectCooldown, 2*time.Second)
+	setDefault(&c.HintInterval, time.Second)
+	setDefault(&c.HintWindow, 3*time.Hour)
+	setDefault(&c.HintRate, 500)
+	setDefault(&c.HintConcurrency, 2)
+	setDefault(&c.AntiEntropyInterval, 30*time.Second)
+	setDefault(&c.AntiEntropyRate, 1000)
 	if c.Clock == nil {
 		c.Clock = time.Now
 	}

@@ -39,7 +39,8 @@ type ReadResult struct {
 }
 
 // replicaCall sends one internode request; the local replica is called
-// directly rather than through the transport.
+// directly rather than through the transport. Whether the peer answered
+// feeds the coordinator's failure detector.
 func (n *Node) replicaCall(ctx context.Context, m Member, op Op, body []byte) ([]byte, error) {
 	if m.ID == n.cfg.NodeID {
 		out, err := n.HandleInternode(ctx, op, body)
@@ -53,44 +54,43 @@ func (n *Node) replicaCall(ctx context.Context, m Member, op Op, body []byte) ([
 	start := time.Now()
 	out, err := n.transport.Call(ctx, m.HTTPAddr, op, body)
 	n.metrics.observeInternode(op, err, time.Since(start))
+	var re *RemoteError
+	switch {
+	case err == nil:
+		n.health.succeeded(m.ID)
+	case errors.As(err, &re) && re.Code == CodeShuttingDown:
+		n.health.failed(m.ID)
+	case errors.As(err, &re):
+		n.health.succeeded(m.ID) // it answered
+	default:
+		n.health.failed(m.ID)
+	}
 	return out, err
 }
 
-// replicasFor returns the key's preference list as members, the coordinator
-// first if it is one (saving a hop), then alive members before the rest.
-func (n *Node) replicasFor(key []byte) []Member {
-	v := n.view()
-	pref := v.ring.PreferenceList(v.ring.PartitionOf(key))
-	out := make([]Member, 0, len(pref))
-	var down []Member
-	for _, id := range pref {
-		m, ok := v.members[id]
-		if !ok {
-			m = Member{ID: id, Status: StatusFailed}
-		}
-		switch {
-		case id == n.cfg.NodeID:
-			out = append([]Member{m}, out...)
-		case m.Status == StatusAlive:
-			out = append(out, m)
-		default:
-			down = append(down, m)
-		}
+// call sends a request to a target: to a replica as is, to a fallback
+// wrapped with the replica it stands in for.
+func (n *Node) call(ctx context.Context, t target, op Op, body []byte) ([]byte, error) {
+	if t.hintFor == "" {
+		return n.replicaCall(ctx, t.Member, op, body)
 	}
-	return append(out, down...)
+	hintOp := map[Op]Op{OpRead: OpHintRead, OpWrite: OpHintWrite, OpMerge: OpHintMerge}[op]
+	return n.replicaCall(ctx, t.Member, hintOp, encodeHinted(t.hintFor, body))
 }
 
-// Put coordinates a client write: one replica of the key mints the new
-// version's dot and returns its resulting state, which is then merged into
-// the other replicas until W have acknowledged.
+// Put coordinates a client write. The first reachable replica of the key
+// mints the new version's dot and returns its resulting state (a fallback
+// mints only if no replica answers); that state is then merged into the
+// other targets until W have acknowledged. A target that fails is replaced
+// by the next spare node, which keeps the state as a hint for it.
 func (n *Node) Put(ctx context.Context, req WriteRequest) (WriteResult, error) {
 	w := req.W
 	if w == 0 {
 		w = n.cfg.W
 	}
-	replicas := n.replicasFor(req.Key)
-	if len(replicas) < w {
-		return WriteResult{}, quorumError("write", 0, w)
+	targets, spares, _ := n.targetsFor(req.Key)
+	if len(targets) < w {
+		return WriteResult{}, quorumError("write", 0, w, fmt.Sprintf("the cluster has %d nodes", len(targets)))
 	}
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.RequestTimeout)
 	defer cancel()
@@ -98,51 +98,112 @@ func (n *Node) Put(ctx context.Context, req WriteRequest) (WriteResult, error) {
 	body := writeRequest{Key: req.Key, Context: req.Context, Value: req.Value, ContentType: req.ContentType, Deleted: req.Delete}.encode()
 	var minted writeResponse
 	var why []string
-	maker := -1
-	for i, m := range replicas {
-		out, err := n.replicaCall(ctx, m, OpWrite, body)
+	tried := map[int]bool{}
+	var lost []target // targets that failed: stand-ins will take their share
+	mint := func(t target) (bool, error) {
+		out, err := n.call(ctx, t, OpWrite, body)
 		if err == nil {
 			if minted, err = decodeWriteResponse(out); err == nil {
-				maker = i
-				break
+				return true, nil
 			}
 		}
 		if apiErr := refusal(err); apiErr != nil {
-			return WriteResult{}, apiErr
+			return false, apiErr
 		}
-		why = append(why, replicaFailure(m, err))
+		why = append(why, replicaFailure(t.Member, err))
 		if ctx.Err() != nil {
-			return WriteResult{}, timeoutError("write", 0, w, why...)
+			return false, timeoutError("write", 0, w, why...)
 		}
-		n.log.Debug("replica could not take write; trying the next", "replica", m.ID, "err", err)
+		return false, nil
 	}
-	if maker < 0 {
+	// Replicas mint first (their dots are what metadata is sized for), then
+	// the chosen fallbacks, then spares standing in for failed targets.
+	found := false
+	for _, fallbacks := range []bool{false, true} {
+		for i, t := range targets {
+			if found || tried[i] || (t.hintFor != "") != fallbacks {
+				continue
+			}
+			tried[i] = true
+			ok, err := mint(t)
+			if err != nil {
+				return WriteResult{}, err
+			}
+			if ok {
+				found = true
+			} else {
+				lost = append(lost, t)
+			}
+		}
+	}
+	for !found && len(spares) > 0 && len(lost) > 0 {
+		t := target{Member: spares[0], hintFor: replicaOf(lost[0])}
+		spares = spares[1:]
+		ok, err := mint(t)
+		if err != nil {
+			return WriteResult{}, err
+		}
+		if ok {
+			found = true
+			lost = lost[1:]
+		}
+	}
+	if !found {
 		return WriteResult{}, quorumError("write", 0, w, why...)
 	}
 
 	acks := 1
 	result := WriteResult{Context: req.Context.Add(minted.Dot)}
-	others := len(replicas) - 1
-	if others == 0 || acks >= w {
-		n.replicateAsync(replicas, maker, req.Key, minted.Set, nil)
+	merge := mergeRequest{Key: req.Key, Set: minted.Set}.encode()
+	results := make(chan replicaResult, len(targets)+len(spares))
+	outstanding := 0
+	send := func(t target) {
+		outstanding++
+		n.background(func(bctx context.Context) {
+			_, err := n.call(bctx, t, OpMerge, merge)
+			if err != nil {
+				n.log.Debug("replication failed", "target", t.ID, "hint_for", t.hintFor, "err", err)
+			}
+			results <- replicaResult{to: t, err: err}
+		})
+	}
+	// standIn replaces a failed target with the next spare, if any.
+	standIn := func(failed target) bool {
+		if len(spares) == 0 {
+			return false
+		}
+		send(target{Member: spares[0], hintFor: replicaOf(failed)})
+		spares = spares[1:]
+		return true
+	}
+	for i, t := range targets {
+		if !tried[i] {
+			send(t)
+		}
+	}
+	for _, t := range lost {
+		standIn(t)
+	}
+	if acks >= w {
 		result.Acks = acks
 		return result, nil
 	}
-	done := make(chan replicaResult, others)
-	n.replicateAsync(replicas, maker, req.Key, minted.Set, done)
 	timedOut := false
-	for answered := 0; acks < w; {
+	for acks < w {
+		if acks+outstanding < w {
+			return WriteResult{}, failedQuorum("write", timedOut, acks, w, why...)
+		}
 		select {
-		case res := <-done:
-			answered++
+		case res := <-results:
+			outstanding--
 			if res.err == nil {
 				acks++
-			} else {
-				why = append(why, replicaFailure(res.from, res.err))
-				timedOut = timedOut || errors.Is(res.err, context.DeadlineExceeded)
+				continue
 			}
-			if acks+others-answered < w {
-				return WriteResult{}, failedQuorum("write", timedOut, acks, w, why...)
+			why = append(why, replicaFailure(res.to.Member, res.err))
+			timedOut = timedOut || errors.Is(res.err, context.DeadlineExceeded)
+			if refusal(res.err) == nil {
+				standIn(res.to)
 			}
 		case <-ctx.Done():
 			return WriteResult{}, timeoutError("write", acks, w, why...)
@@ -152,68 +213,61 @@ func (n *Node) Put(ctx context.Context, req WriteRequest) (WriteResult, error) {
 	return result, nil
 }
 
-type replicaResult struct {
-	from Member
-	err  error
-}
-
-// replicateAsync merges the minted state into every replica but the one that
-// minted it. Each result goes to done (if not nil, buffered for all).
-func (n *Node) replicateAsync(replicas []Member, maker int, key []byte, s vclock.Set, done chan<- replicaResult) {
-	body := mergeRequest{Key: key, Set: s}.encode()
-	for i, m := range replicas {
-		if i == maker {
-			continue
-		}
-		n.background(func(ctx context.Context) {
-			_, err := n.replicaCall(ctx, m, OpMerge, body)
-			if err != nil {
-				n.log.Debug("replication failed", "replica", m.ID, "err", err)
-			}
-			if done != nil {
-				done <- replicaResult{from: m, err: err}
-			}
-		})
+// replicaOf is the preference-list node a target holds data for.
+func replicaOf(t target) string {
+	if t.hintFor != "" {
+		return t.hintFor
 	}
+	return t.ID
 }
 
-// Get coordinates a quorum read: it asks every replica, answers once R have
+type replicaResult struct {
+	to  target
+	err error
+}
+
+// Get coordinates a quorum read: it asks every target, answers once R have
 // replied, and repairs stale replicas in the background afterwards.
+// Fallbacks answer from the hints they keep (sloppy read) and are not
+// repaired: their hints reach the replicas by handoff.
 func (n *Node) Get(ctx context.Context, key []byte, r int) (ReadResult, error) {
 	if r == 0 {
 		r = n.cfg.R
 	}
-	replicas := n.replicasFor(key)
-	if len(replicas) < r {
-		return ReadResult{}, quorumError("read", 0, r)
+	targets, spares, _ := n.targetsFor(key)
+	if len(targets) < r {
+		return ReadResult{}, quorumError("read", 0, r, fmt.Sprintf("the cluster has %d nodes", len(targets)))
 	}
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.RequestTimeout)
 	defer cancel()
 
 	type reply struct {
-		from Member
+		from target
 		set  vclock.Set
 		err  error
 	}
-	replies := make(chan reply, len(replicas))
+	replies := make(chan reply, len(targets)+len(spares))
 	body := readRequest{Key: key}.encode()
-	for _, m := range replicas {
+	ask := func(t target) {
 		n.background(func(bctx context.Context) {
-			out, err := n.replicaCall(bctx, m, OpRead, body)
+			out, err := n.call(bctx, t, OpRead, body)
 			var s vclock.Set
 			if err == nil {
 				var resp readResponse
 				resp, err = decodeReadResponse(out)
 				s = resp.Set
 			}
-			replies <- reply{from: m, set: s, err: err}
+			replies <- reply{from: t, set: s, err: err}
 		})
+	}
+	for _, t := range targets {
+		ask(t)
 	}
 
 	var merged vclock.Set
 	var got []reply
 	var why []string
-	pending, acks := len(replicas), 0
+	pending, acks := len(targets), 0
 	timedOut := false
 	for acks < r {
 		select {
@@ -225,8 +279,14 @@ func (n *Node) Get(ctx context.Context, key []byte, r int) (ReadResult, error) {
 				got = append(got, rep)
 			} else {
 				n.log.Debug("replica read failed", "replica", rep.from.ID, "err", rep.err)
-				why = append(why, replicaFailure(rep.from, rep.err))
+				why = append(why, replicaFailure(rep.from.Member, rep.err))
 				timedOut = timedOut || errors.Is(rep.err, context.DeadlineExceeded)
+				// A spare may hold the key as a hint for the failed replica.
+				if len(spares) > 0 {
+					ask(target{Member: spares[0], hintFor: replicaOf(rep.from)})
+					spares = spares[1:]
+					pending++
+				}
 			}
 			if acks+pending < r {
 				return ReadResult{}, failedQuorum("read", timedOut, acks, r, why...)
@@ -258,13 +318,13 @@ func (n *Node) Get(ctx context.Context, key []byte, r int) (ReadResult, error) {
 		}
 		var body []byte
 		for _, rep := range answered {
-			if rep.set.Equal(all) {
+			if rep.from.hintFor != "" || rep.set.Equal(all) {
 				continue
 			}
 			if body == nil {
 				body = mergeRequest{Key: key, Set: all}.encode()
 			}
-			if _, err := n.replicaCall(bctx, rep.from, OpMerge, body); err != nil {
+			if _, err := n.replicaCall(bctx, rep.from.Member, OpMerge, body); err != nil {
 				n.log.Debug("read repair failed", "replica", rep.from.ID, "err", err)
 				continue
 			}

@@ -32,9 +32,10 @@ func (m Member) onRing() bool { return m.Status != StatusLeft }
 // Membership tells the node who is in the cluster and who is up. It is the
 // one boundary where a gossip library's types turn into dynkv's.
 type Membership interface {
-	// Start begins tracking; onChange is called (never concurrently, and it
-	// must not block) whenever Members may have changed.
-	Start(onChange func()) error
+	// Start begins tracking with self as this node (its HTTP address is
+	// known only once the node listens); onChange is called (never
+	// concurrently, and it must not block) whenever Members may have changed.
+	Start(self Member, onChange func()) error
 	// Members returns every known member, this node included.
 	Members() []Member
 	// Leave announces a graceful departure.
@@ -101,7 +102,7 @@ func (s *StaticMembership) list() []Member {
 
 type staticView struct{ s *StaticMembership }
 
-func (v *staticView) Start(onChange func()) error {
+func (v *staticView) Start(_ Member, onChange func()) error {
 	v.s.mu.Lock()
 	v.s.listeners = append(v.s.listeners, onChange)
 	v.s.mu.Unlock()

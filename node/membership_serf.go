@@ -26,7 +26,8 @@ type SerfConfig struct {
 	BindAddr string
 	// AdvertiseAddr is what peers dial; default BindAddr once bound.
 	AdvertiseAddr string
-	// HTTPAddr is advertised to peers in a tag.
+	// HTTPAddr is advertised to peers in a tag; default the node's own
+	// address given to Start.
 	HTTPAddr string
 	// Join lists host:port gossip addresses of existing members; empty
 	// starts a new cluster.
@@ -36,6 +37,10 @@ type SerfConfig struct {
 	// (~0.7 s, chattier).
 	Profile string
 	Logger  *slog.Logger
+	// Faults, for tests, routes gossip through a MemNetwork's cuts under
+	// the name FaultName.
+	Faults    *MemNetwork
+	FaultName string
 }
 
 // SerfMembership is Membership over hashicorp/serf.
@@ -95,11 +100,21 @@ func (m *SerfMembership) memberlistConfig() (*memberlist.Config, error) {
 		mc.AdvertiseAddr, mc.AdvertisePort = ah, ap
 	}
 	mc.Logger = newSerfLogger(m.cfg.Logger.With("component", "memberlist"))
+	if m.cfg.Faults != nil {
+		t, err := newFaultyGossip(host, port, m.cfg.Faults, m.cfg.FaultName, mc)
+		if err != nil {
+			return nil, err
+		}
+		mc.Transport = t
+	}
 	return mc, nil
 }
 
 // Start implements Membership.
-func (m *SerfMembership) Start(onChange func()) error {
+func (m *SerfMembership) Start(self Member, onChange func()) error {
+	if m.cfg.HTTPAddr == "" {
+		m.cfg.HTTPAddr = self.HTTPAddr
+	}
 	mc, err := m.memberlistConfig()
 	if err != nil {
 		return err
@@ -125,6 +140,9 @@ func (m *SerfMembership) Start(onChange func()) error {
 		return fmt.Errorf("start gossip on %s: %w", m.cfg.BindAddr, err)
 	}
 	m.serf = s
+	if m.cfg.Faults != nil {
+		m.cfg.Faults.RegisterGossip(m.GossipAddr(), m.cfg.FaultName)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	m.cancel, m.done = cancel, make(chan struct{})
 	go m.drain(ctx, onChange)

@@ -23,6 +23,11 @@ type metrics struct {
 	internode       *prometheus.CounterVec // op, result
 	internodeDur    *prometheus.HistogramVec
 	members         *prometheus.GaugeVec // status
+
+	aeExchanges    *prometheus.CounterVec // result
+	aeKeysRepaired prometheus.Counter
+	aeBytesSent    prometheus.Counter
+	aeTreesReady   prometheus.Gauge
 }
 
 func newMetrics(n *Node) *metrics {
@@ -55,6 +60,22 @@ func newMetrics(n *Node) *metrics {
 	m.members = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "dynkv_members", Help: "Cluster members by status, as this node sees them.",
 	}, []string{"status"})
+	m.aeExchanges = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "dynkv_antientropy_exchanges_total", Help: "Partition exchanges with a peer replica, by result (in_sync, repaired, failed).",
+	}, []string{"result"})
+	m.aeKeysRepaired = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "dynkv_antientropy_keys_repaired_total", Help: "Keys merged here or pushed to a peer by anti-entropy.",
+	})
+	m.aeBytesSent = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "dynkv_antientropy_bytes_sent_total", Help: "Request bytes sent by anti-entropy (tree descent and repairs).",
+	})
+	m.aeTreesReady = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "dynkv_antientropy_trees_ready", Help: "Partitions whose Merkle tree is built.",
+	})
+	f(m.aeExchanges)
+	f(m.aeKeysRepaired)
+	f(m.aeBytesSent)
+	f(m.aeTreesReady)
 	f(m.requests)
 	f(m.requestDuration)
 	f(m.siblingsRead)

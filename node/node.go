@@ -12,7 +12,10 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+	"golang.org/x/time/rate"
 
+	"github.com/dynkv/dynkv/hinted"
+	"github.com/dynkv/dynkv/merkle"
 	"github.com/dynkv/dynkv/ring"
 	"github.com/dynkv/dynkv/store"
 )
@@ -38,6 +41,12 @@ type Node struct {
 	transport  Transport
 	membership Membership
 	metrics    *metrics
+	health     *health
+	hintQueue  *hinted.Queue
+	hints      hintStore
+	fallback   *fallbackMinter
+	ae         *antiEntropy
+	aeLimiter  *rate.Limiter
 
 	viewPtr atomic.Pointer[clusterView]
 	viewMu  sync.Mutex // serializes rebuilds
@@ -49,10 +58,14 @@ type Node struct {
 
 	bgCtx    context.Context
 	bgCancel context.CancelFunc
-	bg       sync.WaitGroup
-	closing  atomic.Bool
-	closed   chan struct{}
-	closeMu  sync.Mutex
+	bg       sync.WaitGroup // replication, read repair: bounded work
+
+	loopCtx    context.Context
+	loopCancel context.CancelFunc
+	loops      sync.WaitGroup // timers and tree builds: run until cancelled
+	closing    atomic.Bool
+	closed     chan struct{}
+	closeMu    sync.Mutex
 }
 
 // clusterView is an immutable snapshot of membership and the ring built
@@ -98,6 +111,19 @@ func Open(cfg Config, deps Deps) (*Node, error) {
 		n.store.Close()
 		return nil, fmt.Errorf("data directory %s: %w", cfg.DataDir, err)
 	}
+	n.health = newHealth(cfg.Clock, cfg.SuspectCooldown)
+	n.ae = newAntiEntropy(merkle.DefaultConfig())
+	n.aeLimiter = rate.NewLimiter(rate.Limit(cfg.AntiEntropyRate), max(1, int(cfg.AntiEntropyRate/100)))
+	if n.hintQueue, err = n.openHints(); err != nil {
+		n.store.Close()
+		return nil, err
+	}
+	n.hints = n.hintQueue
+	if n.fallback, err = newFallbackMinter(n.id.actor, 100_000); err != nil {
+		n.store.Close()
+		return nil, err
+	}
+	n.metrics.reg.MustRegister(hintCollector{n})
 	if cfg.HTTPAddr != "" {
 		if n.listener, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
 			n.store.Close()
@@ -113,6 +139,7 @@ func Open(cfg Config, deps Deps) (*Node, error) {
 		n.transport = t
 	}
 	n.bgCtx, n.bgCancel = context.WithCancel(context.Background())
+	n.loopCtx, n.loopCancel = context.WithCancel(context.Background())
 	return n, nil
 }
 
@@ -128,10 +155,11 @@ func (n *Node) Actor() string { return n.id.actor }
 // Start joins membership and then serves HTTP (if listening), so that a
 // healthy /healthz means the node is also gossiping.
 func (n *Node) Start() error {
-	if err := n.membership.Start(n.rebuildView); err != nil {
+	if err := n.membership.Start(Member{ID: n.cfg.NodeID, HTTPAddr: n.httpAddr}, n.rebuildView); err != nil {
 		return fmt.Errorf("membership: %w", err)
 	}
 	n.rebuildView()
+	n.runLoops()
 	if n.listener != nil {
 		n.conns = newConnTracker()
 		n.server = n.newHTTPServer()
@@ -179,6 +207,9 @@ func (n *Node) rebuildView() {
 	}
 	n.viewPtr.Store(&clusterView{ring: r, members: byID, list: members})
 	n.metrics.setMembers(members)
+	if r != old.ring {
+		n.syncTrees()
+	}
 }
 
 // background runs f on its own goroutine with a bounded context, tracked so
@@ -213,12 +244,14 @@ func (n *Node) Close() error {
 	// New client requests are refused from here (clients fail over);
 	// requests in flight finish.
 	n.closing.Store(true)
+	n.loopCancel()
 	if n.listener != nil {
 		n.listener.Close()
 	}
 	if n.server != nil {
 		n.conns.drain(n.cfg.RequestTimeout)
 	}
+	n.loops.Wait()
 	waitTimeout(&n.bg, n.cfg.RequestTimeout)
 	n.bgCancel()
 	n.bg.Wait()
@@ -250,6 +283,7 @@ func (n *Node) Kill() {
 	}
 	close(n.closed)
 	n.closing.Store(true)
+	n.loopCancel()
 	if n.listener != nil {
 		n.listener.Close()
 	}
@@ -258,6 +292,7 @@ func (n *Node) Kill() {
 	}
 	n.bgCancel()
 	n.bg.Wait()
+	n.loops.Wait()
 	n.membership.Close()
 	n.store.Close()
 }

@@ -34,7 +34,10 @@ func (n *Node) readLocal(key []byte) (vclock.Set, error) {
 // state. Nothing is stored when the write would exceed the sibling cap.
 func (n *Node) writeLocal(req writeRequest) (writeResponse, error) {
 	var out writeResponse
-	err := n.store.Update(n.partition(req.Key), req.Key, func(old []byte, exists bool) ([]byte, error) {
+	var before, after []byte
+	p := n.partition(req.Key)
+	done := n.lockForWrite(p)
+	err := n.store.Update(p, req.Key, func(old []byte, exists bool) ([]byte, error) {
 		cur, err := decodeStored(old, exists)
 		if err != nil {
 			return nil, err
@@ -49,8 +52,13 @@ func (n *Node) writeLocal(req writeRequest) (writeResponse, error) {
 			return nil, tooManySiblings(n.cfg.MaxSiblings)
 		}
 		out = writeResponse{Dot: dot, Set: next}
-		return next.Encode(), nil
+		before, after = old, next.Encode()
+		return after, nil
 	})
+	if err != nil {
+		before, after = nil, nil // nothing was stored: no delta
+	}
+	done(req.Key, before, after)
 	if err != nil {
 		return writeResponse{}, fmt.Errorf("write %q: %w", req.Key, err)
 	}
@@ -60,7 +68,10 @@ func (n *Node) writeLocal(req writeRequest) (writeResponse, error) {
 
 // mergeLocal merges a remote state into the local one.
 func (n *Node) mergeLocal(key []byte, in vclock.Set) error {
-	err := n.store.Update(n.partition(key), key, func(old []byte, exists bool) ([]byte, error) {
+	var before, after []byte
+	p := n.partition(key)
+	done := n.lockForWrite(p)
+	err := n.store.Update(p, key, func(old []byte, exists bool) ([]byte, error) {
 		cur, err := decodeStored(old, exists)
 		if err != nil {
 			return nil, err
@@ -69,8 +80,13 @@ func (n *Node) mergeLocal(key []byte, in vclock.Set) error {
 		if exists && next.Equal(cur) {
 			return nil, store.ErrNoChange
 		}
-		return next.Encode(), nil
+		before, after = old, next.Encode()
+		return after, nil
 	})
+	if err != nil {
+		before, after = nil, nil
+	}
+	done(key, before, after)
 	if err != nil {
 		return fmt.Errorf("merge %q: %w", key, err)
 	}
@@ -124,6 +140,10 @@ func (n *Node) HandleInternode(ctx context.Context, op Op, body []byte) ([]byte,
 			return nil, err
 		}
 		return nil, n.mergeLocal(req.Key, req.Set)
+	case OpHintRead, OpHintMerge, OpHintWrite:
+		return n.handleHinted(op, body)
+	case OpTreeChildren, OpTreeEntries:
+		return n.handleTree(op, body)
 	}
 	return nil, fmt.Errorf("%w: unknown operation %q", ErrBadMessage, op)
 }

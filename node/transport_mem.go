@@ -17,11 +17,12 @@ type MemNetwork struct {
 	cut      map[[2]string]bool // from, to
 	delay    time.Duration
 	dropOne  func(from, to string) bool
+	gossip   map[string]string // gossip address -> name, for faultyGossip
 }
 
 // NewMemNetwork returns an empty network with every link up.
 func NewMemNetwork() *MemNetwork {
-	return &MemNetwork{handlers: map[string]InternodeHandler{}, cut: map[[2]string]bool{}}
+	return &MemNetwork{handlers: map[string]InternodeHandler{}, cut: map[[2]string]bool{}, gossip: map[string]string{}}
 }
 
 // Register makes h reachable at addr, replacing any earlier handler (a
@@ -61,10 +62,18 @@ func (m *MemNetwork) Partition(left, right []string) {
 // Isolate cuts addr from every other registered address.
 func (m *MemNetwork) Isolate(addr string) {
 	m.mu.RLock()
+	seen := map[string]bool{addr: true}
 	var others []string
 	for a := range m.handlers {
-		if a != addr {
+		if !seen[a] {
+			seen[a] = true
 			others = append(others, a)
+		}
+	}
+	for _, name := range m.gossip {
+		if !seen[name] {
+			seen[name] = true
+			others = append(others, name)
 		}
 	}
 	m.mu.RUnlock()
@@ -99,6 +108,27 @@ func (m *MemNetwork) setCut(a, b string, v bool) {
 	defer m.mu.Unlock()
 	m.cut[[2]string{a, b}] = v
 	m.cut[[2]string{b, a}] = v
+}
+
+// RegisterGossip tells the network which node gossips from addr, so that
+// cuts apply to gossip too.
+func (m *MemNetwork) RegisterGossip(addr, name string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.gossip[addr] = name
+}
+
+func (m *MemNetwork) gossipName(addr string) (string, bool) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	name, ok := m.gossip[addr]
+	return name, ok
+}
+
+func (m *MemNetwork) isCut(from, to string) bool {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.cut[[2]string{from, to}]
 }
 
 // Endpoint returns the Transport that the node at addr uses to send.

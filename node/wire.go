@@ -25,7 +25,37 @@ const (
 	OpWrite Op = "write"
 	// OpMerge merges a sibling set into the replica's state.
 	OpMerge Op = "merge"
+	// OpHintWrite asks a fallback to mint a dot for a client write when no
+	// replica of the key is reachable, keeping the result as a hint.
+	OpHintWrite Op = "hint-write"
+	// OpHintMerge asks a fallback to keep a sibling set as a hint for the
+	// replica it stands in for.
+	OpHintMerge Op = "hint-merge"
+	// OpHintRead returns what a fallback holds for a key as a hint for a
+	// replica (sloppy reads).
+	OpHintRead Op = "hint-read"
 )
+
+// A request to a fallback names the replica it stands in for: the target,
+// then the wrapped message without its version byte.
+func encodeHinted(target string, inner []byte) []byte {
+	b := appendBytes([]byte{wireVersion}, []byte(target))
+	return append(b, inner[1:]...)
+}
+
+// splitHinted returns the target and the wrapped message, re-prefixed with
+// the version byte so its own decoder can read it.
+func splitHinted(b []byte) (string, []byte, error) {
+	r := newWireReader(b)
+	target := r.bytes()
+	if r.err == nil && (len(target) == 0 || len(target) > 255) {
+		r.fail("hint target length %d outside 1..255", len(target))
+	}
+	if r.err != nil {
+		return "", nil, r.err
+	}
+	return string(target), append([]byte{wireVersion}, r.buf...), nil
+}
 
 // ErrBadMessage is wrapped by every internode decoding error.
 var ErrBadMessage = errors.New("malformed internode message")

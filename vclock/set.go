@@ -59,6 +59,13 @@ func (s Set) NextDot(actor string, ctx Context) Dot {
 // state and the new sibling's dot.
 func (s Set) Write(actor string, ctx Context, sib Sibling) (Set, Dot) {
 	dot := s.NextDot(actor, ctx)
+	return s.WriteAt(dot, ctx, sib), dot
+}
+
+// WriteAt is Write with a dot the caller chose. The caller must guarantee
+// the dot was never used before for this key — anywhere — or a value will be
+// silently lost at the next merge; NextDot is the safe default.
+func (s Set) WriteAt(dot Dot, ctx Context, sib Sibling) Set {
 	sib.Dot = dot
 	out := Set{
 		Context:  s.Context.Merge(ctx).Add(dot),
@@ -78,7 +85,7 @@ func (s Set) Write(actor string, ctx Context, sib Sibling) (Set, Dot) {
 	if !inserted {
 		out.Siblings = append(out.Siblings, sib)
 	}
-	return out, dot
+	return out
 }
 
 // Merge returns the join of two replicas' states. It is commutative,

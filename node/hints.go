@@ -1,0 +1,122 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/dynkv/dynkv/hinted"
+)
+
+// hintKeyspace holds hints in the node's one database, next to its data.
+const hintKeyspace = 'h'
+
+func (n *Node) openHints() (*hinted.Queue, error) {
+	ks, err := n.store.Keyspace(hintKeyspace)
+	if err != nil {
+		return nil, fmt.Errorf("hint keyspace: %w", err)
+	}
+	q, err := hinted.Open(ks, hinted.Config{
+		Window:      n.cfg.HintWindow,
+		Rate:        n.cfg.HintRate,
+		Concurrency: n.cfg.HintConcurrency,
+		Timeout:     n.cfg.RequestTimeout,
+		Logger:      n.log.With("component", "hints"),
+	}, mergeEncodedSets, n.cfg.Clock)
+	if err != nil {
+		return nil, fmt.Errorf("open hints: %w", err)
+	}
+	return q, nil
+}
+
+// aliveForHints reports whether a hint target should be offered its hints.
+func (n *Node) aliveForHints(target string) bool {
+	m, ok := n.view().members[target]
+	return ok && n.usable(m)
+}
+
+// sendHint delivers one hint: a merge into the replica it was kept for.
+func (n *Node) sendHint(ctx context.Context, target string, key, value []byte) error {
+	m, ok := n.view().members[target]
+	if !ok {
+		return fmt.Errorf("hint target %s is not a member", target)
+	}
+	body := append(appendBytes([]byte{wireVersion}, key), value...)
+	_, err := n.replicaCall(ctx, m, OpMerge, body)
+	var re *RemoteError
+	if errors.As(err, &re) && re.Code == codeBadMessage {
+		// The target will never take it; keeping it would block every
+		// later hint for the target until the window ends.
+		return fmt.Errorf("%w: %v", hinted.ErrRejected, err)
+	}
+	return err
+}
+
+// DeliverHintsOnce offers every pending hint to its target if the target is
+// up. The background loop calls it on a timer; tests call it directly.
+func (n *Node) DeliverHintsOnce(ctx context.Context) error {
+	return n.hintQueue.RunOnce(ctx, n.aliveForHints, n.sendHint)
+}
+
+// HintStats reports the hint queue's per-target counters.
+func (n *Node) HintStats() map[string]hinted.TargetStats { return n.hintQueue.Stats() }
+
+// runLoops starts the background work that runs on timers.
+func (n *Node) runLoops() {
+	if n.cfg.HintInterval > 0 {
+		t := time.NewTicker(n.cfg.HintInterval)
+		n.loops.Add(1)
+		go func() {
+			defer n.loops.Done()
+			defer t.Stop()
+			n.hintQueue.Run(n.loopCtx, t.C, n.aliveForHints, n.sendHint)
+		}()
+	}
+	if n.cfg.AntiEntropyInterval > 0 {
+		n.loops.Add(1)
+		go func() {
+			defer n.loops.Done()
+			for {
+				t := time.NewTimer(n.cfg.AntiEntropyInterval)
+				select {
+				case <-n.loopCtx.Done():
+					t.Stop()
+					return
+				case <-t.C:
+				}
+				if st, err := n.AntiEntropyOnce(n.loopCtx); err != nil && n.loopCtx.Err() == nil {
+					n.log.Debug("anti-entropy pass incomplete", "err", err, "repaired", st.KeysRepaired)
+				}
+			}
+		}()
+	}
+}
+
+// hintCollector exports the hint queue's counters per target.
+type hintCollector struct{ n *Node }
+
+var (
+	hintPendingDesc   = prometheus.NewDesc("dynkv_hints_pending", "Hints waiting for their target.", []string{"target"}, nil)
+	hintDeliveredDesc = prometheus.NewDesc("dynkv_hints_delivered_total", "Hints delivered and acknowledged.", []string{"target"}, nil)
+	hintDroppedDesc   = prometheus.NewDesc("dynkv_hints_dropped_total", "Hints dropped after the hint window.", []string{"target"}, nil)
+)
+
+func (c hintCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- hintPendingDesc
+	ch <- hintDeliveredDesc
+	ch <- hintDroppedDesc
+}
+
+func (c hintCollector) Collect(ch chan<- prometheus.Metric) {
+	if c.n.hintQueue == nil {
+		return
+	}
+	for target, st := range c.n.hintQueue.Stats() {
+		ch <- prometheus.MustNewConstMetric(hintPendingDesc, prometheus.GaugeValue, float64(st.Pending), target)
+		ch <- prometheus.MustNewConstMetric(hintDeliveredDesc, prometheus.CounterValue, float64(st.Delivered), target)
+		ch <- prometheus.MustNewConstMetric(hintDroppedDesc, prometheus.CounterValue, float64(st.Dropped), target)
+	}
+}
