@@ -126,9 +126,10 @@ func (s *Store) update(bk []byte, fn func(old []byte, exists bool) ([]byte, erro
 	mu := s.stripe(bk)
 	mu.Lock()
 	defer mu.Unlock()
-	// Holding the stripe, the transaction's read snapshot includes every
-	// earlier committed write of bk, so the read-modify-write cannot
-	// interleave with another one (see Store.Update).
+	// Holding the stripe, this transaction's read snapshot includes every
+	// earlier committed write of bk (badger waits for pending commits when
+	// it picks a read timestamp), so the read-modify-write cannot
+	// interleave with another one.
 	err = s.db.Update(func(txn *badger.Txn) error {
 		old, err := getTxn(txn, bk)
 		exists := err == nil

@@ -192,41 +192,14 @@ func (s *Store) Update(partition uint16, key []byte, fn func(old []byte, exists 
 	}
 	defer s.exit()
 
-	k := dataKey(partition, key)
-	mu := s.stripe(k)
-	mu.Lock()
-	defer mu.Unlock()
-
-	// Holding the stripe, this transaction's read snapshot includes every
-	// earlier committed write of k (badger waits for pending commits when
-	// it picks a read timestamp), so the read-modify-write cannot interleave.
-	var fnErr error
-	err := s.db.Update(func(txn *badger.Txn) error {
-		old, err := getTxn(txn, k)
-		exists := err == nil
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			return err
-		}
-		nv, err := fn(old, exists)
-		switch {
-		case err != nil:
-			fnErr = err
-			return err
-		case nv == nil && !exists:
-			return nil
-		case nv == nil:
-			return txn.Delete(k)
-		default:
-			return txn.Set(k, nv)
-		}
-	})
+	fnErr, err := s.update(dataKey(partition, key), fn)
 	switch {
 	case fnErr != nil && errors.Is(fnErr, ErrNoChange):
 		return nil
 	case fnErr != nil:
 		return fnErr
 	case err != nil:
-		return fmt.Errorf("store: update partition %d: %w", partition, mapErr(err))
+		return fmt.Errorf("store: update partition %d: %w", partition, err)
 	}
 	return nil
 }
