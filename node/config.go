@@ -76,8 +76,13 @@ type Config struct {
 	// which survives kill -9 (see store).
 	SyncWrites bool
 
-	// Clock stamps siblings' Modified times; default time.Now.
+	// Clock is the wall clock: it stamps siblings' Modified times; default
+	// time.Now.
 	Clock func() time.Time
+	// Monotonic measures durations (cool-downs, the hint window), which a
+	// wall clock stepped backwards would stretch; default time.Now, whose
+	// readings carry Go's monotonic clock.
+	Monotonic func() time.Time
 	// Logger receives the node's logs; default slog.Default().
 	Logger *slog.Logger
 }
@@ -129,6 +134,9 @@ func (c Config) withDefaults() Config {
 	setDefault(&c.AntiEntropyRate, 1000)
 	if c.Clock == nil {
 		c.Clock = time.Now
+	}
+	if c.Monotonic == nil {
+		c.Monotonic = time.Now
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

@@ -20,7 +20,11 @@ func (n *Node) openHints() (*hinted.Queue, error) {
 		return nil, fmt.Errorf("hint keyspace: %w", err)
 	}
 	q, err := hinted.Open(ks, hinted.Config{
-		Window:      n.cfg.HintWindow,
+		// The queue never drops a hint on its own: a hint may be the only
+		// copy of an acknowledged write (W met by fallbacks alone). Past
+		// HintWindow the node hands it to another replica instead (see
+		// redirectStaleHints), and anti-entropy carries it on.
+		Window:      100 * 365 * 24 * time.Hour,
 		Rate:        n.cfg.HintRate,
 		Concurrency: n.cfg.HintConcurrency,
 		Timeout:     n.cfg.RequestTimeout,
@@ -56,9 +60,68 @@ func (n *Node) sendHint(ctx context.Context, target string, key, value []byte) e
 }
 
 // DeliverHintsOnce offers every pending hint to its target if the target is
-// up. The background loop calls it on a timer; tests call it directly.
+// up, and hands the hints of a target down for longer than HintWindow to
+// another replica of each key. The background loop calls it on a timer;
+// tests call it directly.
 func (n *Node) DeliverHintsOnce(ctx context.Context) error {
-	return n.hintQueue.RunOnce(ctx, n.aliveForHints, n.sendHint)
+	err := n.hintQueue.RunOnce(ctx, n.aliveForHints, n.sendHint)
+	n.redirectStaleHints(ctx)
+	return err
+}
+
+// redirectStaleHints is what hint expiry means here. Dropping a hint after
+// the window is only safe if a replica holds what it carries, and with W met
+// by fallbacks alone none may: so instead the hint is merged into another
+// reachable replica of its key, from where anti-entropy brings the target
+// up to date when it returns, and only then deleted. A target's window
+// counts from when this node first found it down with hints pending (reset
+// on restart: expiry can only come later, never earlier).
+func (n *Node) redirectStaleHints(ctx context.Context) {
+	now := n.cfg.Monotonic()
+	n.hintDownMu.Lock()
+	var stale []string
+	for _, target := range n.hintQueue.Targets() {
+		if n.aliveForHints(target) {
+			delete(n.hintDownSince, target)
+			continue
+		}
+		since, ok := n.hintDownSince[target]
+		if !ok {
+			n.hintDownSince[target] = now
+			continue
+		}
+		if now.Sub(since) >= n.cfg.HintWindow {
+			stale = append(stale, target)
+		}
+	}
+	n.hintDownMu.Unlock()
+	for _, target := range stale {
+		moved, err := n.hintQueue.Deliver(ctx, target, n.sendToOtherReplica)
+		n.metrics.hintsRedirected.Add(float64(moved))
+		if err != nil {
+			n.log.Debug("could not hand stale hints to another replica; keeping them", "target", target, "moved", moved, "err", err)
+		}
+	}
+}
+
+// sendToOtherReplica merges a hint into the first reachable replica of its
+// key other than the target.
+func (n *Node) sendToOtherReplica(ctx context.Context, target string, key, value []byte) error {
+	v := n.view()
+	body := append(appendBytes([]byte{wireVersion}, key), value...)
+	var errs []error
+	for _, id := range v.ring.PreferenceList(v.ring.PartitionOf(key)) {
+		m, ok := v.members[id]
+		if id == target || !ok || !n.usable(m) {
+			continue
+		}
+		if _, err := n.replicaCall(ctx, m, OpMerge, body); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		return nil
+	}
+	return fmt.Errorf("no other replica of the key reachable: %w", errors.Join(errs...))
 }
 
 // HintStats reports the hint queue's per-target counters.
@@ -72,7 +135,16 @@ func (n *Node) runLoops() {
 		go func() {
 			defer n.loops.Done()
 			defer t.Stop()
-			n.hintQueue.Run(n.loopCtx, t.C, n.aliveForHints, n.sendHint)
+			for {
+				select {
+				case <-n.loopCtx.Done():
+					return
+				case <-t.C:
+				}
+				if err := n.DeliverHintsOnce(n.loopCtx); err != nil && n.loopCtx.Err() == nil {
+					n.log.Debug("hint delivery pass incomplete", "err", err)
+				}
+			}
 		}()
 	}
 	if n.cfg.AntiEntropyInterval > 0 {

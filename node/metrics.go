@@ -28,6 +28,8 @@ type metrics struct {
 	aeKeysRepaired prometheus.Counter
 	aeBytesSent    prometheus.Counter
 	aeTreesReady   prometheus.Gauge
+
+	hintsRedirected prometheus.Counter
 }
 
 func newMetrics(n *Node) *metrics {
@@ -72,6 +74,10 @@ func newMetrics(n *Node) *metrics {
 	m.aeTreesReady = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "dynkv_antientropy_trees_ready", Help: "Partitions whose Merkle tree is built.",
 	})
+	m.hintsRedirected = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "dynkv_hints_redirected_total", Help: "Hints handed to another replica of their key after their target stayed down past the hint window.",
+	})
+	f(m.hintsRedirected)
 	f(m.aeExchanges)
 	f(m.aeKeysRepaired)
 	f(m.aeBytesSent)

@@ -44,9 +44,12 @@ type Node struct {
 	health     *health
 	hintQueue  *hinted.Queue
 	hints      hintStore
-	fallback   *fallbackMinter
-	ae         *antiEntropy
-	aeLimiter  *rate.Limiter
+
+	hintDownMu    sync.Mutex
+	hintDownSince map[string]time.Time // hint targets found down, since when
+	fallback      *fallbackMinter
+	ae            *antiEntropy
+	aeLimiter     *rate.Limiter
 
 	viewPtr atomic.Pointer[clusterView]
 	viewMu  sync.Mutex // serializes rebuilds
@@ -111,7 +114,7 @@ func Open(cfg Config, deps Deps) (*Node, error) {
 		n.store.Close()
 		return nil, fmt.Errorf("data directory %s: %w", cfg.DataDir, err)
 	}
-	n.health = newHealth(cfg.Clock, cfg.SuspectCooldown)
+	n.health = newHealth(cfg.Monotonic, cfg.SuspectCooldown)
 	n.ae = newAntiEntropy(merkle.DefaultConfig())
 	n.aeLimiter = rate.NewLimiter(rate.Limit(cfg.AntiEntropyRate), max(1, int(cfg.AntiEntropyRate/100)))
 	if n.hintQueue, err = n.openHints(); err != nil {
@@ -119,6 +122,7 @@ func Open(cfg Config, deps Deps) (*Node, error) {
 		return nil, err
 	}
 	n.hints = n.hintQueue
+	n.hintDownSince = map[string]time.Time{}
 	if n.fallback, err = newFallbackMinter(n.id.actor, 100_000); err != nil {
 		n.store.Close()
 		return nil, err

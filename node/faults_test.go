@@ -1,0 +1,281 @@
+package node
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/dynkv/dynkv/vclock"
+)
+
+// simClock is simulated time shared by a test's nodes, each with its own
+// skew so that clock jumps hit one node at a time.
+type simClock struct {
+	now  atomic.Int64 // unix nanoseconds
+	skew []atomic.Int64
+}
+
+func newSimClock(nodes int) *simClock {
+	c := &simClock{skew: make([]atomic.Int64, nodes)}
+	c.now.Store(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano())
+	return c
+}
+
+func (c *simClock) advance(d time.Duration) { c.now.Add(int64(d)) }
+
+// monotonic is simulated time without any node's jumps.
+func (c *simClock) monotonic() time.Time { return time.Unix(0, c.now.Load()) }
+
+func (c *simClock) of(i int) func() time.Time {
+	return func() time.Time { return time.Unix(0, c.now.Load()+c.skew[i].Load()) }
+}
+
+// TestRandomFaultSchedules drives a 5-node cluster (N=3) through a random,
+// seeded schedule of read-merge-writes, blind writes, partitions, kills,
+// restarts, clock jumps and hint/anti-entropy rounds over at least 30 s of
+// simulated time, then heals everything and checks G3 (every replica of
+// every key converges, hints drained) and G2 (every acknowledged element is
+// in its key's final value).
+//
+// DYNKV_SEEDS sets how many seeds run (default 20); DYNKV_SEED replays one.
+func TestRandomFaultSchedules(t *testing.T) {
+	seeds := 20
+	if s, err := strconv.Atoi(os.Getenv("DYNKV_SEEDS")); err == nil {
+		seeds = s
+	}
+	first := uint64(1)
+	if s, err := strconv.ParseUint(os.Getenv("DYNKV_SEED"), 10, 64); err == nil {
+		first, seeds = s, 1
+	}
+	for seed := first; seed < first+uint64(seeds); seed++ {
+		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
+			t.Logf("replay with: DYNKV_SEED=%d go test -run TestRandomFaultSchedules ./node/", seed)
+			runFaultSchedule(t, seed)
+		})
+	}
+}
+
+func runFaultSchedule(t *testing.T, seed uint64) {
+	const nodes, keys = 5, 12
+	rng := rand.New(rand.NewPCG(seed, 0xfa17))
+	clock := newSimClock(nodes)
+	c := startCluster(t, LocalClusterOptions{Nodes: nodes, Configure: func(i int, cfg *Config) {
+		manualLoops(i, cfg)
+		cfg.Clock = clock.of(i)
+		cfg.Monotonic = clock.monotonic
+		cfg.SuspectCooldown = 2 * time.Second // simulated
+		cfg.HintWindow = 20 * time.Second     // simulated: outages outlast it
+		cfg.RequestTimeout = 2 * time.Second  // real: in-memory calls are fast
+	}})
+	acked := map[string][]string{}
+	down := map[int]bool{}
+	simulated := time.Duration(0)
+	var log []string
+	step := 0
+	event := func(format string, args ...any) {
+		log = append(log, fmt.Sprintf("%4d %6.1fs ", step, simulated.Seconds())+fmt.Sprintf(format, args...))
+	}
+	defer func() {
+		if t.Failed() {
+			t.Logf("schedule (seed %d):\n%s", seed, strings.Join(log, "\n"))
+		}
+	}()
+	running := func() []int {
+		var r []int
+		for i := range nodes {
+			if !down[i] {
+				r = append(r, i)
+			}
+		}
+		return r
+	}
+	writes := 0
+	for ; simulated < 30*time.Second || step < 200; step++ {
+		d := time.Duration(50+rng.IntN(400)) * time.Millisecond
+		clock.advance(d)
+		simulated += d
+		up := running()
+		switch op := rng.IntN(100); {
+		case op < 55: // read-merge-write through a random running node
+			coord := up[rng.IntN(len(up))]
+			key := fmt.Sprintf("k%d", rng.IntN(keys))
+			elem := fmt.Sprintf("s%d-%d", seed, step)
+			var ctx vclock.Context
+			elems := []string{elem}
+			if rng.IntN(10) > 0 { // mostly with a read; sometimes blind
+				res, err := c.Node(coord).Get(t.Context(), []byte(key), 1+rng.IntN(2))
+				if err == nil {
+					ctx = res.Set.Context
+					elems = append(union(liveValues(res.Set)), elem)
+				}
+			}
+			slices.Sort(elems)
+			w := 1 + rng.IntN(3)
+			res, err := c.Node(coord).Put(t.Context(), WriteRequest{Key: []byte(key), Context: ctx, Value: []byte(strings.Join(elems, "\n")), W: w})
+			if err == nil {
+				acked[key] = append(acked[key], elem)
+				writes++
+			}
+			event("write %s via n%d w=%d: %v read=%s new=%s", key, coord+1, w, err, ctx, res.Context)
+		case op < 63: // partition into two random groups
+			var a, b []string
+			for i := range nodes {
+				if rng.IntN(2) == 0 {
+					a = append(a, NodeID(i))
+				} else {
+					b = append(b, NodeID(i))
+				}
+			}
+			if rng.IntN(2) == 0 {
+				c.Net.Heal() // replace the old partition; else cuts accumulate
+			}
+			c.Net.Partition(a, b)
+			event("partition %v | %v", a, b)
+		case op < 70:
+			c.Net.Heal()
+			event("heal")
+		case op < 75: // kill a node (at most two down)
+			if len(up) > 3 {
+				i := up[rng.IntN(len(up))]
+				c.Kill(i)
+				down[i] = true
+				if rng.IntN(2) == 0 { // gossip noticed
+					c.Membership.SetStatus(NodeID(i), StatusFailed)
+				}
+				event("kill n%d", i+1)
+			}
+		case op < 82: // restart a dead node
+			for i := range nodes {
+				if down[i] {
+					if err := c.Restart(i); err != nil {
+						t.Fatalf("seed %d: restart n%d: %v", seed, i+1, err)
+					}
+					c.Membership.SetStatus(NodeID(i), StatusAlive)
+					delete(down, i)
+					event("restart n%d", i+1)
+					break
+				}
+			}
+		case op < 86: // one node's clock jumps, sometimes past the hint window
+			i := rng.IntN(nodes)
+			jump := time.Duration(rng.IntN(90)-30) * time.Minute
+			clock.skew[i].Add(int64(jump))
+			event("clock of n%d jumps %v", i+1, jump)
+		default: // a background round on one node
+			i := up[rng.IntN(len(up))]
+			_ = c.Node(i).DeliverHintsOnce(t.Context())
+			_, _ = c.Node(i).AntiEntropyOnce(t.Context())
+			event("hints+anti-entropy on n%d", i+1)
+		}
+	}
+
+	// Heal everything and let hints and anti-entropy converge.
+	c.Net.Heal()
+	for i := range nodes {
+		if down[i] {
+			if err := c.Restart(i); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c.Membership.SetStatus(NodeID(i), StatusAlive)
+	}
+	clock.advance(time.Minute) // past every cool-down
+	r := c.Node(0).view().ring
+	converged := func() bool {
+		for i := range nodes {
+			for _, st := range c.Node(i).HintStats() {
+				if st.Pending > 0 {
+					return false
+				}
+			}
+		}
+		for k := range keys {
+			key := []byte(fmt.Sprintf("k%d", k))
+			var first vclock.Set
+			for j, id := range r.PreferenceList(r.PartitionOf(key)) {
+				s, err := c.Node(indexOf(id)).readLocal(key)
+				if err != nil {
+					return false
+				}
+				if j == 0 {
+					first = s
+				} else if !s.Equal(first) {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	rounds := 0
+	eventually(t, 30*time.Second, fmt.Sprintf("seed %d: hints drain and replicas converge", seed), func() bool {
+		if converged() {
+			return true
+		}
+		rounds++
+		st := tick(t, c)
+		if os.Getenv("DYNKV_DEBUG") != "" && rounds%200 == 1 {
+			for i := range nodes {
+				for tg, hs := range c.Node(i).HintStats() {
+					if hs.Pending > 0 {
+						t.Logf("round %d: n%d holds %d hints for %s (%+v)", rounds, i+1, hs.Pending, tg, hs)
+					}
+				}
+			}
+			t.Logf("round %d: anti-entropy %+v", rounds, st)
+		}
+		clock.advance(time.Second)
+		return false
+	})
+	lost := 0
+	for k := range keys {
+		key := fmt.Sprintf("k%d", k)
+		res, err := c.Node(k%nodes).Get(t.Context(), []byte(key), 3)
+		if err != nil {
+			t.Fatalf("seed %d: final read of %s: %v", seed, key, err)
+		}
+		have := map[string]bool{}
+		for _, e := range union(liveValues(res.Set)) {
+			have[e] = true
+		}
+		for _, e := range acked[key] {
+			if !have[e] {
+				lost++
+				t.Errorf("seed %d: key %s lost acknowledged element %s", seed, key, e)
+			}
+		}
+		if lost > 0 && os.Getenv("DYNKV_SEED") != "" {
+			for i := range nodes {
+				s, _ := c.Node(i).readLocal([]byte(key))
+				t.Logf("n%d holds %s: %s %v; hints %+v", i+1, key, s.Context, liveValues(s), c.Node(i).HintStats())
+			}
+		}
+	}
+	if lost > 0 {
+		t.FailNow()
+	}
+	var delivered, redirected int
+	for i := range nodes {
+		for _, st := range c.Node(i).HintStats() {
+			delivered += int(st.Delivered)
+		}
+		redirected += int(testutilCounter(c.Node(i).metrics.hintsRedirected))
+	}
+	t.Logf("seed %d: %d acknowledged writes over %v simulated, converged in %d rounds; hints delivered %d, redirected %d",
+		seed, writes, simulated, rounds, delivered, redirected)
+}
+
+func testutilCounter(c interface{ Write(*dto.Metric) error }) float64 {
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		return 0
+	}
+	return m.GetCounter().GetValue()
+}
