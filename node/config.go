@@ -72,6 +72,11 @@ type Config struct {
 	// starves client traffic; default 1000.
 	AntiEntropyRate float64
 
+	// TombstoneGrace is how old (by the deleting replica's clock) a
+	// tombstone must be before it can be forgotten, once every replica holds
+	// the same one; default 24 h. Keep it well above HintWindow.
+	TombstoneGrace time.Duration
+
 	// SyncWrites fsyncs every write (survives power loss); default off,
 	// which survives kill -9 (see store).
 	SyncWrites bool
@@ -132,6 +137,7 @@ func (c Config) withDefaults() Config {
 	setDefault(&c.HintConcurrency, 2)
 	setDefault(&c.AntiEntropyInterval, 30*time.Second)
 	setDefault(&c.AntiEntropyRate, 1000)
+	setDefault(&c.TombstoneGrace, 24*time.Hour)
 	if c.Clock == nil {
 		c.Clock = time.Now
 	}

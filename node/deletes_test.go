@@ -89,3 +89,87 @@ func otherThan(ids []string, skip int) string {
 		}
 	}
 }
+
+// Done-when 5, last part: tombstones are reaped only after the grace period
+// and only once every replica holds the same tombstone; a lagging replica
+// or a surviving sibling keeps them.
+func TestTombstoneReaping(t *testing.T) {
+	clock := newSimClock(4)
+	c := startCluster(t, LocalClusterOptions{Nodes: 4, Configure: func(i int, cfg *Config) {
+		manualLoops(i, cfg)
+		cfg.Clock = clock.of(i)
+		cfg.Monotonic = clock.monotonic
+		cfg.TombstoneGrace = time.Hour
+	}})
+	key, pref := keyOwnedBy(t, c.Node(0), "n1")
+	owner := c.Node(0)
+	write := func(del bool, value string) {
+		t.Helper()
+		res, err := owner.Get(t.Context(), key, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := owner.Put(t.Context(), WriteRequest{Key: key, Context: res.Set.Context, Value: []byte(value), Delete: del, W: 3}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stored := func() int {
+		held := 0
+		for _, id := range pref {
+			if s, _ := c.Node(indexOf(id)).readLocal(key); !s.IsZero() {
+				held++
+			}
+		}
+		return held
+	}
+	write(false, "v")
+	write(true, "")
+
+	// Too young.
+	if st, _ := owner.ReapTombstonesOnce(t.Context()); st.Reaped != 0 {
+		t.Fatalf("reaped before the grace period: %+v", st)
+	}
+	clock.advance(2 * time.Hour)
+
+	// A replica that lags (holds an older state) blocks reaping.
+	lagging := c.Node(indexOf(pref[2]))
+	c.Net.Isolate(pref[2])
+	write(false, "v2")
+	write(true, "")
+	c.Net.Heal()
+	clock.advance(2 * time.Hour)
+	if st, _ := owner.ReapTombstonesOnce(t.Context()); st.Reaped != 0 || st.Candidates != 1 {
+		t.Fatalf("reaped while %s lags: %+v", lagging.ID(), st)
+	}
+	// Anti-entropy brings it up to date; then the tombstone goes everywhere.
+	tick(t, c)
+	tick(t, c)
+	if st, _ := owner.ReapTombstonesOnce(t.Context()); st.Reaped != 1 {
+		t.Fatalf("not reaped once replicas agree: %+v", st)
+	}
+	if held := stored(); held != 0 {
+		t.Fatalf("%d replicas still hold the key", held)
+	}
+	// Nothing comes back through anti-entropy or reads.
+	tick(t, c)
+	if res, err := c.Node(3).Get(t.Context(), key, 3); err != nil || !res.Set.IsZero() {
+		t.Fatalf("after reaping: %v %v", err, res.Set)
+	}
+
+	// A live sibling beside the tombstone keeps the key.
+	write(false, "again")
+	res, _ := owner.Get(t.Context(), key, 3)
+	c.Net.Isolate(pref[1])
+	_, _ = owner.Put(t.Context(), WriteRequest{Key: key, Context: res.Set.Context, Delete: true, W: 2})
+	c.Net.Heal()
+	_, _ = c.Node(indexOf(pref[1])).Put(t.Context(), WriteRequest{Key: key, Context: res.Set.Context, Value: []byte("concurrent"), W: 1})
+	tick(t, c)
+	tick(t, c)
+	clock.advance(2 * time.Hour)
+	if st, _ := owner.ReapTombstonesOnce(t.Context()); st.Reaped != 0 {
+		t.Fatalf("reaped a key with a live sibling: %+v", st)
+	}
+	if held := stored(); held != 3 {
+		t.Fatalf("replicas holding the key: %d", held)
+	}
+}

@@ -29,7 +29,8 @@ type metrics struct {
 	aeBytesSent    prometheus.Counter
 	aeTreesReady   prometheus.Gauge
 
-	hintsRedirected prometheus.Counter
+	hintsRedirected  prometheus.Counter
+	tombstonesReaped prometheus.Counter
 }
 
 func newMetrics(n *Node) *metrics {
@@ -78,6 +79,10 @@ func newMetrics(n *Node) *metrics {
 		Name: "dynkv_hints_redirected_total", Help: "Hints handed to another replica of their key after their target stayed down past the hint window.",
 	})
 	f(m.hintsRedirected)
+	m.tombstonesReaped = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "dynkv_tombstones_reaped_total", Help: "Deleted keys forgotten by every replica after the grace period.",
+	})
+	f(m.tombstonesReaped)
 	f(m.aeExchanges)
 	f(m.aeKeysRepaired)
 	f(m.aeBytesSent)

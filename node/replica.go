@@ -144,6 +144,12 @@ func (n *Node) HandleInternode(ctx context.Context, op Op, body []byte) ([]byte,
 		return n.handleHinted(op, body)
 	case OpTreeChildren, OpTreeEntries:
 		return n.handleTree(op, body)
+	case OpReap:
+		req, err := decodeMergeRequest(body)
+		if err != nil {
+			return nil, err
+		}
+		return nil, n.reapLocal(req.Key, req.Set)
 	}
 	return nil, fmt.Errorf("%w: unknown operation %q", ErrBadMessage, op)
 }

@@ -1,0 +1,152 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/dynkv/dynkv/store"
+	"github.com/dynkv/dynkv/vclock"
+)
+
+// Tombstone reaping (G6). A delete leaves a tombstone so that it supersedes
+// exactly what it saw and cannot be undone by a stale replica. Once every
+// replica holds the very same tombstone-only state and the grace period has
+// passed, the key can be forgotten: no replica has anything that could bring
+// a value back. Each replica deletes the key only if its state is still
+// that agreed state, so a write racing the reap survives.
+//
+// The grace period must outlast how long an old version can linger outside
+// the replicas: hints are handed to a replica after HintWindow, so a grace
+// well above it (default 24 h against 3 h) keeps a late hint from
+// resurrecting a reaped value — the same rule as Cassandra's gc_grace.
+
+// OpReap asks a replica to delete a key if its state equals the given one.
+const OpReap Op = "reap"
+
+// ReapStats counts a reaping pass.
+type ReapStats struct {
+	Candidates int // tombstone-only keys past the grace period
+	Reaped     int // forgotten by every replica
+}
+
+// ReapTombstonesOnce reaps the tombstones of every partition this node owns
+// (is first in the preference list of). The anti-entropy loop calls it after
+// each pass; tests call it directly.
+func (n *Node) ReapTombstonesOnce(ctx context.Context) (ReapStats, error) {
+	var st ReapStats
+	v := n.view()
+	now := n.cfg.Clock()
+	for _, p := range v.ring.PartitionsOf(n.cfg.NodeID) {
+		pref := v.ring.PreferenceList(p)
+		if len(pref) == 0 || pref[0] != n.cfg.NodeID {
+			continue
+		}
+		var candidates [][]byte
+		err := n.store.Scan(uint16(p), func(key, value []byte) error {
+			s, err := vclock.DecodeSet(value)
+			if err != nil {
+				return nil // not ours to judge here; anti-entropy/reads report it
+			}
+			if reapable(s, now, n.cfg.TombstoneGrace) {
+				candidates = append(candidates, key)
+			}
+			return nil
+		})
+		if err != nil {
+			return st, fmt.Errorf("scan partition %d: %w", p, err)
+		}
+		for _, key := range candidates {
+			if ctx.Err() != nil {
+				return st, ctx.Err()
+			}
+			st.Candidates++
+			ok, err := n.reap(ctx, key, pref)
+			if err != nil {
+				n.log.Debug("tombstone not reaped", "key", key, "err", err)
+				continue
+			}
+			if ok {
+				st.Reaped++
+			}
+		}
+	}
+	n.metrics.tombstonesReaped.Add(float64(st.Reaped))
+	return st, nil
+}
+
+func reapable(s vclock.Set, now time.Time, grace time.Duration) bool {
+	if len(s.Siblings) == 0 {
+		return false
+	}
+	for _, sib := range s.Siblings {
+		if !sib.Deleted || now.Sub(time.UnixMilli(sib.Modified)) < grace {
+			return false
+		}
+	}
+	return true
+}
+
+// reap forgets key everywhere if every replica agrees on its state.
+func (n *Node) reap(ctx context.Context, key []byte, pref []string) (bool, error) {
+	mine, err := n.readLocal(key)
+	if err != nil || !reapable(mine, n.cfg.Clock(), n.cfg.TombstoneGrace) {
+		return false, err
+	}
+	v := n.view()
+	read := readRequest{Key: key}.encode()
+	for _, id := range pref[1:] {
+		m, ok := v.members[id]
+		if !ok {
+			return false, fmt.Errorf("replica %s unknown", id)
+		}
+		out, err := n.replicaCall(ctx, m, OpRead, read)
+		if err != nil {
+			return false, fmt.Errorf("replica %s: %w", id, err)
+		}
+		theirs, err := decodeReadResponse(out)
+		if err != nil {
+			return false, err
+		}
+		if !theirs.Set.Equal(mine) {
+			return false, nil // anti-entropy will make them agree first
+		}
+	}
+	body := mergeRequest{Key: key, Set: mine}.encode()
+	for _, id := range pref {
+		if _, err := n.replicaCall(ctx, v.members[id], OpReap, body); err != nil {
+			// The others may have forgotten it already; the one left keeps
+			// the tombstone, which anti-entropy spreads again (harmless) and
+			// the next pass reaps.
+			return false, fmt.Errorf("reap on %s: %w", id, err)
+		}
+	}
+	return true, nil
+}
+
+// reapLocal deletes key if its stored state equals s.
+func (n *Node) reapLocal(key []byte, s vclock.Set) error {
+	var before []byte
+	p := n.partition(key)
+	done := n.lockForWrite(p)
+	err := n.store.Update(p, key, func(old []byte, exists bool) ([]byte, error) {
+		cur, err := decodeStored(old, exists)
+		if err != nil {
+			return nil, err
+		}
+		if !exists || !cur.Equal(s) {
+			return nil, store.ErrNoChange
+		}
+		before = old
+		return nil, nil // delete
+	})
+	if err != nil {
+		before = nil
+	}
+	done(key, before, nil)
+	if err != nil && !errors.Is(err, store.ErrNoChange) {
+		return fmt.Errorf("reap %q: %w", key, err)
+	}
+	return nil
+}
