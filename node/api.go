@@ -107,6 +107,35 @@ func (n *Node) ServeHTTP(rc *fasthttp.RequestCtx) {
 		if allow(rc, method, fasthttp.MethodGet) {
 			writeJSON(rc, http.StatusOK, n.view().list)
 		}
+	case path == "/cluster/handoffs":
+		if allow(rc, method, fasthttp.MethodGet) {
+			writeJSON(rc, http.StatusOK, map[string]any{"node": n.cfg.NodeID, "leaving": n.leaving.Load(), "handoffs": n.Handoffs()})
+		}
+	case path == "/cluster/leave":
+		if allow(rc, method, fasthttp.MethodPost) {
+			if err := n.Leave(); err != nil {
+				writeError(rc, err)
+				return
+			}
+			writeJSON(rc, http.StatusAccepted, map[string]any{"node": n.cfg.NodeID, "status": "leaving: handing data off, then leaving"})
+		}
+	case strings.HasPrefix(path, "/cluster/remove/"):
+		if allow(rc, method, fasthttp.MethodPost) {
+			id, err := url.PathUnescape(path[len("/cluster/remove/"):])
+			if err != nil || id == "" {
+				writeError(rc, badRequest("bad_node", "name the node to remove: /cluster/remove/{node}"))
+				return
+			}
+			if _, ok := n.view().members[id]; !ok {
+				writeError(rc, &APIError{Status: http.StatusNotFound, Code: "unknown_node", Message: fmt.Sprintf("%s is not a member", id)})
+				return
+			}
+			if err := n.Remove(id); err != nil {
+				writeError(rc, &APIError{Status: http.StatusConflict, Code: "cannot_remove", Message: err.Error()})
+				return
+			}
+			writeJSON(rc, http.StatusAccepted, map[string]any{"removed": id, "status": "its partitions are re-replicated from the survivors by anti-entropy"})
+		}
 	case path == "/cluster/ring":
 		if allow(rc, method, fasthttp.MethodGet) {
 			n.serveRing(rc)

@@ -162,6 +162,9 @@ func (n *Node) runLoops() {
 				if st, err := n.AntiEntropyOnce(n.loopCtx); err != nil && n.loopCtx.Err() == nil {
 					n.log.Debug("anti-entropy pass incomplete", "err", err, "repaired", st.KeysRepaired)
 				}
+				if _, err := n.HandoffOnce(n.loopCtx); err != nil && n.loopCtx.Err() == nil {
+					n.log.Debug("handoff pass incomplete", "err", err)
+				}
 				if _, err := n.ReapTombstonesOnce(n.loopCtx); err != nil && n.loopCtx.Err() == nil {
 					n.log.Debug("tombstone reaping incomplete", "err", err)
 				}

@@ -127,6 +127,18 @@ func (c *LocalCluster) gossipSeeds(i int) []string {
 	return seeds
 }
 
+// AddNode opens and starts one more node (a join) and returns its index.
+func (c *LocalCluster) AddNode() (int, error) {
+	c.mu.Lock()
+	i := len(c.nodes)
+	c.nodes = append(c.nodes, nil)
+	c.mu.Unlock()
+	if err := c.open(i); err != nil {
+		return i, err
+	}
+	return i, c.Node(i).Start()
+}
+
 // DataDir is node i's data directory.
 func (c *LocalCluster) DataDir(i int) string { return filepath.Join(c.opts.Dir, NodeID(i)) }
 
@@ -138,7 +150,11 @@ func (c *LocalCluster) Node(i int) *Node {
 }
 
 // Size is the number of node slots.
-func (c *LocalCluster) Size() int { return len(c.nodes) }
+func (c *LocalCluster) Size() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.nodes)
+}
 
 // Addr is the address node i is registered under (its HTTP address when
 // serving HTTP).
@@ -193,7 +209,7 @@ func (c *LocalCluster) Restart(i int) error {
 // Close stops every running node cleanly.
 func (c *LocalCluster) Close() error {
 	var errs []error
-	for i := range c.nodes {
+	for i := range c.Size() {
 		if err := c.Stop(i); err != nil {
 			errs = append(errs, err)
 		}

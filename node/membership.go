@@ -1,6 +1,8 @@
 package node
 
 import (
+	"fmt"
+	"maps"
 	"slices"
 	"sync"
 )
@@ -25,9 +27,19 @@ type Member struct {
 	Tags       map[string]string `json:"tags,omitempty"`
 }
 
+// TagState is the member tag that announces a node's dynkv state; a node
+// handing its data off before leaving sets it to StateLeaving.
+const (
+	TagState     = "dynkv-state"
+	StateLeaving = "leaving"
+)
+
 // onRing reports whether the member owns partitions: a transient failure
-// moves no data, only a completed leave (or removal) does.
-func (m Member) onRing() bool { return m.Status != StatusLeft }
+// moves no data; an announced leave (data handed off, then gone) or a
+// removal does.
+func (m Member) onRing() bool {
+	return m.Status != StatusLeft && m.Tags[TagState] != StateLeaving
+}
 
 // Membership tells the node who is in the cluster and who is up. It is the
 // one boundary where a gossip library's types turn into dynkv's.
@@ -38,6 +50,10 @@ type Membership interface {
 	Start(self Member, onChange func()) error
 	// Members returns every known member, this node included.
 	Members() []Member
+	// SetTag publishes one of this node's tags to every member.
+	SetTag(key, value string) error
+	// Remove declares a failed member gone for good (left).
+	Remove(id string) error
 	// Leave announces a graceful departure.
 	Leave() error
 	// Close stops tracking without leaving (a restart is not a leave).
@@ -100,17 +116,46 @@ func (s *StaticMembership) list() []Member {
 	return out
 }
 
-type staticView struct{ s *StaticMembership }
+type staticView struct {
+	s    *StaticMembership
+	self string
+}
 
-func (v *staticView) Start(_ Member, onChange func()) error {
+func (v *staticView) Start(self Member, onChange func()) error {
+	v.self = self.ID
 	v.s.mu.Lock()
 	v.s.listeners = append(v.s.listeners, onChange)
 	v.s.mu.Unlock()
 	return nil
 }
 func (v *staticView) Members() []Member { return v.s.list() }
-func (v *staticView) Leave() error      { return nil }
-func (v *staticView) Close() error      { return nil }
+func (v *staticView) Leave() error {
+	if v.self != "" {
+		v.s.SetStatus(v.self, StatusLeft)
+	}
+	return nil
+}
+func (v *staticView) SetTag(key, value string) error {
+	v.s.mu.Lock()
+	m, ok := v.s.members[v.self]
+	v.s.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("%s is not a member", v.self)
+	}
+	tags := maps.Clone(m.Tags)
+	if tags == nil {
+		tags = map[string]string{}
+	}
+	tags[key] = value
+	m.Tags = tags
+	v.s.Set(m)
+	return nil
+}
+func (v *staticView) Remove(id string) error {
+	v.s.SetStatus(id, StatusLeft)
+	return nil
+}
+func (v *staticView) Close() error { return nil }
 
 func compareStrings(a, b string) int {
 	switch {

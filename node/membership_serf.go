@@ -6,6 +6,7 @@ import (
 	"io"
 	"log"
 	"log/slog"
+	"maps"
 	"net"
 	"strconv"
 	"strings"
@@ -249,6 +250,24 @@ func (m *SerfMembership) GossipAddr() string {
 	}
 	ln := m.serf.Memberlist().LocalNode()
 	return net.JoinHostPort(ln.Addr.String(), strconv.Itoa(int(ln.Port)))
+}
+
+// SetTag implements Membership; it blocks until the tags are broadcast.
+func (m *SerfMembership) SetTag(key, value string) error {
+	if m.serf == nil {
+		return fmt.Errorf("gossip not started")
+	}
+	tags := maps.Clone(m.serf.LocalMember().Tags)
+	tags[key] = value
+	return m.serf.SetTags(tags)
+}
+
+// Remove implements Membership: serf's force-leave of a failed member.
+func (m *SerfMembership) Remove(id string) error {
+	if m.serf == nil {
+		return fmt.Errorf("gossip not started")
+	}
+	return m.serf.RemoveFailedNodePrune(id)
 }
 
 // Leave implements Membership.

@@ -31,6 +31,7 @@ type metrics struct {
 
 	hintsRedirected  prometheus.Counter
 	tombstonesReaped prometheus.Counter
+	handoffKeys      prometheus.Counter
 }
 
 func newMetrics(n *Node) *metrics {
@@ -83,6 +84,10 @@ func newMetrics(n *Node) *metrics {
 		Name: "dynkv_tombstones_reaped_total", Help: "Deleted keys forgotten by every replica after the grace period.",
 	})
 	f(m.tombstonesReaped)
+	m.handoffKeys = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "dynkv_handoff_keys_total", Help: "Keys handed off to a partition's new replicas.",
+	})
+	f(m.handoffKeys)
 	f(m.aeExchanges)
 	f(m.aeKeysRepaired)
 	f(m.aeBytesSent)

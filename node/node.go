@@ -45,6 +45,10 @@ type Node struct {
 	hintQueue  *hinted.Queue
 	hints      hintStore
 
+	handoff handoffs
+	leaving atomic.Bool // Leave was called: this node hands everything off
+	left    atomic.Bool
+
 	hintDownMu    sync.Mutex
 	hintDownSince map[string]time.Time // hint targets found down, since when
 	fallback      *fallbackMinter
@@ -227,10 +231,6 @@ func (n *Node) background(f func(ctx context.Context)) {
 		f(ctx)
 	}()
 }
-
-// Leave announces a graceful departure. (Handing partitions off first is
-// the resilience work; today it only leaves gossip.)
-func (n *Node) Leave() error { return n.membership.Leave() }
 
 // Close shuts the node down without leaving the cluster: it stops taking
 // requests, finishes in-flight ones, waits for background replication, and

@@ -31,6 +31,7 @@ func tick(t testing.TB, c *LocalCluster) ExchangeStats {
 			continue
 		}
 		_ = n.DeliverHintsOnce(t.Context())
+		_, _ = n.HandoffOnce(t.Context())
 		st, _ := n.AntiEntropyOnce(t.Context())
 		total.add(st)
 	}

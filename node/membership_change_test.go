@@ -1,0 +1,154 @@
+package node
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/dynkv/dynkv/vclock"
+)
+
+// Done-when 6: a node joins a 3-node cluster holding 10k keys under write
+// load, a node leaves, another joins, and a dead node is removed. After
+// each change every key reads back with R=N and every node holds exactly
+// the keys of its partitions.
+func TestMembershipChangesUnderLoad(t *testing.T) {
+	keys := 10000
+	if testing.Short() {
+		keys = 2000
+	}
+	c := startCluster(t, LocalClusterOptions{Nodes: 3, Configure: manualLoops})
+	latest := make([]atomic.Value, keys) // the last acknowledged value of each key
+	put := func(coord, k int, v string) error {
+		key := []byte(fmt.Sprintf("key-%05d", k))
+		_, err := c.Node(coord).Put(t.Context(), WriteRequest{Key: key, Value: []byte(v), W: 2})
+		if err == nil {
+			latest[k].Store(v)
+		}
+		return err
+	}
+	for k := range keys {
+		if err := put(k%3, k, fmt.Sprintf("v0-%d", k)); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// load writes random keys through the listed nodes until stopped.
+	load := func(coords []int) (stop func() int) {
+		var wg sync.WaitGroup
+		var done atomic.Bool
+		var n atomic.Int64
+		for w := range 2 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				rng := rand.New(rand.NewPCG(uint64(w), 3))
+				for i := 0; !done.Load(); i++ {
+					k := rng.IntN(keys)
+					if put(coords[rng.IntN(len(coords))], k, fmt.Sprintf("w%d-%d-%d", w, i, k)) == nil {
+						n.Add(1)
+					}
+				}
+			}()
+		}
+		return func() int { done.Store(true); wg.Wait(); return int(n.Load()) }
+	}
+
+	live := []int{0, 1, 2}
+	check := func(step string) {
+		t.Helper()
+		r := c.Node(live[0]).view().ring
+		start := time.Now()
+		misplaced := func() int {
+			bad := 0
+			for k := range keys {
+				key := []byte(fmt.Sprintf("key-%05d", k))
+				p := r.PartitionOf(key)
+				for _, i := range live {
+					s, err := c.Node(i).readLocal(key)
+					if err != nil || s.IsZero() == r.IsReplica(p, NodeID(i)) {
+						bad++
+					}
+				}
+			}
+			return bad
+		}
+		eventually(t, 60*time.Second, step+": every node holds exactly its partitions", func() bool {
+			if misplaced() == 0 {
+				return true
+			}
+			tick(t, c)
+			return false
+		})
+		for k := range keys {
+			key := []byte(fmt.Sprintf("key-%05d", k))
+			res, err := c.Node(live[k%len(live)]).Get(t.Context(), key, 3)
+			if err != nil {
+				t.Fatalf("%s: read %s with R=N: %v", step, key, err)
+			}
+			want := latest[k].Load().(string)
+			if !holdsValue(res.Set.Live(), want) {
+				t.Fatalf("%s: %s reads %v, want %s among them", step, key, liveValues(res.Set), want)
+			}
+		}
+		t.Logf("%s: placement exact and all %d keys read back with R=N (%v)", step, keys, time.Since(start))
+	}
+
+	// A 4th node joins under write load.
+	stop := load(live)
+	n4, err := c.AddNode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		tick(t, c)
+	}
+	t.Logf("join: %d writes acknowledged during the change", stop())
+	live = []int{0, 1, 2, n4}
+	check("join n4")
+
+	// n2 leaves under write load (through the others).
+	stop = load([]int{0, 2, n4})
+	if err := c.Node(1).Leave(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 60*time.Second, "n2 finishes leaving", func() bool {
+		tick(t, c)
+		return c.Node(1).Left()
+	})
+	t.Logf("leave: %d writes acknowledged during the change", stop())
+	live = []int{0, 2, n4}
+	check("leave n2")
+
+	// A 5th node joins, then the dead n3 is removed.
+	n5, err := c.AddNode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	live = []int{0, 2, n4, n5}
+	check("join n5")
+	c.Kill(2)
+	c.Membership.SetStatus(NodeID(2), StatusFailed)
+	stop = load([]int{0, n4, n5})
+	if err := c.Node(0).Remove(NodeID(2)); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		tick(t, c)
+	}
+	t.Logf("remove: %d writes acknowledged during the change", stop())
+	live = []int{0, n4, n5}
+	check("remove n3")
+}
+
+func holdsValue(sibs []vclock.Sibling, want string) bool {
+	for _, s := range sibs {
+		if string(s.Value) == want {
+			return true
+		}
+	}
+	return false
+}
