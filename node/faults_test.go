@@ -64,9 +64,10 @@ func TestRandomFaultSchedules(t *testing.T) {
 }
 
 func runFaultSchedule(t *testing.T, seed uint64) {
-	const nodes, keys = 5, 12
+	const keys = 12
+	nodes := 5
 	rng := rand.New(rand.NewPCG(seed, 0xfa17))
-	clock := newSimClock(nodes)
+	clock := newSimClock(nodes + 1) // room for one join
 	c := startCluster(t, LocalClusterOptions{Nodes: nodes, Configure: func(i int, cfg *Config) {
 		manualLoops(i, cfg)
 		cfg.Clock = clock.of(i)
@@ -164,6 +165,13 @@ func runFaultSchedule(t *testing.T, seed uint64) {
 					break
 				}
 			}
+		case op < 84 && nodes == 5: // a node joins
+			i, err := c.AddNode()
+			if err != nil {
+				t.Fatalf("seed %d: join: %v", seed, err)
+			}
+			nodes++
+			event("n%d joins", i+1)
 		case op < 86: // one node's clock jumps, sometimes past the hint window
 			i := rng.IntN(nodes)
 			jump := time.Duration(rng.IntN(90)-30) * time.Minute
@@ -268,8 +276,8 @@ func runFaultSchedule(t *testing.T, seed uint64) {
 		}
 		redirected += int(testutilCounter(c.Node(i).metrics.hintsRedirected))
 	}
-	t.Logf("seed %d: %d acknowledged writes over %v simulated, converged in %d rounds; hints delivered %d, redirected %d",
-		seed, writes, simulated, rounds, delivered, redirected)
+	t.Logf("seed %d: %d nodes at the end, %d acknowledged writes over %v simulated, converged in %d rounds; hints delivered %d, redirected %d",
+		seed, nodes, writes, simulated, rounds, delivered, redirected)
 }
 
 func testutilCounter(c interface{ Write(*dto.Metric) error }) float64 {
