@@ -152,6 +152,7 @@ type ExchangeStats struct {
 	InSync         int   // of which agreed at the root
 	KeysRepaired   int   // keys merged here or pushed to the peer
 	BytesSent      int64 // request bodies sent, tree descent and repairs
+	BytesReceived  int64 // response bodies received
 	HashesCompared int
 }
 
@@ -160,6 +161,7 @@ func (s *ExchangeStats) add(o ExchangeStats) {
 	s.InSync += o.InSync
 	s.KeysRepaired += o.KeysRepaired
 	s.BytesSent += o.BytesSent
+	s.BytesReceived += o.BytesReceived
 	s.HashesCompared += o.HashesCompared
 }
 
@@ -203,7 +205,9 @@ func (n *Node) exchange(ctx context.Context, p int, peer Member) (ExchangeStats,
 	}()
 	call := func(op Op, body []byte) ([]byte, error) {
 		st.BytesSent += int64(len(body))
-		return n.replicaCall(ctx, peer, op, body)
+		out, err := n.replicaCall(ctx, peer, op, body)
+		st.BytesReceived += int64(len(out))
+		return out, err
 	}
 
 	// Descend only into subtrees whose hashes differ.
@@ -261,8 +265,13 @@ func (n *Node) exchange(ctx context.Context, p int, peer Member) (ExchangeStats,
 		return st, err
 	}
 	onlyMine, onlyTheirs, differ := merkle.DiffEntries(mine, theirs)
-	// Theirs first: merging what they have into ours lets us push the
-	// merged state back in the same pass.
+	push := onlyMine
+	isDiffer := map[string]bool{}
+	for _, key := range differ {
+		isDiffer[string(key)] = true
+	}
+	// Theirs first: merging what they have into ours tells whether the
+	// peer lacks anything; only then is the merged state pushed back.
 	for _, key := range slices.Concat(onlyTheirs, differ) {
 		if err := n.aeLimiter.Wait(ctx); err != nil {
 			return st, err
@@ -279,8 +288,17 @@ func (n *Node) exchange(ctx context.Context, p int, peer Member) (ExchangeStats,
 			return st, err
 		}
 		st.KeysRepaired++
+		if isDiffer[string(key)] {
+			merged, err := n.readLocal(key)
+			if err != nil {
+				return st, err
+			}
+			if !merged.Equal(resp.Set) {
+				push = append(push, key)
+			}
+		}
 	}
-	for _, key := range slices.Concat(onlyMine, differ) {
+	for _, key := range push {
 		if err := n.aeLimiter.Wait(ctx); err != nil {
 			return st, err
 		}

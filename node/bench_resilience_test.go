@@ -1,0 +1,144 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// BenchmarkAntiEntropyRepair measures repairing k divergent keys out of M
+// on one replica of a 3-node cluster (N=3, in-process network), and the
+// cost of a pass between replicas already in sync. Run with -benchtime 1x.
+func BenchmarkAntiEntropyRepair(b *testing.B) {
+	const total = 100_000
+	for _, k := range []int{10, 1000} {
+		b.Run(fmt.Sprintf("M=%d/k=%d", total, k), func(b *testing.B) {
+			c := startCluster(b, LocalClusterOptions{Nodes: 3, Configure: manualLoops})
+			loadKeys(b, c, total)
+			for range b.N {
+				c.Net.Isolate("n3")
+				for i := range k {
+					key := []byte(fmt.Sprintf("k%06d", i*(total/k)))
+					if _, err := c.Node(0).Put(context.Background(), WriteRequest{Key: key, Value: []byte("diverged"), W: 2}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				c.Net.Heal()
+				time.Sleep(30 * time.Millisecond) // past the suspect cool-down
+				b.ResetTimer()
+				start := time.Now()
+				st, err := c.Node(2).AntiEntropyOnce(context.Background())
+				elapsed := time.Since(start)
+				b.StopTimer()
+				if err != nil || st.KeysRepaired < k {
+					b.Fatalf("repaired %d of %d: %v", st.KeysRepaired, k, err)
+				}
+				b.ReportMetric(elapsed.Seconds()*1000, "ms/repair-pass")
+				b.ReportMetric(float64(st.BytesSent+st.BytesReceived), "bytes/repair-pass")
+				b.ReportMetric(float64(st.KeysRepaired), "keys-repaired")
+				b.ReportMetric(float64(st.Exchanges), "exchanges")
+
+				start = time.Now()
+				st, err = c.Node(2).AntiEntropyOnce(context.Background())
+				elapsed = time.Since(start)
+				if err != nil || st.KeysRepaired != 0 {
+					b.Fatalf("in-sync pass repaired %d: %v", st.KeysRepaired, err)
+				}
+				b.ReportMetric(elapsed.Seconds()*1000, "ms/in-sync-pass")
+				b.ReportMetric(float64(st.BytesSent+st.BytesReceived), "bytes/in-sync-pass")
+			}
+		})
+	}
+}
+
+func loadKeys(b *testing.B, c *LocalCluster, total int) {
+	b.Helper()
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < total; i += 8 {
+				key := []byte(fmt.Sprintf("k%06d", i))
+				if _, err := c.Node(i%3).Put(context.Background(), WriteRequest{Key: key, Value: make([]byte, 100), W: 3}); err != nil {
+					failed.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if failed.Load() > 0 {
+		b.Fatalf("%d loads failed", failed.Load())
+	}
+}
+
+// BenchmarkHintDrain measures how fast hints drain to a returning node
+// while the cluster serves a read/write load, at the default delivery rate
+// limit and unlimited.
+func BenchmarkHintDrain(b *testing.B) {
+	const hints = 3000
+	for _, rate := range []float64{500, 1e9} {
+		b.Run(fmt.Sprintf("rate=%g", rate), func(b *testing.B) {
+			c := startCluster(b, LocalClusterOptions{Nodes: 4, Configure: func(i int, cfg *Config) {
+				manualLoops(i, cfg)
+				cfg.HintRate = rate
+			}})
+			for range b.N {
+				c.Net.Isolate("n4")
+				for i := range hints {
+					key := []byte(fmt.Sprintf("h%06d", i))
+					if _, err := c.Node(i%3).Put(context.Background(), WriteRequest{Key: key, Value: make([]byte, 100), W: 3}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				pending := func() int {
+					p := 0
+					for i := range 3 {
+						p += int(c.Node(i).HintStats()["n4"].Pending)
+					}
+					return p
+				}
+				queued := pending()
+				c.Net.Heal()
+				time.Sleep(30 * time.Millisecond)
+				// Serve a load while draining.
+				var served atomic.Int64
+				ctx, cancel := context.WithCancel(context.Background())
+				var wg sync.WaitGroup
+				for w := range 4 {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for i := 0; ctx.Err() == nil; i++ {
+							key := []byte(fmt.Sprintf("load%d-%d", w, i%500))
+							if _, err := c.Node(w%3).Put(ctx, WriteRequest{Key: key, Value: make([]byte, 100)}); err == nil {
+								served.Add(1)
+							}
+						}
+					}()
+				}
+				b.ResetTimer()
+				start := time.Now()
+				for pending() > 0 {
+					var dw sync.WaitGroup
+					for i := range 3 {
+						dw.Add(1)
+						go func() { defer dw.Done(); _ = c.Node(i).DeliverHintsOnce(context.Background()) }()
+					}
+					dw.Wait()
+				}
+				elapsed := time.Since(start)
+				b.StopTimer()
+				cancel()
+				wg.Wait()
+				b.ReportMetric(float64(queued), "hints")
+				b.ReportMetric(float64(queued)/elapsed.Seconds(), "hints/s")
+				b.ReportMetric(float64(served.Load())/elapsed.Seconds(), "load-writes/s")
+			}
+		})
+	}
+}
