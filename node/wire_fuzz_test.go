@@ -26,6 +26,8 @@ func wireSeeds() [][]byte {
 		writeResponse{Dot: dot, Set: s}.encode(),
 		mergeRequest{Key: []byte("k"), Set: s}.encode(),
 		encodeRemoteError(&RemoteError{Code: "x", Message: "y"}),
+		treeRequest{Partition: 7, Level: 1, Indexes: []int{0, 3, 31}}.encode(),
+		encodeHinted("n2", readRequest{Key: []byte("k")}.encode()),
 		{}, {wireVersion}, {2, 1, 'k'},
 	}
 }
@@ -87,6 +89,16 @@ func FuzzWireDecoders(f *testing.F) {
 			}
 		}
 		_ = decodeRemoteError(b)
+		if m, err := decodeTreeRequest(b); err == nil {
+			if !bytes.Equal(m.encode(), b) {
+				t.Fatal("tree request not canonical")
+			}
+		}
+		if target, inner, err := splitHinted(b); err == nil {
+			if !bytes.Equal(encodeHinted(target, inner), b) {
+				t.Fatal("hinted wrapper not canonical")
+			}
+		}
 	})
 }
 
@@ -94,7 +106,7 @@ func FuzzWireDecoders(f *testing.F) {
 // and never crashes the node or writes anything.
 func FuzzHandleInternode(f *testing.F) {
 	for _, b := range wireSeeds() {
-		for _, op := range []Op{OpRead, OpWrite, OpMerge, "bogus"} {
+		for _, op := range []Op{OpRead, OpWrite, OpMerge, OpHintRead, OpHintWrite, OpHintMerge, OpTreeChildren, OpTreeEntries, OpReap, "bogus"} {
 			f.Add(string(op), b)
 		}
 	}
@@ -120,6 +132,18 @@ func FuzzHandleInternode(f *testing.F) {
 		case OpMerge:
 			if _, err := decodeMergeRequest(b); err != nil {
 				t.Fatalf("malformed merge accepted: %v", err)
+			}
+		case OpHintRead, OpHintWrite, OpHintMerge:
+			if _, _, err := splitHinted(b); err != nil {
+				t.Fatalf("malformed hinted request accepted: %v", err)
+			}
+		case OpTreeChildren, OpTreeEntries:
+			if _, err := decodeTreeRequest(b); err != nil {
+				t.Fatalf("malformed tree request accepted: %v", err)
+			}
+		case OpReap:
+			if _, err := decodeMergeRequest(b); err != nil {
+				t.Fatalf("malformed reap accepted: %v", err)
 			}
 		default:
 			t.Fatalf("unknown op %q accepted", op)
