@@ -105,6 +105,15 @@ func DefaultConfig() Config {
 		ReadRepairTimeout: 2 * time.Second,
 		ServerIdleTimeout: 60 * time.Second,
 		HTTPAddr:          "127.0.0.1:8080",
+
+		SuspectCooldown:     2 * time.Second,
+		HintInterval:        time.Second,
+		HintWindow:          3 * time.Hour,
+		HintRate:            500,
+		HintConcurrency:     2,
+		AntiEntropyInterval: 30 * time.Second,
+		AntiEntropyRate:     1000,
+		TombstoneGrace:      24 * time.Hour,
 	}
 }
 
@@ -130,14 +139,14 @@ func (c Config) withDefaults() Config {
 	setDefault(&c.RequestTimeout, d.RequestTimeout)
 	setDefault(&c.ReadRepairTimeout, d.ReadRepairTimeout)
 	setDefault(&c.ServerIdleTimeout, d.ServerIdleTimeout)
-	setDefault(&c.SuspectCooldown, 2*time.Second)
-	setDefault(&c.HintInterval, time.Second)
-	setDefault(&c.HintWindow, 3*time.Hour)
-	setDefault(&c.HintRate, 500)
-	setDefault(&c.HintConcurrency, 2)
-	setDefault(&c.AntiEntropyInterval, 30*time.Second)
-	setDefault(&c.AntiEntropyRate, 1000)
-	setDefault(&c.TombstoneGrace, 24*time.Hour)
+	setDefault(&c.SuspectCooldown, d.SuspectCooldown)
+	setDefault(&c.HintInterval, d.HintInterval)
+	setDefault(&c.HintWindow, d.HintWindow)
+	setDefault(&c.HintRate, d.HintRate)
+	setDefault(&c.HintConcurrency, d.HintConcurrency)
+	setDefault(&c.AntiEntropyInterval, d.AntiEntropyInterval)
+	setDefault(&c.AntiEntropyRate, d.AntiEntropyRate)
+	setDefault(&c.TombstoneGrace, d.TombstoneGrace)
 	if c.Clock == nil {
 		c.Clock = time.Now
 	}

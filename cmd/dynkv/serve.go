@@ -25,6 +25,7 @@ type serveCmd struct {
 	n, r, w, partitions         int
 	maxValueBytes, maxSiblings  int
 	requestTimeout              time.Duration
+	resilience                  resilienceFlags
 	gossipProfile               string
 	syncWrites                  bool
 	log                         logOptions
@@ -52,6 +53,7 @@ func newServeCmd() *serveCmd {
 	f.bytes(&c.maxValueBytes, "max-value-bytes", d.MaxValueBytes, "largest value a client may write, a `size` such as 1048576, 512KiB or 1MiB")
 	f.IntVar(&c.maxSiblings, "max-siblings", d.MaxSiblings, "most siblings (a `count`) one key may hold; a write past it is refused with 409")
 	f.DurationVar(&c.requestTimeout, "request-timeout", d.RequestTimeout, "bound on one client request including the replica fan-out, a `duration` such as 5s")
+	c.resilience.register(f)
 	f.choice(&c.gossipProfile, "gossip-profile", "lan", []string{"lan", "local", "fast"},
 		"failure-detection timing `profile`: lan (a crashed node is failed in ~5.5 s), local, or fast (~0.7 s, chatty; for tests)")
 	f.BoolVar(&c.syncWrites, "sync-writes", false, "fsync every write so it survives power loss (default: survives kill -9 only)")
@@ -91,11 +93,13 @@ func (c *serveCmd) config(args []string, lookupEnv func(string) (string, bool)) 
 	nc.MaxInternodeBytes = max(nc.MaxInternodeBytes, c.maxValueBytes+64<<10)
 	nc.RequestTimeout = c.requestTimeout
 	nc.SyncWrites = c.syncWrites
+	c.resilience.apply(&nc)
 
 	var errs []error
 	if c.requestTimeout <= 0 {
 		errs = append(errs, errors.New("--request-timeout must be positive"))
 	}
+	errs = append(errs, c.resilience.check()...)
 	advertised := c.httpAddr
 	if c.advertiseHTTPAddr != "" {
 		advertised = c.advertiseHTTPAddr

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"errors"
+	"time"
+
+	"github.com/dynkv/dynkv/node"
+)
+
+// resilienceFlags tune hinted handoff, anti-entropy and tombstone reaping.
+type resilienceFlags struct {
+	hintInterval, hintWindow        time.Duration
+	hintRate                        float64
+	antiEntropyInterval             time.Duration
+	antiEntropyRate                 float64
+	tombstoneGrace, suspectCooldown time.Duration
+}
+
+func (r *resilienceFlags) register(f *flags) {
+	d := node.DefaultConfig()
+	f.DurationVar(&r.hintInterval, "hint-interval", d.HintInterval, "how often hints are offered to their returning replicas, a `duration`")
+	f.DurationVar(&r.hintWindow, "hint-window", d.HintWindow, "a replica down longer than this `duration` has its hints handed to another replica (anti-entropy carries them on)")
+	f.Float64Var(&r.hintRate, "hint-rate", d.HintRate, "most hints delivered per second, a `rate`, so a returning node is not flooded")
+	f.DurationVar(&r.antiEntropyInterval, "anti-entropy-interval", d.AntiEntropyInterval, "pause between two anti-entropy passes over every partition, a `duration`; bounds convergence without reads")
+	f.Float64Var(&r.antiEntropyRate, "anti-entropy-rate", d.AntiEntropyRate, "most keys anti-entropy repairs per second, a `rate`, so it never starves client traffic")
+	f.DurationVar(&r.tombstoneGrace, "tombstone-grace", d.TombstoneGrace, "age (a `duration`) before a tombstone every replica agrees on is forgotten; keep it well above --hint-window")
+	f.DurationVar(&r.suspectCooldown, "suspect-cooldown", d.SuspectCooldown, "how long (a `duration`) a peer that could not be reached is avoided before being tried again")
+}
+
+func (r *resilienceFlags) apply(c *node.Config) {
+	c.HintInterval, c.HintWindow, c.HintRate = r.hintInterval, r.hintWindow, r.hintRate
+	c.AntiEntropyInterval, c.AntiEntropyRate = r.antiEntropyInterval, r.antiEntropyRate
+	c.TombstoneGrace, c.SuspectCooldown = r.tombstoneGrace, r.suspectCooldown
+}
+
+func (r *resilienceFlags) check() []error {
+	var errs []error
+	for name, d := range map[string]time.Duration{
+		"--hint-interval": r.hintInterval, "--hint-window": r.hintWindow, "--anti-entropy-interval": r.antiEntropyInterval,
+		"--tombstone-grace": r.tombstoneGrace, "--suspect-cooldown": r.suspectCooldown,
+	} {
+		if d <= 0 {
+			errs = append(errs, errors.New(name+" must be positive"))
+		}
+	}
+	if r.hintRate <= 0 || r.antiEntropyRate <= 0 {
+		errs = append(errs, errors.New("--hint-rate and --anti-entropy-rate must be positive"))
+	}
+	if r.tombstoneGrace <= r.hintWindow {
+		errs = append(errs, errors.New("--tombstone-grace must exceed --hint-window, or a late hint could bring a deleted value back"))
+	}
+	return errs
+}
