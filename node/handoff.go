@@ -169,6 +169,20 @@ func (n *Node) handoffPartition(ctx context.Context, v *clusterView, p, left int
 
 var errPageFull = errors.New("page full")
 
+// metaLeaving records that Leave was called and not yet finished.
+const metaLeaving = "node/leaving"
+
+// resumeLeave continues a leave a crash interrupted.
+func (n *Node) resumeLeave() {
+	if _, err := n.store.GetMeta(metaLeaving); err != nil {
+		return
+	}
+	n.log.Info("resuming a leave that was interrupted")
+	if err := n.Leave(); err != nil {
+		n.log.Error("cannot resume leaving", "err", err)
+	}
+}
+
 // forgetIfUnchanged deletes a handed-off key unless a write changed it
 // after it was sent (then the next pass sends it again).
 func (n *Node) forgetIfUnchanged(p uint16, key, sent []byte) error {
@@ -195,9 +209,16 @@ func (n *Node) forgetIfUnchanged(p uint16, key, sent []byte) error {
 // it announces that it is leaving (everyone's ring drops it), hands off
 // every partition and its hints, and leaves gossip once nothing is left.
 // It returns at once; progress shows in Handoffs and the logs.
+//
+// The intent is stored first, so a node that crashes while leaving resumes
+// the leave when it starts again.
 func (n *Node) Leave() error {
 	if !n.leaving.CompareAndSwap(false, true) {
 		return nil
+	}
+	if err := n.store.PutMeta(metaLeaving, []byte{1}); err != nil {
+		n.leaving.Store(false)
+		return fmt.Errorf("record leave: %w", err)
 	}
 	if err := n.membership.SetTag(TagState, StateLeaving); err != nil {
 		n.leaving.Store(false)

@@ -152,3 +152,37 @@ func holdsValue(sibs []vclock.Sibling, want string) bool {
 	}
 	return false
 }
+
+// A node that crashes while leaving resumes the leave when it restarts,
+// and loses nothing: keys are deleted only after the new replicas took them.
+func TestLeaveResumesAfterCrash(t *testing.T) {
+	c := startCluster(t, LocalClusterOptions{Nodes: 4, Configure: manualLoops})
+	const keys = 2000
+	for k := range keys {
+		key := []byte(fmt.Sprintf("r%05d", k))
+		if _, err := c.Node(k%4).Put(t.Context(), WriteRequest{Key: key, Value: key, W: 3}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.Node(3).Leave(); err != nil {
+		t.Fatal(err)
+	}
+	c.Kill(3) // before (or while) handing off
+	if err := c.Restart(3); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 60*time.Second, "n4 finishes leaving after its restart", func() bool {
+		tick(t, c)
+		return c.Node(3).Left()
+	})
+	for k := range keys {
+		key := []byte(fmt.Sprintf("r%05d", k))
+		res, err := c.Node(k%3).Get(t.Context(), key, 3)
+		if err != nil || !holdsValue(res.Set.Live(), string(key)) {
+			t.Fatalf("%s after the leave: %v %v", key, err, liveValues(res.Set))
+		}
+		if s, _ := c.Node(3).readLocal(key); !s.IsZero() {
+			t.Fatalf("the node that left still holds %s", key)
+		}
+	}
+}

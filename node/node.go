@@ -168,6 +168,7 @@ func (n *Node) Start() error {
 	}
 	n.rebuildView()
 	n.runLoops()
+	n.resumeLeave()
 	if n.listener != nil {
 		n.conns = newConnTracker()
 		n.server = n.newHTTPServer()
