@@ -137,6 +137,7 @@ func (n *Node) syncTrees() {
 		n.log.Error("cannot track partitions for anti-entropy", "err", err)
 		return
 	}
+	n.metrics.aeTreesReady.Set(float64(n.ae.readyCount()))
 	if len(build) > 0 && !n.closing.Load() {
 		n.loops.Add(1)
 		go func() {

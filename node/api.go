@@ -105,7 +105,7 @@ func (n *Node) ServeHTTP(rc *fasthttp.RequestCtx) {
 		}
 	case path == "/cluster/members":
 		if allow(rc, method, fasthttp.MethodGet) {
-			writeJSON(rc, http.StatusOK, n.view().list)
+			writeJSON(rc, http.StatusOK, membersForDisplay(n.view().list))
 		}
 	case path == "/cluster/handoffs":
 		if allow(rc, method, fasthttp.MethodGet) {
@@ -131,7 +131,11 @@ func (n *Node) ServeHTTP(rc *fasthttp.RequestCtx) {
 				return
 			}
 			if err := n.Remove(id); err != nil {
-				writeError(rc, &APIError{Status: http.StatusConflict, Code: "cannot_remove", Message: err.Error()})
+				code := "cannot_remove"
+				if errors.Is(err, errAlreadyLeft) {
+					code = "already_left"
+				}
+				writeError(rc, &APIError{Status: http.StatusConflict, Code: code, Message: err.Error()})
 				return
 			}
 			writeJSON(rc, http.StatusAccepted, map[string]any{"removed": id, "status": "its partitions are re-replicated from the survivors by anti-entropy"})
@@ -432,4 +436,17 @@ func writeErrorWith(rc *fasthttp.RequestCtx, err error, extra map[string]any) {
 		body[k] = v
 	}
 	writeJSON(rc, e.Status, body)
+}
+
+// membersForDisplay shows a node that announced its leave as leaving while
+// it hands its data off (gossip still sees it alive, which it is).
+func membersForDisplay(list []Member) []Member {
+	out := make([]Member, len(list))
+	for i, m := range list {
+		if m.Status == StatusAlive && m.Tags[TagState] == StateLeaving {
+			m.Status = StatusLeaving
+		}
+		out[i] = m
+	}
+	return out
 }

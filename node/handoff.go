@@ -121,7 +121,7 @@ func (n *Node) handoffPartition(ctx context.Context, v *clusterView, p, left int
 					return fmt.Errorf("hand %q to %s: %w", e.key, m.ID, err)
 				}
 			}
-			if err := n.forgetIfUnchanged(uint16(p), e.key, e.value); err != nil {
+			if err := n.forgetIfUnchanged(e.key, e.value); err != nil {
 				return err
 			}
 			st.KeysDone++
@@ -169,6 +169,8 @@ func (n *Node) handoffPartition(ctx context.Context, v *clusterView, p, left int
 
 var errPageFull = errors.New("page full")
 
+var errAlreadyLeft = errors.New("already left the cluster")
+
 // metaLeaving records that Leave was called and not yet finished.
 const metaLeaving = "node/leaving"
 
@@ -185,21 +187,14 @@ func (n *Node) resumeLeave() {
 
 // forgetIfUnchanged deletes a handed-off key unless a write changed it
 // after it was sent (then the next pass sends it again).
-func (n *Node) forgetIfUnchanged(p uint16, key, sent []byte) error {
-	var before []byte
-	done := n.lockForWrite(p)
-	err := n.store.Update(p, key, func(old []byte, exists bool) ([]byte, error) {
+func (n *Node) forgetIfUnchanged(key, sent []byte) error {
+	err := n.updateLocal(key, func(old []byte, exists bool) ([]byte, error) {
 		if !exists || string(old) != string(sent) {
 			return nil, store.ErrNoChange
 		}
-		before = old
-		return nil, nil
+		return nil, nil // delete
 	})
 	if err != nil {
-		before = nil
-	}
-	done(key, before, nil)
-	if err != nil && !errors.Is(err, store.ErrNoChange) {
 		return fmt.Errorf("forget %q: %w", key, err)
 	}
 	return nil
@@ -281,8 +276,11 @@ func (n *Node) Remove(id string) error {
 	if !ok {
 		return fmt.Errorf("%s is not a member", id)
 	}
-	if m.Status == StatusAlive {
+	switch m.Status {
+	case StatusAlive:
 		return fmt.Errorf("%s is alive: make it leave instead, or stop it first", id)
+	case StatusLeft:
+		return fmt.Errorf("%w: %s", errAlreadyLeft, id)
 	}
 	return n.membership.Remove(id)
 }

@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -127,10 +126,7 @@ func (n *Node) reap(ctx context.Context, key []byte, pref []string) (bool, error
 
 // reapLocal deletes key if its stored state equals s.
 func (n *Node) reapLocal(key []byte, s vclock.Set) error {
-	var before []byte
-	p := n.partition(key)
-	done := n.lockForWrite(p)
-	err := n.store.Update(p, key, func(old []byte, exists bool) ([]byte, error) {
+	err := n.updateLocal(key, func(old []byte, exists bool) ([]byte, error) {
 		cur, err := decodeStored(old, exists)
 		if err != nil {
 			return nil, err
@@ -138,14 +134,9 @@ func (n *Node) reapLocal(key []byte, s vclock.Set) error {
 		if !exists || !cur.Equal(s) {
 			return nil, store.ErrNoChange
 		}
-		before = old
 		return nil, nil // delete
 	})
 	if err != nil {
-		before = nil
-	}
-	done(key, before, nil)
-	if err != nil && !errors.Is(err, store.ErrNoChange) {
 		return fmt.Errorf("reap %q: %w", key, err)
 	}
 	return nil

@@ -30,14 +30,34 @@ func (n *Node) readLocal(key []byte) (vclock.Set, error) {
 	return s, nil
 }
 
+// updateLocal is every write to this replica's store: a per-key
+// read-modify-write (see store.Update for fn's contract) that applies the
+// change to the partition's Merkle tree too, under the partition's lock.
+func (n *Node) updateLocal(key []byte, fn func(old []byte, exists bool) ([]byte, error)) error {
+	p := n.partition(key)
+	var before, after []byte
+	changed := false
+	done := n.lockForWrite(p)
+	err := n.store.Update(p, key, func(old []byte, exists bool) ([]byte, error) {
+		next, err := fn(old, exists)
+		if err != nil {
+			return nil, err
+		}
+		before, after, changed = old, next, true
+		return next, nil
+	})
+	if err != nil || !changed {
+		before, after = nil, nil // nothing was stored: no delta
+	}
+	done(key, before, after)
+	return err
+}
+
 // writeLocal mints a dot for a client write, applies it and returns the new
 // state. Nothing is stored when the write would exceed the sibling cap.
 func (n *Node) writeLocal(req writeRequest) (writeResponse, error) {
 	var out writeResponse
-	var before, after []byte
-	p := n.partition(req.Key)
-	done := n.lockForWrite(p)
-	err := n.store.Update(p, req.Key, func(old []byte, exists bool) ([]byte, error) {
+	err := n.updateLocal(req.Key, func(old []byte, exists bool) ([]byte, error) {
 		cur, err := decodeStored(old, exists)
 		if err != nil {
 			return nil, err
@@ -52,13 +72,8 @@ func (n *Node) writeLocal(req writeRequest) (writeResponse, error) {
 			return nil, tooManySiblings(n.cfg.MaxSiblings)
 		}
 		out = writeResponse{Dot: dot, Set: next}
-		before, after = old, next.Encode()
-		return after, nil
+		return next.Encode(), nil
 	})
-	if err != nil {
-		before, after = nil, nil // nothing was stored: no delta
-	}
-	done(req.Key, before, after)
 	if err != nil {
 		return writeResponse{}, fmt.Errorf("write %q: %w", req.Key, err)
 	}
@@ -68,10 +83,7 @@ func (n *Node) writeLocal(req writeRequest) (writeResponse, error) {
 
 // mergeLocal merges a remote state into the local one.
 func (n *Node) mergeLocal(key []byte, in vclock.Set) error {
-	var before, after []byte
-	p := n.partition(key)
-	done := n.lockForWrite(p)
-	err := n.store.Update(p, key, func(old []byte, exists bool) ([]byte, error) {
+	err := n.updateLocal(key, func(old []byte, exists bool) ([]byte, error) {
 		cur, err := decodeStored(old, exists)
 		if err != nil {
 			return nil, err
@@ -80,13 +92,8 @@ func (n *Node) mergeLocal(key []byte, in vclock.Set) error {
 		if exists && next.Equal(cur) {
 			return nil, store.ErrNoChange
 		}
-		before, after = old, next.Encode()
-		return after, nil
+		return next.Encode(), nil
 	})
-	if err != nil {
-		before, after = nil, nil
-	}
-	done(key, before, after)
 	if err != nil {
 		return fmt.Errorf("merge %q: %w", key, err)
 	}
