@@ -1,5 +1,5 @@
 # Thin wrappers; every target is also a plain go command.
-.PHONY: dev test race ci fuzz build
+.PHONY: dev test race ci fuzz build bench
 
 dev:
 	go run ./cmd/dynkv dev
@@ -15,3 +15,7 @@ ci:
 
 build:
 	CGO_ENABLED=0 go build -trimpath -o bin/dynkv ./cmd/dynkv
+
+# dynkv (3 serve processes) against Redis through the same load generator.
+bench:
+	bash scripts/bench.sh

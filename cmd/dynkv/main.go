@@ -18,8 +18,17 @@ func main() {
 // commands maps each subcommand to its entry point, which returns the exit
 // code: 0 success, 1 failure at run time, 2 bad usage.
 var commands = map[string]func(args []string, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int{
-	"serve": runServe,
-	"dev":   runDev,
+	"serve":    runServe,
+	"dev":      runDev,
+	"loadtest": runLoadtest,
+	"get":      runGet,
+	"put":      runPut,
+	"delete":   runDelete,
+	"members":  runMembers,
+	"ring":     runRing,
+	"status":   runStatus,
+	"leave":    runLeave,
+	"remove":   runRemove,
 }
 
 const usage = `dynkv is a Dynamo-style, always-writable key-value store.
@@ -29,6 +38,15 @@ Usage: dynkv <command> [flags]
 Commands:
   serve     run one node
   dev       run a local cluster of nodes in this process, for trying dynkv out
+  loadtest  run a YCSB-style load against a cluster (or Redis) and report latencies
+  get       read a key: its value, or every sibling, and its causal context
+  put       write a key (value from the argument or stdin) with --context
+  delete    delete what a read of a key saw
+  members   list the cluster's members and their status
+  ring      show partition ownership, or where one key lives (--key)
+  status    one screen: members, ownership, hints, handoffs, anti-entropy
+  leave     make a node leave for good, handing its data off first (--wait)
+  remove    remove a dead node for good; survivors re-replicate its data
   version   print the version
   help      print this help, or a command's: dynkv help serve
 

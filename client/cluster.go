@@ -1,0 +1,71 @@
+package client
+
+import (
+	"context"
+	"net/url"
+)
+
+// Member is one node as the cluster's gossip sees it.
+type Member struct {
+	ID         string `json:"id"`
+	HTTPAddr   string `json:"http_addr"`
+	GossipAddr string `json:"gossip_addr,omitempty"`
+	// Status is alive, suspect, failed, leaving or left. A failed node
+	// stays on the ring: a transient failure moves no data.
+	Status string            `json:"status"`
+	Tags   map[string]string `json:"tags,omitempty"`
+}
+
+// Ring is the cluster's partition layout as one node computes it.
+type Ring struct {
+	Partitions      int                 `json:"partitions"`
+	N               int                 `json:"n"`
+	Members         []string            `json:"members"`
+	PreferenceLists []PartitionReplicas `json:"preference_lists"`
+}
+
+// PartitionReplicas is one partition's preference list: the N nodes that
+// replicate it, in order.
+type PartitionReplicas struct {
+	Partition      int      `json:"partition"`
+	PreferenceList []string `json:"preference_list"`
+}
+
+// Placement is where one key lives.
+type Placement struct {
+	Key            string   `json:"key"`
+	Partition      int      `json:"partition"`
+	PreferenceList []string `json:"preference_list"`
+	// Fallbacks are the other nodes, in the order sloppy quorum uses them.
+	Fallbacks []string `json:"fallbacks"`
+}
+
+// Members returns the members known to the node that answers.
+func (c *Client) Members(ctx context.Context) ([]Member, error) {
+	var out []Member
+	if err := c.getJSON(ctx, "members", "/cluster/members", "", &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Ring returns the partition layout of the node that answers.
+func (c *Client) Ring(ctx context.Context) (*Ring, error) {
+	var out Ring
+	if err := c.getJSON(ctx, "ring", "/cluster/ring", "", &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Placement returns key's partition, preference list and fallbacks.
+func (c *Client) Placement(ctx context.Context, key string) (*Placement, error) {
+	if _, err := kvPath(key); err != nil {
+		return nil, opError("placement", key, err)
+	}
+	var out Placement
+	if err := c.getJSON(ctx, "placement", "/cluster/ring", "key="+url.QueryEscape(key), &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}

@@ -1,0 +1,213 @@
+package client_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log"
+	"slices"
+	"strings"
+
+	"github.com/dynkv/dynkv/client"
+)
+
+// The examples run against a local 3-node cluster (see TestMain); their
+// endpoints stand for yours, e.g.
+// []string{"http://127.0.0.1:8081", "http://127.0.0.1:8082"}.
+var endpoints = func() []string { return shared.endpoints }
+
+// A write, then a read that returns the value, its causal context and the
+// node that served it.
+func Example() {
+	ctx := context.Background()
+	c, err := client.New(endpoints())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+
+	if _, err := c.Put(ctx, "greeting", []byte("hello"), client.CausalContext{}, client.ContentType("text/plain")); err != nil {
+		log.Fatal(err)
+	}
+	res, err := c.Get(ctx, "greeting")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("%s (%s), served by %s, context present: %t\n",
+		res.Siblings[0].Value, res.Siblings[0].ContentType, res.Node, !res.Context.IsZero())
+	// Output: hello (text/plain), served by n1, context present: true
+}
+
+// Two writers that read the same version both write: neither saw the
+// other, so both values survive as siblings, and one Get returns both with
+// a context that covers them. Writing the resolved value with that context
+// replaces them.
+func ExampleClient_Get() {
+	ctx := context.Background()
+	c, err := client.New(endpoints())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+
+	cur, _ := c.Get(ctx, "dinner") // not found on first use: an empty context
+	first, err := c.Put(ctx, "dinner", []byte("pasta"), cur.Context)
+	if err != nil {
+		log.Fatal(err)
+	}
+	// Alice and Bob both start from the version "pasta".
+	c.Put(ctx, "dinner", []byte("pizza"), first)
+	c.Put(ctx, "dinner", []byte("sushi"), first)
+
+	res, err := c.Get(ctx, "dinner")
+	if err != nil {
+		log.Fatal(err)
+	}
+	var values []string
+	for _, s := range res.Siblings {
+		values = append(values, string(s.Value))
+	}
+	slices.Sort(values) // siblings come in no particular order
+	fmt.Println("siblings:", values)
+
+	c.Put(ctx, "dinner", []byte("pizza and sushi"), res.Context)
+	res, _ = c.Get(ctx, "dinner")
+	fmt.Printf("resolved: %s (%d sibling)\n", res.Siblings[0].Value, len(res.Siblings))
+	// Output:
+	// siblings: [pizza sushi]
+	// resolved: pizza and sushi (1 sibling)
+}
+
+// Each write with the context of the one before is a sequential update:
+// it replaces the previous value and never makes siblings.
+func ExampleClient_Put() {
+	ctx := context.Background()
+	c, err := client.New(endpoints())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+
+	res, _ := c.Get(ctx, "doc/status") // not found on first use: an empty context
+	cc := res.Context
+	for _, v := range []string{"draft", "review", "final"} {
+		if cc, err = c.Put(ctx, "doc/status", []byte(v), cc, client.W(client.All)); err != nil {
+			log.Fatal(err)
+		}
+	}
+	res, _ = c.Get(ctx, "doc/status", client.R(client.One))
+	fmt.Printf("%s, %d sibling\n", res.Siblings[0].Value, len(res.Siblings))
+	// Output: final, 1 sibling
+}
+
+// A delete removes the versions its context saw. A read of the deleted key
+// fails with ErrNotFound but still returns the tombstone's context, which a
+// later write sends so that it supersedes the delete.
+func ExampleClient_Delete() {
+	ctx := context.Background()
+	c, err := client.New(endpoints())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+
+	cc, _ := c.Put(ctx, "session/9", []byte("token"), client.CausalContext{})
+	if err := c.Delete(ctx, "session/9", cc); err != nil {
+		log.Fatal(err)
+	}
+	res, err := c.Get(ctx, "session/9")
+	fmt.Println("not found:", errors.Is(err, client.ErrNotFound), "- tombstone context:", !res.Context.IsZero())
+
+	_, err = c.Get(ctx, "never-written")
+	fmt.Println(err)
+	// Output:
+	// not found: true - tombstone context: true
+	// dynkv get "never-written": not_found: key not found (from n1)
+}
+
+// Update reads, merges any siblings, applies a change and writes it back
+// with the read's context. Here the value is a JSON set of strings: merging
+// is a union, so concurrent Updates never lose an element.
+func ExampleClient_Update() {
+	ctx := context.Background()
+	c, err := client.New(endpoints())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+
+	union := func(siblings [][]byte) ([]byte, error) {
+		var all []string
+		for _, s := range siblings {
+			var set []string
+			if err := json.Unmarshal(s, &set); err != nil {
+				return nil, err
+			}
+			all = append(all, set...)
+		}
+		slices.Sort(all)
+		return json.Marshal(slices.Compact(all))
+	}
+	add := func(elem string) client.MutateFunc {
+		return func(value []byte, found bool) ([]byte, error) {
+			var set []string
+			if found {
+				if err := json.Unmarshal(value, &set); err != nil {
+					return nil, err
+				}
+			}
+			set = append(set, elem)
+			slices.Sort(set)
+			return json.Marshal(slices.Compact(set))
+		}
+	}
+	for _, tag := range []string{"go", "dynamo", "go"} {
+		if _, err := c.Update(ctx, "tags", union, add(tag)); err != nil {
+			log.Fatal(err)
+		}
+	}
+	res, _ := c.Get(ctx, "tags")
+	fmt.Printf("%s\n", res.Siblings[0].Value)
+	// Output: ["dynamo","go"]
+}
+
+// Errors match the package's sentinels with errors.Is, and errors.As
+// gives the server's detail.
+func ExampleAPIError() {
+	ctx := context.Background()
+	c, err := client.New(endpoints())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+
+	_, err = c.Get(ctx, "anything", client.R(5)) // the cluster has N=3
+	var apiErr *client.APIError
+	if errors.Is(err, client.ErrBadRequest) && errors.As(err, &apiErr) {
+		fmt.Println(apiErr.Status, apiErr.Code)
+	}
+	// Output: 400 bad_quorum
+}
+
+// Members lists the nodes as gossip sees them.
+func ExampleClient_Members() {
+	c, err := client.New(endpoints())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+
+	members, err := c.Members(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	slices.SortFunc(members, func(a, b client.Member) int { return strings.Compare(a.ID, b.ID) })
+	for _, m := range members {
+		fmt.Println(m.ID, m.Status)
+	}
+	// Output:
+	// n1 alive
+	// n2 alive
+	// n3 alive
+}

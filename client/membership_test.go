@@ -1,0 +1,220 @@
+package client_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dynkv/dynkv/client"
+	"github.com/dynkv/dynkv/node"
+)
+
+// waitUntil polls cond until it holds, failing the test when the test's
+// context (testTimeout) ends, with cond's last description of what it saw.
+func waitUntil(t *testing.T, what string, cond func() (bool, string)) {
+	t.Helper()
+	ctx := testContext(t)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		ok, saw := cond()
+		if ok {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("waited %v for %s; last saw: %s", testTimeout, what, saw)
+		case <-tick.C:
+		}
+	}
+}
+
+func statusOf(t *testing.T, ctx context.Context, c *client.Client, id string) string {
+	t.Helper()
+	ms, err := c.Members(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if m.ID == id {
+			return m.Status
+		}
+	}
+	return "absent"
+}
+
+// localCopy is GET /admin/local/{key} on the node at addr: whether it
+// holds a copy of key.
+func localCopy(t *testing.T, addr, key string) bool {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/admin/local/" + url.PathEscape(key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var body struct{ Found bool }
+	if resp.StatusCode != http.StatusOK || json.Unmarshal(b, &body) != nil {
+		t.Fatalf("GET /admin/local/%s on %s: %d %s", key, addr, resp.StatusCode, b)
+	}
+	return body.Found
+}
+
+// TestRemove removes a killed node, and checks the refusals: an alive
+// node, the node asked, an unknown node, a node already removed. Handoffs
+// and Leave meanwhile report the dead node as unreachable.
+func TestRemove(t *testing.T) {
+	t.Parallel()
+	cl := startCluster(t, 3, nil)
+	ctx := testContext(t)
+	c := newClient(t, endpointsOf(cl))
+
+	cl.Kill(2)
+	cl.Membership.SetStatus(node.NodeID(2), node.StatusFailed)
+
+	hs, err := c.Handoffs(ctx)
+	if err != nil || len(hs) != 3 {
+		t.Fatalf("Handoffs: %+v, %v", hs, err)
+	}
+	for _, h := range hs {
+		if dead := h.Node == "n3"; dead != errors.Is(h.Err, client.ErrUnavailable) || !dead && (h.Leaving || h.Handoffs == nil) {
+			t.Errorf("Handoffs of %s: %+v (err %v)", h.Node, h, h.Err)
+		}
+	}
+	if _, err := c.Leave(ctx, "n3"); !errors.Is(err, client.ErrUnavailable) || !strings.Contains(err.Error(), "dynkv leave n3: unreachable") {
+		t.Errorf("Leave of a dead node: %v", err)
+	}
+	// Leave("") means the first endpoint, even after the client failed
+	// over from it: never the node that happens to answer.
+	deadFirst := newClient(t, []string{endpointsOf(cl)[2], endpointsOf(cl)[0]})
+	if _, err := deadFirst.Members(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if id, err := deadFirst.Leave(ctx, ""); !errors.Is(err, client.ErrUnavailable) || id != "" {
+		t.Errorf("Leave(\"\") with the first endpoint dead: %q, %v", id, err)
+	}
+	if st := statusOf(t, ctx, c, "n1"); st != client.StatusAlive {
+		t.Errorf("n1 is %s", st)
+	}
+
+	check := func(what string, err, want error, code string) {
+		t.Helper()
+		var apiErr *client.APIError
+		if !errors.Is(err, want) || code != "" && (!errors.As(err, &apiErr) || apiErr.Code != code) {
+			t.Errorf("%s: %v; want %v (code %q)", what, err, want, code)
+		}
+	}
+	check("remove an alive node", c.Remove(ctx, "n2"), client.ErrCannotRemove, client.CodeCannotRemove)
+	check("remove the node asked", newClient(t, endpointsOf(cl)[:1]).Remove(ctx, "n1"), client.ErrCannotRemove, client.CodeCannotRemove)
+	check("remove an unknown node", c.Remove(ctx, "n9"), client.ErrUnknownNode, client.CodeUnknownNode)
+	check("remove no node", c.Remove(ctx, ""), client.ErrBadRequest, "")
+	check("leave an unknown node", func() error { _, err := c.Leave(ctx, "n9"); return err }(), client.ErrUnknownNode, "")
+
+	if err := c.Remove(ctx, "n3"); err != nil {
+		t.Fatalf("remove the dead n3: %v", err)
+	}
+	if st := statusOf(t, ctx, c, "n3"); st != client.StatusLeft {
+		t.Errorf("n3 is %s after Remove, want left", st)
+	}
+	check("remove n3 again", c.Remove(ctx, "n3"), client.ErrAlreadyLeft, "")
+	check("leave the removed n3", func() error { _, err := c.Leave(ctx, "n3"); return err }(), client.ErrAlreadyLeft, "")
+
+	ring, err := c.Ring(ctx)
+	if err != nil || strings.Join(ring.Members, " ") != "n1 n2" {
+		t.Errorf("ring after removing n3: %v, %v", ring, err)
+	}
+	// The survivors still take writes with W=2.
+	if _, err := c.Put(ctx, "after-remove", []byte("v"), client.CausalContext{}); err != nil {
+		t.Errorf("Put after the remove: %v", err)
+	}
+}
+
+// TestLeave makes n2 leave a 4-node cluster through a client whose
+// endpoint it is: Handoffs shows it leaving, it ends as left with none of
+// the keys in its store, and every key still reads back.
+func TestLeave(t *testing.T) {
+	t.Parallel()
+	cl := startCluster(t, 4, nil)
+	ctx := testContext(t)
+	eps := endpointsOf(cl)
+	c := newClient(t, eps)
+	const keys = 100
+	for i := range keys {
+		if _, err := c.Put(ctx, fmt.Sprintf("key-%03d", i), fmt.Appendf(nil, "v%d", i), client.CausalContext{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	held := 0
+	for i := range keys {
+		if localCopy(t, cl.Addr(1), fmt.Sprintf("key-%03d", i)) {
+			held++
+		}
+	}
+	if held == 0 {
+		t.Fatal("n2 holds none of the keys: nothing to hand off")
+	}
+
+	onN2 := newClient(t, []string{eps[1], eps[0]})
+	id, err := onN2.Leave(ctx, "") // the client's current endpoint: n2
+	if err != nil || id != "n2" {
+		t.Fatalf("Leave(\"\") through n2: %q, %v", id, err)
+	}
+	if id, err := c.Leave(ctx, "n2"); err != nil || id != "n2" { // again: harmless
+		t.Fatalf("Leave(n2) again: %q, %v", id, err)
+	}
+	hs, err := c.Handoffs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range hs {
+		if h.Err != nil || h.Leaving != (h.Node == "n2") {
+			t.Errorf("Handoffs of %s while n2 leaves: %+v (err %v)", h.Node, h, h.Err)
+		}
+	}
+	waitUntil(t, "n2 to leave", func() (bool, string) {
+		st := statusOf(t, ctx, c, "n2")
+		return st == client.StatusLeft, st
+	})
+	for i := range keys {
+		key := fmt.Sprintf("key-%03d", i)
+		if localCopy(t, cl.Addr(1), key) {
+			t.Errorf("n2 still holds %s after leaving", key)
+		}
+		res, err := c.Get(ctx, key, client.R(client.All))
+		if err != nil || string(res.Siblings[0].Value) != fmt.Sprintf("v%d", i) {
+			t.Fatalf("Get %s with R=all after n2 left: %+v, %v", key, res, err)
+		}
+	}
+	if _, err := c.Leave(ctx, "n2"); !errors.Is(err, client.ErrAlreadyLeft) {
+		t.Errorf("Leave after leaving: %v", err)
+	}
+	hs, err = c.Handoffs(ctx)
+	if err != nil || len(hs) != 3 {
+		t.Errorf("Handoffs after n2 left: %+v, %v; want the 3 others", hs, err)
+	}
+	t.Logf("n2 handed off its %d of %d keys", held, keys)
+}
+
+// TestMetrics reads one node's metrics.
+func TestMetrics(t *testing.T) {
+	t.Parallel()
+	c := newClient(t, shared.endpoints)
+	ms, err := c.Members(testContext(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := c.Metrics(testContext(t), ms[len(ms)-1])
+	if err != nil || !strings.Contains(string(text), "dynkv_antientropy_trees_ready ") {
+		t.Fatalf("Metrics: %v\n%.500s", err, text)
+	}
+	if _, err := c.Metrics(testContext(t), client.Member{ID: "nowhere", HTTPAddr: "127.0.0.1:1"}); !errors.Is(err, client.ErrUnavailable) {
+		t.Errorf("Metrics of an unreachable member: %v", err)
+	}
+}

@@ -1,0 +1,471 @@
+package main
+
+// The client commands: get, put, delete, members and ring. They talk to a
+// cluster through the Go SDK (package client), imported as sdk because the
+// tests of this package have a variable named client.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+	"unicode/utf8"
+
+	sdk "github.com/dynkv/dynkv/client"
+)
+
+// kvDefaultEndpoints are the nodes of `dynkv dev` with its default ports.
+const kvDefaultEndpoints = "http://127.0.0.1:8081,http://127.0.0.1:8082,http://127.0.0.1:8083"
+
+// kvStdin is where put reads a value given as "-" or not at all.
+var kvStdin io.Reader = os.Stdin
+
+// kvCmd is what every client command shares: its flags, the cluster's
+// endpoints, the output format and a bound on the whole command.
+type kvCmd struct {
+	name string
+	f    *flags
+
+	endpoints []string
+	output    string
+	timeout   time.Duration
+}
+
+func newKVCmd(name, usage, summary string, outputs ...string) *kvCmd {
+	c := &kvCmd{name: name, f: newFlags(usage, summary)}
+	c.f.list(&c.endpoints, "endpoints", "dynkv nodes to use, `URLs` or host:port, comma-separated; the first that answers serves")
+	c.f.defaultText["endpoints"] = kvDefaultEndpoints
+	c.f.choice(&c.output, "output", "text", outputs,
+		"output `format`: "+strings.Join(outputs, ", ")+" (short: -o)")
+	c.f.DurationVar(&c.timeout, "timeout", 15*time.Second, "bound on the whole command, a `duration`")
+	return c
+}
+
+// parse reads flags placed anywhere among the arguments (-o is short for
+// --output; "--" ends the flags) and returns the positional arguments.
+func (c *kvCmd) parse(args []string, lookupEnv func(string) (string, bool)) ([]string, error) {
+	var flagArgs, positional []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			positional = append(positional, args[i+1:]...)
+			i = len(args)
+			continue
+		case a == "-o":
+			a = "--output"
+		case strings.HasPrefix(a, "-o="):
+			a = "--output=" + a[len("-o="):]
+		}
+		if len(a) < 2 || a[0] != '-' {
+			positional = append(positional, a)
+			continue
+		}
+		flagArgs = append(flagArgs, a)
+		name := strings.TrimLeft(a, "-")
+		if strings.Contains(name, "=") {
+			continue
+		}
+		fl := c.f.Lookup(name)
+		if fl == nil {
+			continue // parse names it
+		}
+		if b, ok := fl.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+			continue
+		}
+		if i+1 < len(args) {
+			i++
+			flagArgs = append(flagArgs, args[i])
+		}
+	}
+	if err := c.f.parse(flagArgs, lookupEnv); err != nil {
+		return nil, err
+	}
+	if len(c.endpoints) == 0 {
+		c.endpoints = strings.Split(kvDefaultEndpoints, ",")
+	}
+	if c.timeout <= 0 {
+		return nil, errors.New("--timeout must be positive")
+	}
+	return positional, nil
+}
+
+// run parses args, then runs body with a client and a context bounded by
+// --timeout. It maps errors to exit codes: 2 with the usage hint for bad
+// usage, 1 with one line for anything else.
+func (c *kvCmd) run(args []string, stdout, stderr io.Writer, lookupEnv func(string) (string, bool), nargs [2]int,
+	body func(ctx context.Context, cl *sdk.Client, args []string) error) int {
+	pos, err := c.parse(args, lookupEnv)
+	if err == nil && (len(pos) < nargs[0] || len(pos) > nargs[1]) {
+		err = c.argCountError(pos, nargs)
+	}
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		c.f.printUsage(stdout)
+		return 0
+	case err != nil:
+		fmt.Fprintf(stderr, "dynkv %s: %v (see dynkv %s --help)\n", c.name, oneLine(err), c.name)
+		return 2
+	}
+	cl, err := sdk.New(c.endpoints)
+	if err != nil {
+		fmt.Fprintf(stderr, "dynkv %s: %v (see dynkv %s --help)\n", c.name, oneLine(err), c.name)
+		return 2
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+	defer cancel()
+	if err := body(ctx, cl, pos); err != nil {
+		var ue usageError
+		if errors.As(err, &ue) {
+			fmt.Fprintf(stderr, "dynkv %s: %v (see dynkv %s --help)\n", c.name, oneLine(err), c.name)
+			return 2
+		}
+		msg := oneLine(err)
+		if !strings.HasPrefix(msg, "dynkv ") { // the SDK's errors name the operation already
+			msg = "dynkv " + c.name + ": " + msg
+		}
+		fmt.Fprintln(stderr, msg)
+		return 1
+	}
+	return 0
+}
+
+// usageError is a bad flag value found after parsing: exit status 2.
+type usageError struct{ error }
+
+func (c *kvCmd) argCountError(pos []string, nargs [2]int) error {
+	if len(pos) > nargs[1] {
+		return fmt.Errorf("unexpected argument %q", pos[nargs[1]])
+	}
+	return fmt.Errorf("missing argument; usage: %s", c.f.usage)
+}
+
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
+}
+
+// quorumFlag registers --r or --w.
+func quorumFlag(f *flags, p *string, name, what string) {
+	f.StringVar(p, name, "", what+" quorum for this request: a `count` 1..N, one, quorum or all")
+	f.defaultText[name] = "the node's --" + name
+}
+
+func parseQuorumFlag(name, s string) (sdk.Quorum, error) {
+	if s == "" {
+		return 0, nil
+	}
+	q, err := sdk.ParseQuorum(s)
+	if err != nil {
+		return 0, usageError{fmt.Errorf("--%s %q: want a count 1..N, one, quorum or all", name, s)}
+	}
+	return q, nil
+}
+
+// getJSON is `dynkv get -o json`.
+type getJSON struct {
+	Key      string        `json:"key"`
+	Found    bool          `json:"found"`
+	Node     string        `json:"node,omitempty"`
+	Context  string        `json:"context"`
+	Siblings []sdk.Sibling `json:"siblings"`
+}
+
+func runGet(args []string, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
+	c := newKVCmd("get", "dynkv get [flags] KEY",
+		"Read KEY and print every value it holds (several after concurrent writes: siblings),\n"+
+			"with the causal context to pass to put or delete --context.\n"+
+			"-o text prints the value, or the numbered siblings, then the context;\n"+
+			"-o raw prints only the value's bytes (and fails if there are siblings);\n"+
+			"-o json prints {key, found, node, context, siblings:[{value (base64), content_type, modified}]}.\n"+
+			"A missing or deleted key exits with status 1 (a deleted key's context is still printed).",
+		"text", "json", "raw")
+	var r string
+	quorumFlag(c.f, &r, "r", "read")
+	return c.run(args, stdout, stderr, lookupEnv, [2]int{1, 1}, func(ctx context.Context, cl *sdk.Client, pos []string) error {
+		q, err := parseQuorumFlag("r", r)
+		if err != nil {
+			return err
+		}
+		key := pos[0]
+		res, err := cl.Get(ctx, key, sdk.R(q))
+		notFound := errors.Is(err, sdk.ErrNotFound)
+		if err != nil && !notFound {
+			return err
+		}
+		switch c.output {
+		case "json":
+			out := getJSON{Key: key, Found: !notFound, Node: res.Node, Context: res.Context.String(), Siblings: res.Siblings}
+			if out.Siblings == nil {
+				out.Siblings = []sdk.Sibling{}
+			}
+			if werr := writeJSON(stdout, out); werr != nil {
+				return werr
+			}
+		case "raw":
+			if notFound {
+				break
+			}
+			if res.HasSiblings() {
+				return fmt.Errorf("%q has %d siblings: -o raw prints one value; use -o text or -o json", key, len(res.Siblings))
+			}
+			if _, werr := stdout.Write(res.Siblings[0].Value); werr != nil {
+				return werr
+			}
+		default:
+			if !notFound {
+				printSiblings(stdout, res)
+			}
+		}
+		if notFound {
+			if !res.Context.IsZero() {
+				return fmt.Errorf("%w; its context: %s", err, res.Context)
+			}
+			return err
+		}
+		return nil
+	})
+}
+
+// printSiblings renders a read for people: the value alone, or numbered
+// siblings with their content types, then the context.
+func printSiblings(w io.Writer, res sdk.Result) {
+	if len(res.Siblings) == 1 {
+		printValue(w, res.Siblings[0].Value)
+	} else {
+		fmt.Fprintf(w, "%d siblings (values written concurrently); put the resolved value with this --context to replace them:\n", len(res.Siblings))
+		for i, s := range res.Siblings {
+			ct := s.ContentType
+			if ct == "" {
+				ct = "no content type"
+			}
+			fmt.Fprintf(w, "[%d] %s, %d bytes, modified %s\n", i+1, ct, len(s.Value), s.Modified.UTC().Format(time.RFC3339Nano))
+			printValue(w, s.Value)
+		}
+	}
+	fmt.Fprintf(w, "(context %s, served by %s)\n", res.Context, res.Node)
+}
+
+// printValue prints text as it is, ending with a newline, and describes
+// anything else.
+func printValue(w io.Writer, v []byte) {
+	if !isText(v) {
+		fmt.Fprintf(w, "<%d bytes of binary data: use -o raw or -o json>\n", len(v))
+		return
+	}
+	w.Write(v)
+	if len(v) == 0 || v[len(v)-1] != '\n' {
+		fmt.Fprintln(w)
+	}
+}
+
+func isText(v []byte) bool {
+	if !utf8.Valid(v) {
+		return false
+	}
+	for _, r := range string(v) {
+		if r < ' ' && r != '\n' && r != '\t' && r != '\r' || r == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+func runPut(args []string, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
+	c := newKVCmd("put", "dynkv put [flags] KEY [VALUE]",
+		"Write VALUE under KEY; without VALUE, or with -, the value is read from stdin.\n"+
+			"Pass the context of your last read with --context: the write then replaces what\n"+
+			"that read returned. Without it the write is concurrent with everything stored and\n"+
+			"becomes a sibling of any existing value.\n"+
+			"Prints the new version's context (-o json: {key, node, context}).",
+		"text", "json")
+	var (
+		cctx, contentType, w string
+	)
+	c.f.StringVar(&cctx, "context", "", "causal `token` from a previous get or put")
+	c.f.StringVar(&contentType, "content-type", "", "content `type` stored with the value")
+	c.f.defaultText["content-type"] = "application/octet-stream"
+	quorumFlag(c.f, &w, "w", "write")
+	return c.run(args, stdout, stderr, lookupEnv, [2]int{1, 2}, func(ctx context.Context, cl *sdk.Client, pos []string) error {
+		q, err := parseQuorumFlag("w", w)
+		if err != nil {
+			return err
+		}
+		cc, err := sdk.ParseCausalContext(cctx)
+		if err != nil {
+			return usageError{fmt.Errorf("--context: %w", err)}
+		}
+		var value []byte
+		if len(pos) == 2 && pos[1] != "-" {
+			value = []byte(pos[1])
+		} else if value, err = io.ReadAll(kvStdin); err != nil {
+			return fmt.Errorf("read the value from stdin: %w", err)
+		}
+		var node string
+		next, err := cl.Put(ctx, pos[0], value, cc, sdk.W(q), sdk.ContentType(contentType), sdk.ServedBy(&node))
+		if err != nil {
+			return err
+		}
+		if c.output == "json" {
+			return writeJSON(stdout, map[string]string{"key": pos[0], "node": node, "context": next.String()})
+		}
+		_, err = fmt.Fprintln(stdout, next)
+		return err
+	})
+}
+
+func runDelete(args []string, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
+	c := newKVCmd("delete", "dynkv delete [flags] KEY",
+		"Delete the versions of KEY that --context saw; a write concurrent with it survives as\n"+
+			"a sibling. Without --context, delete first reads KEY and deletes what that read\n"+
+			"returned. Prints what was deleted (-o json: {key, node, deleted, context}).",
+		"text", "json")
+	var cctx, w string
+	c.f.StringVar(&cctx, "context", "", "causal `token` from a previous get or put")
+	c.f.defaultText["context"] = "read the key first"
+	quorumFlag(c.f, &w, "w", "write")
+	return c.run(args, stdout, stderr, lookupEnv, [2]int{1, 1}, func(ctx context.Context, cl *sdk.Client, pos []string) error {
+		q, err := parseQuorumFlag("w", w)
+		if err != nil {
+			return err
+		}
+		key := pos[0]
+		cc, err := sdk.ParseCausalContext(cctx)
+		if err != nil {
+			return usageError{fmt.Errorf("--context: %w", err)}
+		}
+		what := "the versions its context saw"
+		if cctx == "" {
+			res, err := cl.Get(ctx, key)
+			if err != nil {
+				return err
+			}
+			cc = res.Context
+			what = fmt.Sprintf("the %d version(s) read just now", len(res.Siblings))
+		}
+		var node string
+		if err := cl.Delete(ctx, key, cc, sdk.W(q), sdk.ServedBy(&node)); err != nil {
+			return err
+		}
+		if c.output == "json" {
+			return writeJSON(stdout, map[string]any{"key": key, "node": node, "deleted": true, "context": cc.String()})
+		}
+		_, err = fmt.Fprintf(stdout, "deleted %q: %s (served by %s)\n", key, what, node)
+		return err
+	})
+}
+
+func runMembers(args []string, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
+	c := newKVCmd("members", "dynkv members [flags]",
+		"List the cluster's members as the first node that answers sees them: ID, status\n"+
+			"(alive, suspect, failed, leaving, left) and addresses.", "text", "json")
+	return c.run(args, stdout, stderr, lookupEnv, [2]int{0, 0}, func(ctx context.Context, cl *sdk.Client, _ []string) error {
+		ms, err := cl.Members(ctx)
+		if err != nil {
+			return err
+		}
+		slices.SortFunc(ms, func(a, b sdk.Member) int { return strings.Compare(a.ID, b.ID) })
+		if c.output == "json" {
+			return writeJSON(stdout, ms)
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tSTATUS\tHTTP\tGOSSIP\tTAGS")
+		for _, m := range ms {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", m.ID, m.Status, orDash(m.HTTPAddr), orDash(m.GossipAddr), tags(m.Tags))
+		}
+		return tw.Flush()
+	})
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func tags(t map[string]string) string {
+	var kv []string
+	for k, v := range t {
+		kv = append(kv, k+"="+v)
+	}
+	slices.Sort(kv)
+	return orDash(strings.Join(kv, ","))
+}
+
+func runRing(args []string, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
+	c := newKVCmd("ring", "dynkv ring [flags]",
+		"Show how partitions are placed: per node, the partitions it leads (first in the\n"+
+			"preference list) and replicates. --key shows one key's partition, preference list and\n"+
+			"fallbacks; --partitions lists every partition's preference list.", "text", "json")
+	var (
+		key        string
+		partitions bool
+	)
+	c.f.StringVar(&key, "key", "", "show where `KEY` lives")
+	c.f.BoolVar(&partitions, "partitions", false, "list every partition's preference list")
+	return c.run(args, stdout, stderr, lookupEnv, [2]int{0, 0}, func(ctx context.Context, cl *sdk.Client, _ []string) error {
+		if key != "" {
+			p, err := cl.Placement(ctx, key)
+			if err != nil {
+				return err
+			}
+			if c.output == "json" {
+				return writeJSON(stdout, p)
+			}
+			tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+			fmt.Fprintf(tw, "key\t%q\n", p.Key)
+			fmt.Fprintf(tw, "partition\t%d\n", p.Partition)
+			fmt.Fprintf(tw, "preference list\t%s\n", orDash(strings.Join(p.PreferenceList, " ")))
+			fmt.Fprintf(tw, "fallbacks\t%s\n", orDash(strings.Join(p.Fallbacks, " ")))
+			return tw.Flush()
+		}
+		r, err := cl.Ring(ctx)
+		if err != nil {
+			return err
+		}
+		if c.output == "json" {
+			return writeJSON(stdout, r)
+		}
+		fmt.Fprintf(stdout, "%d partitions, N=%d, %d members\n\n", r.Partitions, r.N, len(r.Members))
+		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+		if partitions {
+			fmt.Fprintln(tw, "PARTITION\tPREFERENCE LIST")
+			for _, p := range r.PreferenceLists {
+				fmt.Fprintf(tw, "%d\t%s\n", p.Partition, strings.Join(p.PreferenceList, " "))
+			}
+			return tw.Flush()
+		}
+		lead, replica := map[string]int{}, map[string]int{}
+		for _, p := range r.PreferenceLists {
+			for i, id := range p.PreferenceList {
+				if i == 0 {
+					lead[id]++
+				}
+				replica[id]++
+			}
+		}
+		fmt.Fprintln(tw, "NODE\tLEADS\tREPLICATES\tSHARE")
+		for _, id := range r.Members {
+			share := 0.0
+			if r.Partitions > 0 {
+				share = 100 * float64(lead[id]) / float64(r.Partitions)
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f%%\n", id, lead[id], replica[id], share)
+		}
+		return tw.Flush()
+	})
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
