@@ -28,6 +28,7 @@ type serveCmd struct {
 	resilience                  resilienceFlags
 	gossipProfile               string
 	syncWrites                  bool
+	pprofAddr                   string
 	log                         logOptions
 }
 
@@ -56,6 +57,7 @@ func newServeCmd() *serveCmd {
 	c.resilience.register(f)
 	f.choice(&c.gossipProfile, "gossip-profile", "lan", []string{"lan", "local", "fast"},
 		"failure-detection timing `profile`: lan (a crashed node is failed in ~5.5 s), local, or fast (~0.7 s, chatty; for tests)")
+	f.StringVar(&c.pprofAddr, "pprof-addr", "", "`address` (host:port) to serve Go's profiler on (/debug/pprof/), separate from the API; off when empty")
 	f.BoolVar(&c.syncWrites, "sync-writes", false, "fsync every write so it survives power loss (default: survives kill -9 only)")
 	c.log.register(f, "info")
 	return c
@@ -63,9 +65,10 @@ func newServeCmd() *serveCmd {
 
 // serveConfig is everything `dynkv serve` needs to start a node.
 type serveConfig struct {
-	node node.Config
-	serf node.SerfConfig
-	log  logOptions
+	node      node.Config
+	serf      node.SerfConfig
+	log       logOptions
+	pprofAddr string
 }
 
 // config parses args and the environment into a checked configuration.
@@ -126,7 +129,8 @@ func (c *serveCmd) config(args []string, lookupEnv func(string) (string, bool)) 
 			NodeID: c.nodeID, BindAddr: c.gossipAddr, AdvertiseAddr: c.advertiseGossip,
 			HTTPAddr: advertised, Join: c.join, Profile: c.gossipProfile,
 		},
-		log: c.log,
+		log:       c.log,
+		pprofAddr: c.pprofAddr,
 	}, nil
 }
 
@@ -167,6 +171,12 @@ func runServe(args []string, stdout, stderr io.Writer, lookupEnv func(string) (s
 	log := cfg.log.logger(stderr)
 	sigs, stopSignals := notifyShutdown()
 	defer stopSignals()
+	stopPprof, err := servePprof(cfg.pprofAddr, log)
+	if err != nil {
+		log.Error("cannot start the profiler", "err", err)
+		return 1
+	}
+	defer stopPprof()
 	n, err := startNode(cfg.node, cfg.serf, log)
 	if err != nil {
 		log.Error("cannot start node", "err", err)
