@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"time"
 
@@ -49,10 +50,13 @@ func (t *HTTPTransport) client(addr string) *fasthttp.HostClient {
 			// Wait briefly for a pooled connection under bursts instead of
 			// failing at once with ErrNoFreeConns.
 			MaxConnWaitTimeout: time.Second,
-			// Internode requests are idempotent (reads, dot-minting writes
-			// whose result is returned, merges), so retrying one whose
-			// connection went stale is safe.
-			RetryIfErr:                func(*fasthttp.Request, int, error) (bool, bool) { return true, true },
+			// Retry only when a pooled connection turned out closed before
+			// any answer (the peer's idle timeout): the request was not
+			// processed. A timeout may have been, and a repeated mint
+			// would add a duplicate sibling.
+			RetryIfErr: func(_ *fasthttp.Request, _ int, err error) (bool, bool) {
+				return false, errors.Is(err, fasthttp.ErrConnectionClosed) || errors.Is(err, io.EOF)
+			},
 			MaxIdemponentCallAttempts: 2,
 			NoDefaultUserAgentHeader:  true,
 			DisablePathNormalizing:    true,
