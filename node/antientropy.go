@@ -211,6 +211,23 @@ func (n *Node) exchange(ctx context.Context, p int, peer Member) (ExchangeStats,
 		return out, err
 	}
 
+	// Roots first: replicas in sync (the steady state) cost one hash.
+	out, err := call(OpTreeChildren, treeRequest{Partition: p}.encode())
+	if err != nil {
+		result = "failed"
+		return st, err
+	}
+	root, err := merkle.DecodeHashes(out)
+	if err != nil || len(root) != 1 {
+		result = "failed"
+		return st, fmt.Errorf("%w: bad root answer: %v", ErrBadMessage, err)
+	}
+	st.HashesCompared++
+	if root[0] == pt.tree.Root() {
+		st.InSync = 1
+		return st, nil
+	}
+
 	// Descend only into subtrees whose hashes differ.
 	depth := pt.tree.Config().Depth
 	frontier := []int{0}
@@ -251,7 +268,7 @@ func (n *Node) exchange(ctx context.Context, p int, peer Member) (ExchangeStats,
 	}
 	result = "repaired"
 
-	out, err := call(OpTreeEntries, treeRequest{Partition: p, Indexes: frontier}.encode())
+	out, err = call(OpTreeEntries, treeRequest{Partition: p, Indexes: frontier}.encode())
 	if err != nil {
 		result = "failed"
 		return st, err
@@ -355,6 +372,10 @@ func (n *Node) handleTree(op Op, body []byte) ([]byte, error) {
 	pt := n.ae.tree(req.Partition)
 	if pt == nil || !pt.ready.Load() {
 		return nil, &RemoteError{Code: codeNotReady, Message: fmt.Sprintf("partition %d has no tree yet", req.Partition)}
+	}
+	if len(req.Indexes) == 0 {
+		// No node named: the root itself.
+		return merkle.AppendHashes(nil, []uint64{pt.tree.Root()}), nil
 	}
 	var hashes []uint64
 	for _, idx := range req.Indexes {
