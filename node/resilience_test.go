@@ -291,17 +291,8 @@ func TestPartitionedWritersConverge(t *testing.T) {
 	converged := func() bool {
 		for k := range keys {
 			key := []byte(fmt.Sprintf("shared-%d", k))
-			var first vclock.Set
-			for j, id := range r.PreferenceList(r.PartitionOf(key)) {
-				s, err := c.Node(indexOf(id)).readLocal(key)
-				if err != nil {
-					return false
-				}
-				if j == 0 {
-					first = s
-				} else if !s.Equal(first) {
-					return false
-				}
+			if !replicasAgree(c, key) {
+				return false
 			}
 			for _, v := range acked[string(key)] {
 				if !holds(c.Node(indexOf(r.PreferenceList(r.PartitionOf(key))[0])), key, v) {
@@ -313,4 +304,27 @@ func TestPartitionedWritersConverge(t *testing.T) {
 	}
 	rounds := settle(t, c, 20*time.Second, "replicas identical with every acknowledged write", converged)
 	t.Logf("converged after %d rounds", rounds)
+}
+
+// replicasAgree reports whether every replica of key (on the current ring)
+// holds the same state.
+func replicasAgree(c *LocalCluster, key []byte) bool {
+	r := c.Node(0).view().ring
+	var first vclock.Set
+	for j, id := range r.PreferenceList(r.PartitionOf(key)) {
+		n := c.Node(indexOf(id))
+		if n == nil {
+			return false
+		}
+		s, err := n.readLocal(key)
+		if err != nil {
+			return false
+		}
+		if j == 0 {
+			first = s
+		} else if !s.Equal(first) {
+			return false
+		}
+	}
+	return true
 }

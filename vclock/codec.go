@@ -196,23 +196,11 @@ func (d *decoder) uvarint() uint64 {
 	return v
 }
 
+// varint reads a zigzag-encoded signed varint: the unsigned encoding of
+// (v << 1) ^ (v >> 63), exactly as binary.AppendVarint writes it.
 func (d *decoder) varint() int64 {
-	if d.err != nil {
-		return 0
-	}
-	v, n := binary.Varint(d.buf)
-	if n <= 0 {
-		d.fail("bad or truncated varint")
-		return 0
-	}
-	// A trailing zero byte pads the number: reject it so that every value
-	// has exactly one encoding and equal states hash equally.
-	if n > 1 && d.buf[n-1] == 0 {
-		d.fail("non-minimal varint")
-		return 0
-	}
-	d.buf = d.buf[n:]
-	return v
+	u := d.uvarint()
+	return int64(u>>1) ^ -int64(u&1)
 }
 
 // count reads an element count and rejects one that the remaining input
