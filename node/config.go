@@ -46,6 +46,14 @@ type Config struct {
 	ReadRepairTimeout time.Duration
 	// ServerIdleTimeout closes idle keep-alive connections; default 60 s.
 	ServerIdleTimeout time.Duration
+	// ConnectTimeout bounds dialing a peer, so an unreachable replica costs
+	// a fraction of RequestTimeout and the next one is still tried; default
+	// 1 s.
+	ConnectTimeout time.Duration
+	// ShutdownDrain is how long a stopping node keeps answering 503
+	// shutting_down (and /healthz 503) before it closes its listener;
+	// default 0 (tests, dev); serve sets it.
+	ShutdownDrain time.Duration
 
 	// SuspectCooldown is how long the coordinator avoids a peer it failed to
 	// reach (sending to a fallback instead) before trying it again; default
@@ -104,6 +112,7 @@ func DefaultConfig() Config {
 		RequestTimeout:    5 * time.Second,
 		ReadRepairTimeout: 2 * time.Second,
 		ServerIdleTimeout: 60 * time.Second,
+		ConnectTimeout:    time.Second,
 		HTTPAddr:          "127.0.0.1:8080",
 
 		SuspectCooldown:     2 * time.Second,
@@ -139,6 +148,7 @@ func (c Config) withDefaults() Config {
 	setDefault(&c.RequestTimeout, d.RequestTimeout)
 	setDefault(&c.ReadRepairTimeout, d.ReadRepairTimeout)
 	setDefault(&c.ServerIdleTimeout, d.ServerIdleTimeout)
+	setDefault(&c.ConnectTimeout, d.ConnectTimeout)
 	setDefault(&c.SuspectCooldown, d.SuspectCooldown)
 	setDefault(&c.HintInterval, d.HintInterval)
 	setDefault(&c.HintWindow, d.HintWindow)

@@ -143,7 +143,7 @@ func Open(cfg Config, deps Deps) (*Node, error) {
 		n.httpAddr = cfg.AdvertiseHTTPAddr
 	}
 	if n.transport == nil {
-		t := NewHTTPTransport(cfg.ServerIdleTimeout, 512)
+		t := NewHTTPTransport(cfg.ServerIdleTimeout, cfg.ConnectTimeout, 512)
 		n.transport = t
 	}
 	n.bgCtx, n.bgCancel = context.WithCancel(context.Background())
@@ -246,10 +246,16 @@ func (n *Node) Close() error {
 	}
 	defer close(n.closed)
 	var errs []error
-	// New client requests are refused from here (clients fail over);
-	// requests in flight finish.
+	// New client requests are refused from here with 503 shutting_down,
+	// which clients safely retry elsewhere; requests in flight finish. The
+	// listener stays open for the drain period so that whatever routes to
+	// this node (a proxy, a load balancer watching /healthz) learns it is
+	// going instead of having connections reset.
 	n.closing.Store(true)
 	n.loopCancel()
+	if n.listener != nil && n.cfg.ShutdownDrain > 0 {
+		time.Sleep(n.cfg.ShutdownDrain)
+	}
 	if n.listener != nil {
 		n.listener.Close()
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"sync"
 	"time"
 
@@ -22,17 +23,22 @@ type HTTPTransport struct {
 	// connection the server already closed fails a non-idempotent POST.
 	idleConn time.Duration
 	maxConns int
+	// connect bounds dialing a peer: a partitioned peer's SYNs go
+	// unanswered, and waiting the OS's seconds for each would spend a
+	// request's whole budget before the next replica is tried.
+	connect time.Duration
 
 	mu      sync.Mutex
 	clients map[string]*fasthttp.HostClient
 }
 
 // NewHTTPTransport returns a transport; serverIdleTimeout is the IdleTimeout
-// of the peers' HTTP servers.
-func NewHTTPTransport(serverIdleTimeout time.Duration, maxConnsPerPeer int) *HTTPTransport {
+// of the peers' HTTP servers, connectTimeout bounds dialing one.
+func NewHTTPTransport(serverIdleTimeout, connectTimeout time.Duration, maxConnsPerPeer int) *HTTPTransport {
 	return &HTTPTransport{
 		idleConn: serverIdleTimeout / 2,
 		maxConns: maxConnsPerPeer,
+		connect:  connectTimeout,
 		clients:  map[string]*fasthttp.HostClient{},
 	}
 }
@@ -43,8 +49,11 @@ func (t *HTTPTransport) client(addr string) *fasthttp.HostClient {
 	c, ok := t.clients[addr]
 	if !ok {
 		c = &fasthttp.HostClient{
-			Addr:                addr,
-			Name:                "dynkv-internode",
+			Addr: addr,
+			Name: "dynkv-internode",
+			Dial: func(addr string) (net.Conn, error) {
+				return fasthttp.DialTimeout(addr, t.connect)
+			},
 			MaxConns:            t.maxConns,
 			MaxIdleConnDuration: t.idleConn,
 			// Wait briefly for a pooled connection under bursts instead of

@@ -14,6 +14,7 @@ type resilienceFlags struct {
 	antiEntropyInterval             time.Duration
 	antiEntropyRate                 float64
 	tombstoneGrace, suspectCooldown time.Duration
+	connectTimeout, shutdownDrain   time.Duration
 }
 
 func (r *resilienceFlags) register(f *flags) {
@@ -24,6 +25,8 @@ func (r *resilienceFlags) register(f *flags) {
 	f.DurationVar(&r.antiEntropyInterval, "anti-entropy-interval", d.AntiEntropyInterval, "pause between two anti-entropy passes over every partition, a `duration`; bounds convergence without reads")
 	f.Float64Var(&r.antiEntropyRate, "anti-entropy-rate", d.AntiEntropyRate, "most keys anti-entropy repairs per second, a `rate`, so it never starves client traffic")
 	f.DurationVar(&r.tombstoneGrace, "tombstone-grace", d.TombstoneGrace, "age (a `duration`) before a tombstone every replica agrees on is forgotten; keep it well above --hint-window")
+	f.DurationVar(&r.connectTimeout, "connect-timeout", d.ConnectTimeout, "bound (a `duration`) on dialing a peer, so an unreachable replica costs little of --request-timeout")
+	f.DurationVar(&r.shutdownDrain, "shutdown-drain", 2*time.Second, "on SIGTERM/SIGINT, how long (a `duration`) to keep answering 503 shutting_down (clients fail over, /healthz turns unhealthy) before closing the listener")
 	f.DurationVar(&r.suspectCooldown, "suspect-cooldown", d.SuspectCooldown, "how long (a `duration`) a peer that could not be reached is avoided before being tried again")
 }
 
@@ -31,17 +34,21 @@ func (r *resilienceFlags) apply(c *node.Config) {
 	c.HintInterval, c.HintWindow, c.HintRate = r.hintInterval, r.hintWindow, r.hintRate
 	c.AntiEntropyInterval, c.AntiEntropyRate = r.antiEntropyInterval, r.antiEntropyRate
 	c.TombstoneGrace, c.SuspectCooldown = r.tombstoneGrace, r.suspectCooldown
+	c.ConnectTimeout, c.ShutdownDrain = r.connectTimeout, r.shutdownDrain
 }
 
 func (r *resilienceFlags) check() []error {
 	var errs []error
 	for name, d := range map[string]time.Duration{
 		"--hint-interval": r.hintInterval, "--hint-window": r.hintWindow, "--anti-entropy-interval": r.antiEntropyInterval,
-		"--tombstone-grace": r.tombstoneGrace, "--suspect-cooldown": r.suspectCooldown,
+		"--tombstone-grace": r.tombstoneGrace, "--suspect-cooldown": r.suspectCooldown, "--connect-timeout": r.connectTimeout,
 	} {
 		if d <= 0 {
 			errs = append(errs, errors.New(name+" must be positive"))
 		}
+	}
+	if r.shutdownDrain < 0 {
+		errs = append(errs, errors.New("--shutdown-drain must not be negative"))
 	}
 	if r.hintRate <= 0 || r.antiEntropyRate <= 0 {
 		errs = append(errs, errors.New("--hint-rate and --anti-entropy-rate must be positive"))
