@@ -1,5 +1,5 @@
 # Thin wrappers; every target is also a plain go command.
-.PHONY: dev test race ci fuzz build bench
+.PHONY: dev test race ci fuzz build bench image chaos
 
 dev:
 	go run ./cmd/dynkv dev
@@ -19,3 +19,20 @@ build:
 # dynkv (3 serve processes) against Redis through the same load generator.
 bench:
 	bash scripts/bench.sh
+
+# Container images FROM scratch around static binaries (deploy/Dockerfile):
+# dynkv:latest and dynkv-shoppingcart:latest. Then:
+#   docker-compose -f deploy/docker-compose.yml up -d
+IMAGE ?= dynkv:latest
+SHOP_IMAGE ?= dynkv-shoppingcart:latest
+image:
+	mkdir -p bin/image/data
+	CGO_ENABLED=0 GOOS=linux go build -trimpath -ldflags '-s -w' -o bin/image/dynkv ./cmd/dynkv
+	CGO_ENABLED=0 GOOS=linux go build -trimpath -ldflags '-s -w' -o bin/image/shoppingcart ./examples/shoppingcart
+	docker build -q -f deploy/Dockerfile --target dynkv -t $(IMAGE) bin/image
+	docker build -q -f deploy/Dockerfile --target shoppingcart -t $(SHOP_IMAGE) bin/image
+
+# The chaos suite: a 5-node Compose cluster under a verifying load while
+# nodes are cut off, killed, restarted, wiped, added and removed.
+chaos: image
+	DYNKV_IMAGE=$(IMAGE) go test -tags chaos -count=1 -v -timeout 25m ./chaos/

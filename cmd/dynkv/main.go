@@ -29,6 +29,8 @@ var commands = map[string]func(args []string, stdout, stderr io.Writer, lookupEn
 	"status":   runStatus,
 	"leave":    runLeave,
 	"remove":   runRemove,
+
+	"healthcheck": runHealthcheck,
 }
 
 const usage = `dynkv is a Dynamo-style, always-writable key-value store.
@@ -47,6 +49,7 @@ Commands:
   status    one screen: members, ownership, hints, handoffs, anti-entropy
   leave     make a node leave for good, handing its data off first (--wait)
   remove    remove a dead node for good; survivors re-replicate its data
+  healthcheck  exit 0 when this host's node answers /healthz (for container health checks)
   version   print the version
   help      print this help, or a command's: dynkv help serve
 

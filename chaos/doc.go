@@ -1,0 +1,71 @@
+// Package chaos is dynkv's chaos suite: real nodes in containers, cut
+// apart and killed for real, under a verifying load. The tests build only
+// with the chaos tag, need Docker and the image of `make image`, and take
+// about four minutes:
+//
+//	make chaos    # = make image && go test -tags chaos -count=1 -v -timeout 25m ./chaos/
+//
+// # What it does
+//
+// One run starts a five-node cluster from deploy/docker-compose.yml (its
+// "five" profile) under a Compose project of its own, on a /24 and host
+// ports of its own, so it never meets a cluster of yours or another run.
+// The nodes run exactly as deployed, but with a 5 s anti-entropy interval
+// (DYNKV_ANTI_ENTROPY_INTERVAL) so that convergence is measured in seconds.
+// Then, one scenario at a time, each with a key prefix of its own:
+//
+//   - partition: two nodes are cut off the cluster network (docker network
+//     disconnect) for 20 s and reconnected; meanwhile one key is written on
+//     both sides of the cut, and must end up with both values as siblings;
+//   - kill: kill -9 of a node that stays down until it is declared failed,
+//     then of another restarted at once (docker kill -s KILL, docker start);
+//   - rolling restart: docker restart of every node in turn, each back and
+//     healthy before the next; a second load, addressing the nodes on the
+//     cluster network instead of through the published ports, must see no
+//     failed request at all (see below);
+//   - wiped volume: a node's container and volume are deleted and the node
+//     recreated empty, to be refilled by anti-entropy;
+//   - join: a sixth node (testdata/extra-node.yml) joins and takes its
+//     share of partitions by handoff;
+//   - leave: a node leaves (POST /cluster/leave), hands everything off, and
+//     is stopped.
+//
+// Each scenario runs the load generator of `dynkv loadtest --verify`
+// (package loadtest, through the Go SDK with failover over every node)
+// from the host while the fault happens. When the load and the fault are
+// over, it waits until every replica of every key the scenario wrote holds
+// the same state (GET /admin/local on each replica of the key's preference
+// list), no node holds a hint or a handoff, and every node sees every
+// member alive — and fails if that takes longer than the documented bound.
+// Only then does it verify that every acknowledged write is still there:
+// a read with R=2 right after a fault can legitimately miss a write that
+// only a stand-in or the third replica held, which is a question of
+// convergence, not of loss. Each scenario prints its figures: operations,
+// errors by kind, siblings, acknowledged writes present, superseded and
+// lost, and the time to converge. At the end every scenario's writes are
+// verified again, and every key of the run checked on every replica, on
+// the final membership.
+//
+// # Ports and the userland proxy
+//
+// Docker publishes a port on 127.0.0.1 through docker-proxy, which accepts
+// a connection before it knows whether the container will. While a node
+// shuts down (its listener closed, the process not yet gone) a new
+// connection through the proxy is accepted and then reset; the SDK cannot
+// tell that from a node that died with the write in hand, so it reports
+// the write as failed instead of retrying it elsewhere. The rolling
+// restart therefore runs a second load against the nodes' addresses on
+// the cluster network, where a closed listener refuses the connection and
+// the SDK fails over: that load must show zero failed requests. The load
+// through the published ports is reported alongside. (A server that kept
+// answering 503 shutting_down for a moment before closing its listener
+// would make the published ports clean too.)
+//
+// # Clean-up
+//
+// Containers, networks and volumes are removed at the end, whether the
+// tests pass or fail (docker-compose down -v, then anything still labelled
+// with the project), also on Ctrl-C; a run also removes what an earlier run
+// killed outright left behind. With CI=true a missing Docker, Compose or
+// image is a failure, not a skip.
+package chaos

@@ -1,0 +1,85 @@
+package main
+
+// `dynkv healthcheck` asks the node of this host whether it can serve. It
+// exists for container health checks: an image built FROM scratch has no
+// shell and no curl, only this binary, and the check must find the node
+// from the same environment that configured `dynkv serve`. Its flag is
+// named like serve's, so DYNKV_HTTP_ADDR configures both.
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+)
+
+func runHealthcheck(args []string, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
+	f := newFlags("dynkv healthcheck [flags]",
+		"Exit 0 when the node listening on --http-addr answers GET /healthz with 200, 1 otherwise\n"+
+			"(also while it shuts down, when /healthz answers 503). For container health checks:\n"+
+			"it reads the same DYNKV_HTTP_ADDR as dynkv serve, and an every-interface address\n"+
+			"such as 0.0.0.0:8080 is checked on loopback.")
+	var (
+		addr    string
+		timeout time.Duration
+	)
+	f.StringVar(&addr, "http-addr", "127.0.0.1:8080", "`address` (host:port) the node serves HTTP on, as given to dynkv serve")
+	f.DurationVar(&timeout, "timeout", 2*time.Second, "bound on the check, a `duration`")
+	switch err := f.parse(args, lookupEnv); {
+	case errors.Is(err, flag.ErrHelp):
+		f.printUsage(stdout)
+		return 0
+	case err != nil:
+		fmt.Fprintf(stderr, "dynkv healthcheck: %v (see dynkv healthcheck --help)\n", err)
+		return 2
+	}
+	target, err := localTarget(addr)
+	if err != nil {
+		fmt.Fprintf(stderr, "dynkv healthcheck: --http-addr %v\n", err)
+		return 2
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	url := "http://" + target + "/healthz"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		fmt.Fprintf(stderr, "dynkv healthcheck: %v\n", err)
+		return 2
+	}
+	// No keep-alive and no proxy from the environment: one request to
+	// this host's node.
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := client.Do(req)
+	if err != nil {
+		fmt.Fprintf(stderr, "unhealthy: %v\n", err)
+		return 1
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+	if resp.StatusCode != http.StatusOK {
+		fmt.Fprintf(stderr, "unhealthy: %s answered %s: %s\n", url, resp.Status, body)
+		return 1
+	}
+	fmt.Fprintf(stdout, "healthy: %s\n", body)
+	return 0
+}
+
+// localTarget turns a listen address into one to dial from the same host:
+// an every-interface host (0.0.0.0, ::, or none) becomes loopback.
+func localTarget(addr string) (string, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "" || port == "0" {
+		return "", fmt.Errorf("%q: want host:port with a concrete port", addr)
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+		if ip != nil && ip.To4() == nil {
+			host = "::1"
+		}
+	}
+	return net.JoinHostPort(host, port), nil
+}
