@@ -204,22 +204,15 @@ func (k *Keyspace) ScanFrom(prefix, start []byte, fn func(key, value []byte) err
 		seek = k.key(start)
 	}
 	var fnErr error
-	err := k.s.db.View(func(txn *badger.Txn) error {
-		o := badger.DefaultIteratorOptions
-		o.Prefix = p
-		it := txn.NewIterator(o)
-		defer it.Close()
-		for it.Seek(seek); it.ValidForPrefix(p); it.Next() {
-			item := it.Item()
-			key := append([]byte(nil), item.Key()[1:]...)
-			v, err := item.ValueCopy(nil)
-			if err != nil {
-				return mapErr(err)
-			}
-			if err := fn(key, v); err != nil {
-				fnErr = err
-				return err
-			}
+	err := k.s.iterate(p, seek, true, func(item *badger.Item) error {
+		key := append([]byte(nil), item.Key()[1:]...)
+		v, err := item.ValueCopy(nil)
+		if err != nil {
+			return mapErr(err)
+		}
+		if err := fn(key, v); err != nil {
+			fnErr = err
+			return err
 		}
 		return nil
 	})

@@ -237,7 +237,7 @@ func (s *Store) Scan(partition uint16, fn func(key, value []byte) error) error {
 	defer s.exit()
 
 	var fnErr error
-	err := s.iterate(partition, true, func(item *badger.Item) error {
+	err := s.iterate(partitionPrefix(partition), partitionPrefix(partition), true, func(item *badger.Item) error {
 		k := append([]byte(nil), item.Key()[dataPrefixLen:]...)
 		v, err := item.ValueCopy(nil)
 		if err != nil {
@@ -267,23 +267,23 @@ func (s *Store) Count(partition uint16) (int, error) {
 	defer s.exit()
 
 	n := 0
-	err := s.iterate(partition, false, func(*badger.Item) error { n++; return nil })
+	err := s.iterate(partitionPrefix(partition), partitionPrefix(partition), false, func(*badger.Item) error { n++; return nil })
 	if err != nil {
 		return 0, fmt.Errorf("store: count partition %d: %w", partition, err)
 	}
 	return n, nil
 }
 
-// iterate calls fn for each live item of partition in a read transaction.
-func (s *Store) iterate(partition uint16, values bool, fn func(*badger.Item) error) error {
-	prefix := partitionPrefix(partition)
+// iterate calls fn for each live item under prefix, from start on, in one
+// read transaction (partition scans and keyspace scans alike).
+func (s *Store) iterate(prefix, start []byte, values bool, fn func(*badger.Item) error) error {
 	return s.db.View(func(txn *badger.Txn) error {
 		o := badger.DefaultIteratorOptions
 		o.Prefix = prefix // also lets badger skip tables outside the prefix
 		o.PrefetchValues = values
 		it := txn.NewIterator(o)
 		defer it.Close()
-		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
+		for it.Seek(start); it.ValidForPrefix(prefix); it.Next() {
 			if err := fn(it.Item()); err != nil {
 				return err
 			}
