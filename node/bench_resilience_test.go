@@ -27,7 +27,6 @@ func BenchmarkAntiEntropyRepair(b *testing.B) {
 					}
 				}
 				c.Net.Heal()
-				time.Sleep(30 * time.Millisecond) // past the suspect cool-down
 				b.ResetTimer()
 				start := time.Now()
 				st, err := c.Node(2).AntiEntropyOnce(context.Background())
@@ -104,7 +103,6 @@ func BenchmarkHintDrain(b *testing.B) {
 				}
 				queued := pending()
 				c.Net.Heal()
-				time.Sleep(30 * time.Millisecond)
 				// Serve a load while draining.
 				var served atomic.Int64
 				ctx, cancel := context.WithCancel(context.Background())
