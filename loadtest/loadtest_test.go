@@ -112,19 +112,14 @@ func TestUpdateReadsFirstWithoutContext(t *testing.T) {
 	for k := range 10 {
 		cl.Write(context.Background(), []byte(fmt.Sprintf("user%d", k)), []byte("earlier"), nil, &wr)
 	}
+	// One client: with several, two may both find no context for a key
+	// and both read it first, so the count would depend on timing.
 	cfg := testConfig(WorkloadWrite)
-	cfg.Keys, cfg.Preload, cfg.Ops = 10, false, 500
+	cfg.Keys, cfg.Preload, cfg.Ops, cfg.Concurrency = 10, false, 500, 1
 	_, rep := run(t, cfg, s)
 	if rep.Run.UpdatesReadFirst != 10 {
 		t.Errorf("%d updates read first, want 10 (one per key)", rep.Run.UpdatesReadFirst)
 	}
-	for k := range 10 {
-		if n := s.siblings(fmt.Sprintf("user%d", k)); n > cfg.Concurrency {
-			t.Errorf("user%d holds %d versions after %d sequential-ish updates", k, n, cfg.Ops)
-		}
-	}
-	cfg.Concurrency = 1
-	_, rep = run(t, cfg, s)
 	for k := range 10 {
 		if n := s.siblings(fmt.Sprintf("user%d", k)); n != 1 {
 			t.Errorf("one client: user%d holds %d versions, want 1", k, n)
