@@ -20,9 +20,9 @@
 //   - kill: kill -9 of a node that stays down until it is declared failed,
 //     then of another restarted at once (docker kill -s KILL, docker start);
 //   - rolling restart: docker restart of every node in turn, each back and
-//     healthy before the next; a second load, addressing the nodes on the
-//     cluster network instead of through the published ports, must see no
-//     failed request at all (see below);
+//     healthy before the next; a load through the published ports and a
+//     second one addressing the nodes on the cluster network must both see
+//     no failed request at all (see below);
 //   - wiped volume: a node's container and volume are deleted and the node
 //     recreated empty, to be refilled by anti-entropy;
 //   - join: a sixth node (testdata/extra-node.yml) joins and takes its
@@ -49,17 +49,17 @@
 // # Ports and the userland proxy
 //
 // Docker publishes a port on 127.0.0.1 through docker-proxy, which accepts
-// a connection before it knows whether the container will. While a node
-// shuts down (its listener closed, the process not yet gone) a new
-// connection through the proxy is accepted and then reset; the SDK cannot
-// tell that from a node that died with the write in hand, so it reports
-// the write as failed instead of retrying it elsewhere. The rolling
-// restart therefore runs a second load against the nodes' addresses on
-// the cluster network, where a closed listener refuses the connection and
-// the SDK fails over: that load must show zero failed requests. The load
-// through the published ports is reported alongside. (A server that kept
-// answering 503 shutting_down for a moment before closing its listener
-// would make the published ports clean too.)
+// a connection before it knows whether the container will: while a node
+// restarts, a request sent through the proxy is taken and then the
+// connection reset, which for a write looks exactly like a node that died
+// holding it. Two things keep the rolling restart free of failed requests
+// anyway. A stopping node keeps its listener open for a drain period,
+// answering 503 shutting_down (provably not applied, so the SDK retries
+// elsewhere); and the SDK sends nothing to an endpoint that failed until a
+// readiness probe (GET /healthz) to it succeeds, so no write meets the
+// proxy with nothing behind it. The rolling restart runs one load through
+// the published ports and one on the cluster network, where a closed
+// listener refuses connections outright: both must see zero failures.
 //
 // # Clean-up
 //

@@ -62,6 +62,8 @@ type endpoint struct {
 	scheme, host string
 	url          string       // scheme://host, for messages
 	downUntil    atomic.Int64 // unix nanoseconds; skip it until then
+	suspect      atomic.Bool  // failed: probe it before it carries a request (probe.go)
+	probeMu      sync.Mutex   // held by the one call probing it
 }
 
 // Option configures a Client.
@@ -327,6 +329,16 @@ func (c *Client) do(ctx context.Context, r *request) (*response, error) {
 		}
 		i := order[attempt%len(order)]
 		ep := c.endpoints[i]
+		if err := c.ready(ctx, ep); err != nil {
+			if ctx.Err() != nil {
+				return nil, contextError(ctx, err) // nothing was sent
+			}
+			if !errors.Is(err, errProbing) {
+				c.markFailed(ep)
+			}
+			lastErr = err
+			continue
+		}
 		resp, err := c.attempt(ctx, ep, r)
 		if resp == nil && err != nil && ctx.Err() != nil { // an answer that made it in time counts
 			err = contextError(ctx, err)
@@ -336,8 +348,8 @@ func (c *Client) do(ctx context.Context, r *request) (*response, error) {
 			return nil, err
 		}
 		v := c.judge(resp, err)
-		if v == notApplied {
-			ep.downUntil.Store(time.Now().Add(c.cooldown).UnixNano())
+		if v == notApplied || resp == nil && err != nil {
+			c.markFailed(ep)
 		} else if resp != nil && !c.roundRobin {
 			c.preferred.Store(int32(i)) // this node answers: stay with it
 		}

@@ -19,8 +19,12 @@
 // Any node serves any request, so a Client holds a list of endpoints. By
 // default it sticks to one endpoint (the first) and moves to the next when a
 // node does not answer; WithRoundRobin spreads requests instead. An endpoint
-// that refused a connection or said it is shutting down is skipped for a
-// cool-down (WithEndpointCooldown) unless every endpoint is cooling down.
+// that failed (refused a connection, broke one, timed out or said it is
+// shutting down) is skipped for a cool-down (WithEndpointCooldown) unless
+// every endpoint is cooling down, and carries no request again until a
+// readiness probe (GET /healthz) to it has succeeded. So a node restarting
+// behind a TCP proxy — which accepts connections and drops them while
+// nothing listens behind it — costs probes, not failed writes.
 // After each full pass over the endpoints the client backs off
 // (exponentially, with jitter) before the next pass, up to WithMaxAttempts
 // attempts in all. The caller's context bounds everything: its deadline and

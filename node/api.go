@@ -95,9 +95,16 @@ func (n *Node) ServeHTTP(rc *fasthttp.RequestCtx) {
 		if allow(rc, method, fasthttp.MethodGet) {
 			n.serveAdminLocal(rc, path[len("/admin/local/"):])
 		}
-	case path == "/healthz":
+	case path == "/healthz", path == "/readyz":
 		if allow(rc, method, fasthttp.MethodGet, fasthttp.MethodHead) {
 			n.serveHealth(rc)
+		}
+	case path == "/livez":
+		// Liveness: the process serves HTTP, also while it drains. A
+		// supervisor restarting on failed readiness would kill a node
+		// that is merely shutting down gracefully.
+		if allow(rc, method, fasthttp.MethodGet, fasthttp.MethodHead) {
+			writeJSON(rc, http.StatusOK, map[string]any{"status": "alive", "node": n.cfg.NodeID, "draining": n.closing.Load()})
 		}
 	case path == "/metrics":
 		if allow(rc, method, fasthttp.MethodGet) {

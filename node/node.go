@@ -73,6 +73,8 @@ type Node struct {
 	closing    atomic.Bool
 	closed     chan struct{}
 	closeMu    sync.Mutex
+	drainCut   chan struct{} // closed to end the shutdown drain early
+	cutOnce    sync.Once
 }
 
 // clusterView is an immutable snapshot of membership and the ring built
@@ -99,6 +101,7 @@ func Open(cfg Config, deps Deps) (*Node, error) {
 		membership: deps.Membership,
 		transport:  deps.Transport,
 		closed:     make(chan struct{}),
+		drainCut:   make(chan struct{}),
 	}
 	empty, err := ring.New(nil, cfg.Ring)
 	if err != nil {
@@ -254,7 +257,12 @@ func (n *Node) Close() error {
 	n.closing.Store(true)
 	n.loopCancel()
 	if n.listener != nil && n.cfg.ShutdownDrain > 0 {
-		time.Sleep(n.cfg.ShutdownDrain)
+		t := time.NewTimer(n.cfg.ShutdownDrain)
+		select {
+		case <-t.C:
+		case <-n.drainCut:
+			t.Stop()
+		}
 	}
 	if n.listener != nil {
 		n.listener.Close()
@@ -281,6 +289,9 @@ func (n *Node) Close() error {
 	n.log.Info("node stopped")
 	return errors.Join(errs...)
 }
+
+// endDrain ends a shutdown's drain period now (or the next one at once).
+func (n *Node) endDrain() { n.cutOnce.Do(func() { close(n.drainCut) }) }
 
 // Kill stops the node abruptly for crash tests: nothing is flushed or marked
 // clean beyond what the store already holds.

@@ -22,11 +22,15 @@ func runHealthcheck(args []string, stdout, stderr io.Writer, lookupEnv func(stri
 		"Exit 0 when the node listening on --http-addr answers GET /healthz with 200, 1 otherwise\n"+
 			"(also while it shuts down, when /healthz answers 503). For container health checks:\n"+
 			"it reads the same DYNKV_HTTP_ADDR as dynkv serve, and an every-interface address\n"+
-			"such as 0.0.0.0:8080 is checked on loopback.")
+			"such as 0.0.0.0:8080 is checked on loopback. With --live it asks /livez instead, which\n"+
+			"answers 200 while the process serves at all, draining included: for liveness checks\n"+
+			"that restart a node, which must not kill one that is shutting down gracefully.")
 	var (
 		addr    string
 		timeout time.Duration
+		live    bool
 	)
+	f.BoolVar(&live, "live", false, "check liveness (/livez) instead of readiness (/healthz)")
 	f.StringVar(&addr, "http-addr", "127.0.0.1:8080", "`address` (host:port) the node serves HTTP on, as given to dynkv serve")
 	f.DurationVar(&timeout, "timeout", 2*time.Second, "bound on the check, a `duration`")
 	switch err := f.parse(args, lookupEnv); {
@@ -44,7 +48,11 @@ func runHealthcheck(args []string, stdout, stderr io.Writer, lookupEnv func(stri
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	url := "http://" + target + "/healthz"
+	path := "/healthz"
+	if live {
+		path = "/livez"
+	}
+	url := "http://" + target + path
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		fmt.Fprintf(stderr, "dynkv healthcheck: %v\n", err)

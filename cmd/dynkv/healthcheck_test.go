@@ -32,6 +32,10 @@ func TestHealthcheck(t *testing.T) {
 	var status atomic.Int32
 	status.Store(http.StatusOK)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/livez" {
+			w.Write([]byte(`{"status":"alive","node":"n1","draining":true}`))
+			return
+		}
 		if r.URL.Path != "/healthz" {
 			http.NotFound(w, r)
 			return
@@ -57,6 +61,9 @@ func TestHealthcheck(t *testing.T) {
 	status.Store(http.StatusServiceUnavailable)
 	if code, out := check(nil, "--http-addr", addr); code != 1 || !strings.Contains(out, "503") {
 		t.Errorf("shutting-down node: exit %d, %q; want 1 naming the 503", code, out)
+	}
+	if code, out := check(nil, "--http-addr", addr, "--live"); code != 0 || !strings.Contains(out, "draining") {
+		t.Errorf("--live on a draining node: exit %d, %q; want 0", code, out)
 	}
 	srv.Close()
 	if code, out := check(nil, "--http-addr", addr); code != 1 || !strings.Contains(out, "unhealthy") {
