@@ -226,10 +226,13 @@ type replicaResult struct {
 	err error
 }
 
-// Get coordinates a quorum read: it asks every target, answers once R have
-// replied, and repairs stale replicas in the background afterwards.
-// Fallbacks answer from the hints they keep (sloppy read) and are not
-// repaired: their hints reach the replicas by handoff.
+// Get coordinates a quorum read. It asks the first R targets (this node
+// first when it is a replica), one more when they are slow
+// (ReadSpeculateAfter) or one fails, answers once R have replied, and
+// repairs the stale replicas among those that answered in the background
+// afterwards; anti-entropy covers the others. Fallbacks answer from the
+// hints they keep (sloppy read) and are not repaired: their hints reach the
+// replicas by handoff.
 func (n *Node) Get(ctx context.Context, key []byte, r int) (ReadResult, error) {
 	if r == 0 {
 		r = n.cfg.R
@@ -248,7 +251,9 @@ func (n *Node) Get(ctx context.Context, key []byte, r int) (ReadResult, error) {
 	}
 	replies := make(chan reply, len(targets)+len(spares))
 	body := readRequest{Key: key}.encode()
+	pending := 0
 	ask := func(t target) {
+		pending++
 		n.background(func(bctx context.Context) {
 			out, err := n.call(bctx, t, OpRead, body)
 			var s vclock.Set
@@ -260,14 +265,40 @@ func (n *Node) Get(ctx context.Context, key []byte, r int) (ReadResult, error) {
 			replies <- reply{from: t, set: s, err: err}
 		})
 	}
-	for _, t := range targets {
+	first := r
+	if n.cfg.ReadSpeculateAfter < 0 {
+		first = len(targets)
+	}
+	reserve := targets[first:]
+	for _, t := range targets[:first] {
 		ask(t)
+	}
+	// askNext asks the next reserve target, or else a spare standing in
+	// for failed, which may hold the key as a hint for it.
+	askNext := func(failed *target) bool {
+		switch {
+		case len(reserve) > 0:
+			ask(reserve[0])
+			reserve = reserve[1:]
+		case failed != nil && len(spares) > 0:
+			ask(target{Member: spares[0], hintFor: replicaOf(*failed)})
+			spares = spares[1:]
+		default:
+			return false
+		}
+		return true
+	}
+	var speculate <-chan time.Time
+	if len(reserve) > 0 {
+		t := time.NewTimer(n.cfg.ReadSpeculateAfter)
+		defer t.Stop()
+		speculate = t.C
 	}
 
 	var merged vclock.Set
 	var got []reply
 	var why []string
-	pending, acks := len(targets), 0
+	acks := 0
 	timedOut := false
 	for acks < r {
 		select {
@@ -281,16 +312,14 @@ func (n *Node) Get(ctx context.Context, key []byte, r int) (ReadResult, error) {
 				n.log.Debug("replica read failed", "replica", rep.from.ID, "err", rep.err)
 				why = append(why, replicaFailure(rep.from.Member, rep.err))
 				timedOut = timedOut || errors.Is(rep.err, context.DeadlineExceeded)
-				// A spare may hold the key as a hint for the failed replica.
-				if len(spares) > 0 {
-					ask(target{Member: spares[0], hintFor: replicaOf(rep.from)})
-					spares = spares[1:]
-					pending++
-				}
+				askNext(&rep.from)
 			}
 			if acks+pending < r {
 				return ReadResult{}, failedQuorum("read", timedOut, acks, r, why...)
 			}
+		case <-speculate:
+			speculate = nil
+			askNext(nil)
 		case <-ctx.Done():
 			return ReadResult{}, timeoutError("read", acks, r, why...)
 		}

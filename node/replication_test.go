@@ -20,7 +20,9 @@ func liveValues(s vclock.Set) []string {
 // A replica that missed a write is repaired by the next read, without the
 // client doing anything.
 func TestReadRepair(t *testing.T) {
-	c := startCluster(t, LocalClusterOptions{Nodes: 3})
+	// Reads ask all N here, so the repair reaches the stale replica
+	// whichever replicas the coordinator would have asked first.
+	c := startCluster(t, LocalClusterOptions{Nodes: 3, Configure: func(_ int, c *Config) { c.ReadSpeculateAfter = -1 }})
 	key := []byte("repair-me")
 	c.Net.Isolate(NodeID(2))
 	if _, err := c.Node(0).Put(t.Context(), WriteRequest{Key: key, Value: []byte("v1")}); err != nil {

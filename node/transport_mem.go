@@ -17,12 +17,13 @@ type MemNetwork struct {
 	cut      map[[2]string]bool // from, to
 	delay    time.Duration
 	dropOne  func(from, to string) bool
+	stalled  map[string]bool   // addresses that take messages and never answer
 	gossip   map[string]string // gossip address -> name, for faultyGossip
 }
 
 // NewMemNetwork returns an empty network with every link up.
 func NewMemNetwork() *MemNetwork {
-	return &MemNetwork{handlers: map[string]InternodeHandler{}, cut: map[[2]string]bool{}, gossip: map[string]string{}}
+	return &MemNetwork{handlers: map[string]InternodeHandler{}, cut: map[[2]string]bool{}, stalled: map[string]bool{}, gossip: map[string]string{}}
 }
 
 // Register makes h reachable at addr, replacing any earlier handler (a
@@ -87,6 +88,15 @@ func (m *MemNetwork) Heal() {
 	m.cut = map[[2]string]bool{}
 	m.dropOne = nil
 	m.delay = 0
+	clear(m.stalled)
+}
+
+// Stall makes addr take messages and never answer, as a process that is
+// stopped (SIGSTOP) or stuck would: callers wait until their context ends.
+func (m *MemNetwork) Stall(addr string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.stalled[addr] = true
 }
 
 // SetDelay adds latency to every delivered message.
@@ -145,10 +155,14 @@ func (e memEndpoint) Call(ctx context.Context, to string, op Op, body []byte) ([
 	h, ok := m.handlers[to]
 	blocked := m.cut[[2]string{e.from, to}]
 	back := m.cut[[2]string{to, e.from}]
-	delay, drop := m.delay, m.dropOne
+	delay, drop, stalled := m.delay, m.dropOne, m.stalled[to]
 	m.mu.RUnlock()
 	if !ok || blocked || (drop != nil && drop(e.from, to)) {
 		return nil, fmt.Errorf("%w: %s -> %s", ErrUnreachable, e.from, to)
+	}
+	if stalled {
+		<-ctx.Done()
+		return nil, fmt.Errorf("call %s %s: %w", to, op, ctx.Err())
 	}
 	if delay > 0 {
 		t := time.NewTimer(delay)

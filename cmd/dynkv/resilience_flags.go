@@ -15,6 +15,7 @@ type resilienceFlags struct {
 	antiEntropyRate                 float64
 	tombstoneGrace, suspectCooldown time.Duration
 	connectTimeout, shutdownDrain   time.Duration
+	readSpeculateAfter              time.Duration
 }
 
 func (r *resilienceFlags) register(f *flags) {
@@ -27,6 +28,7 @@ func (r *resilienceFlags) register(f *flags) {
 	f.DurationVar(&r.tombstoneGrace, "tombstone-grace", d.TombstoneGrace, "age (a `duration`) before a tombstone every replica agrees on is forgotten; keep it well above --hint-window")
 	f.DurationVar(&r.connectTimeout, "connect-timeout", d.ConnectTimeout, "bound (a `duration`) on dialing a peer, so an unreachable replica costs little of --request-timeout")
 	f.DurationVar(&r.shutdownDrain, "shutdown-drain", 2*time.Second, "on SIGTERM/SIGINT, how long (a `duration`) to keep answering 503 shutting_down (clients fail over, /healthz turns unhealthy) before closing the listener")
+	f.DurationVar(&r.readSpeculateAfter, "read-speculate-after", d.ReadSpeculateAfter, "a read asks R replicas, and one more when they have not answered within this `duration`; negative asks all N at once")
 	f.DurationVar(&r.suspectCooldown, "suspect-cooldown", d.SuspectCooldown, "how long (a `duration`) a peer that could not be reached is avoided before being tried again")
 }
 
@@ -35,6 +37,7 @@ func (r *resilienceFlags) apply(c *node.Config) {
 	c.AntiEntropyInterval, c.AntiEntropyRate = r.antiEntropyInterval, r.antiEntropyRate
 	c.TombstoneGrace, c.SuspectCooldown = r.tombstoneGrace, r.suspectCooldown
 	c.ConnectTimeout, c.ShutdownDrain = r.connectTimeout, r.shutdownDrain
+	c.ReadSpeculateAfter = r.readSpeculateAfter
 }
 
 func (r *resilienceFlags) check() []error {
@@ -46,6 +49,9 @@ func (r *resilienceFlags) check() []error {
 		if d <= 0 {
 			errs = append(errs, errors.New(name+" must be positive"))
 		}
+	}
+	if r.readSpeculateAfter == 0 {
+		errs = append(errs, errors.New("--read-speculate-after must not be 0 (negative asks all replicas at once)"))
 	}
 	if r.shutdownDrain < 0 {
 		errs = append(errs, errors.New("--shutdown-drain must not be negative"))
