@@ -93,7 +93,9 @@ func decodeReadRequest(b []byte) (readRequest, error) {
 	return m, r.finish()
 }
 
-func (m readResponse) encode() []byte { return m.Set.AppendBinary([]byte{wireVersion}) }
+func (m readResponse) encode() []byte {
+	return m.Set.AppendBinary(wireBuf(m.Set.EncodedLen()))
+}
 
 func decodeReadResponse(b []byte) (readResponse, error) {
 	r := newWireReader(b)
@@ -102,8 +104,9 @@ func decodeReadResponse(b []byte) (readResponse, error) {
 }
 
 func (m writeRequest) encode() []byte {
-	b := appendBytes([]byte{wireVersion}, m.Key)
-	b = appendBytes(b, m.Context.AppendBinary(nil))
+	b := appendBytes(wireBuf(len(m.Key)+m.Context.EncodedLen()+len(m.ContentType)+len(m.Value)+4*binary.MaxVarintLen64+1), m.Key)
+	b = binary.AppendUvarint(b, uint64(m.Context.EncodedLen()))
+	b = m.Context.AppendBinary(b)
 	b = appendBytes(b, []byte(m.ContentType))
 	var flags byte
 	if m.Deleted {
@@ -130,7 +133,7 @@ func decodeWriteRequest(b []byte) (writeRequest, error) {
 }
 
 func (m writeResponse) encode() []byte {
-	b := appendBytes([]byte{wireVersion}, []byte(m.Dot.Actor))
+	b := appendBytes(wireBuf(len(m.Dot.Actor)+m.Set.EncodedLen()+2*binary.MaxVarintLen64), []byte(m.Dot.Actor))
 	b = binary.AppendUvarint(b, m.Dot.Counter)
 	return m.Set.AppendBinary(b)
 }
@@ -149,7 +152,7 @@ func decodeWriteResponse(b []byte) (writeResponse, error) {
 }
 
 func (m mergeRequest) encode() []byte {
-	return m.Set.AppendBinary(appendBytes([]byte{wireVersion}, m.Key))
+	return m.Set.AppendBinary(appendBytes(wireBuf(len(m.Key)+m.Set.EncodedLen()+binary.MaxVarintLen64), m.Key))
 }
 
 func decodeMergeRequest(b []byte) (mergeRequest, error) {
@@ -157,6 +160,14 @@ func decodeMergeRequest(b []byte) (mergeRequest, error) {
 	m := mergeRequest{Key: r.key()}
 	m.Set = r.set()
 	return m, r.finish()
+}
+
+// wireBuf starts a message: the version byte, with room for n more bytes
+// so that encoding allocates once.
+func wireBuf(n int) []byte {
+	b := make([]byte, 1, 1+n)
+	b[0] = wireVersion
+	return b
 }
 
 func appendBytes(dst, b []byte) []byte {

@@ -43,6 +43,15 @@ func BenchmarkEncode(b *testing.B) {
 	}
 }
 
+// BenchmarkEncodeFresh is Encode as the node calls it: into a new buffer.
+func BenchmarkEncodeFresh(b *testing.B) {
+	s := benchSet(3)
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = s.Encode()
+	}
+}
+
 func BenchmarkDecode(b *testing.B) {
 	enc := benchSet(3).Encode()
 	b.ReportAllocs()

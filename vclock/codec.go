@@ -56,6 +56,51 @@ func (c Context) AppendBinary(dst []byte) []byte {
 	return dst
 }
 
+// EncodedLen is the length of the context's encoding, so that callers can
+// size a buffer once instead of growing it while appending.
+func (c Context) EncodedLen() int {
+	n := uvarintLen(uint64(len(c.entries)))
+	for _, e := range c.entries {
+		n += uvarintLen(uint64(len(e.actor))) + len(e.actor) + uvarintLen(e.max) + uvarintLen(uint64(len(e.cloud)))
+		prev := e.max
+		for _, x := range e.cloud {
+			n += uvarintLen(x - prev)
+			prev = x
+		}
+	}
+	return n
+}
+
+// EncodedLen is the length of the set's encoding (see Context.EncodedLen).
+func (s Set) EncodedLen() int {
+	n := 1 + s.Context.EncodedLen() + uvarintLen(uint64(len(s.Siblings)))
+	for _, sib := range s.Siblings {
+		idx, _ := s.Context.find(sib.Dot.Actor)
+		n += uvarintLen(uint64(idx)) + uvarintLen(sib.Dot.Counter) + 1 + varintLen(sib.Modified) +
+			uvarintLen(uint64(len(sib.ContentType))) + len(sib.ContentType) +
+			uvarintLen(uint64(len(sib.Value))) + len(sib.Value)
+	}
+	return n
+}
+
+func uvarintLen(x uint64) int {
+	n := 1
+	for x >= 0x80 {
+		x >>= 7
+		n++
+	}
+	return n
+}
+
+// varintLen matches binary.AppendVarint's zig-zag encoding.
+func varintLen(x int64) int {
+	ux := uint64(x) << 1
+	if x < 0 {
+		ux = ^ux
+	}
+	return uvarintLen(ux)
+}
+
 // AppendBinary appends the set's encoding to dst.
 func (s Set) AppendBinary(dst []byte) []byte {
 	dst = append(dst, setFormatV1)
@@ -80,7 +125,7 @@ func (s Set) AppendBinary(dst []byte) []byte {
 }
 
 // Encode returns the set's binary encoding.
-func (s Set) Encode() []byte { return s.AppendBinary(nil) }
+func (s Set) Encode() []byte { return s.AppendBinary(make([]byte, 0, s.EncodedLen())) }
 
 // DecodeSet parses an encoded set. The result's values alias b: the caller
 // must not modify b while the set is in use.

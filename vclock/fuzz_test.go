@@ -28,6 +28,9 @@ func FuzzDecodeSet(f *testing.F) {
 		if !bytes.Equal(s.Encode(), b) {
 			t.Fatalf("not canonical: %x re-encodes to %x", b, s.Encode())
 		}
+		if s.EncodedLen() != len(b) || s.Context.EncodedLen() != len(s.Context.AppendBinary(nil)) {
+			t.Fatalf("EncodedLen %d (context %d) for an encoding of %d bytes", s.EncodedLen(), s.Context.EncodedLen(), len(b))
+		}
 		for _, sib := range s.Siblings {
 			if !s.Context.Contains(sib.Dot) {
 				t.Fatalf("sibling %v outside context", sib.Dot)

@@ -134,7 +134,11 @@ func runModel(t *testing.T, seed uint64, steps int) {
 			if !slices.Equal(got, want) {
 				t.Fatalf("seed %d step %d replica %d: live %v, model says %v", seed, step, r, got, want)
 			}
-			back, err := DecodeSet(impl[r].Encode())
+			enc := impl[r].Encode()
+			if len(enc) != impl[r].EncodedLen() || cap(enc) != len(enc) {
+				t.Fatalf("seed %d step %d: EncodedLen %d, encoding %d bytes (cap %d)", seed, step, impl[r].EncodedLen(), len(enc), cap(enc))
+			}
+			back, err := DecodeSet(enc)
 			if err != nil || !back.Equal(impl[r]) {
 				t.Fatalf("seed %d step %d: encoding round trip failed: %v", seed, step, err)
 			}
