@@ -89,7 +89,7 @@ func (n *Node) ServeHTTP(rc *fasthttp.RequestCtx) {
 		n.serveKV(rc, method, path[len("/kv/"):])
 	case strings.HasPrefix(path, internodePrefix):
 		if allow(rc, method, fasthttp.MethodPost) {
-			serveInternode(rc, n, Op(path[len(internodePrefix):]), n.cfg.RequestTimeout)
+			serveInternode(rc, n, Op(path[len(internodePrefix):]))
 		}
 	case strings.HasPrefix(path, "/admin/local/"):
 		if allow(rc, method, fasthttp.MethodGet) {

@@ -95,16 +95,27 @@ func (n *Node) Put(ctx context.Context, req WriteRequest) (WriteResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.RequestTimeout)
 	defer cancel()
 
-	body := writeRequest{Key: req.Key, Context: req.Context, Value: req.Value, ContentType: req.ContentType, Deleted: req.Delete}.encode()
+	wreq := writeRequest{Key: req.Key, Context: req.Context, Value: req.Value, ContentType: req.ContentType, Deleted: req.Delete}
+	var body []byte // wreq encoded, once a peer is to mint
 	var minted writeResponse
 	var why []string
 	tried := map[int]bool{}
 	var lost []target // targets that failed: stand-ins will take their share
 	mint := func(t target) (bool, error) {
-		out, err := n.call(ctx, t, OpWrite, body)
-		if err == nil {
-			if minted, err = decodeWriteResponse(out); err == nil {
+		var err error
+		if t.hintFor == "" && t.ID == n.cfg.NodeID {
+			if minted, err = n.selfMint(wreq); err == nil {
 				return true, nil
+			}
+		} else {
+			if body == nil {
+				body = wreq.encode()
+			}
+			var out []byte
+			if out, err = n.call(ctx, t, OpWrite, body); err == nil {
+				if minted, err = decodeWriteResponse(out); err == nil {
+					return true, nil
+				}
 			}
 		}
 		if apiErr := refusal(err); apiErr != nil {
@@ -270,8 +281,20 @@ func (n *Node) Get(ctx context.Context, key []byte, r int) (ReadResult, error) {
 		first = len(targets)
 	}
 	reserve := targets[first:]
-	for _, t := range targets[:first] {
+	self := -1
+	for i, t := range targets[:first] {
+		if t.hintFor == "" && t.ID == n.cfg.NodeID {
+			self = i
+			continue
+		}
 		ask(t)
+	}
+	if self >= 0 {
+		// Read this replica in the request's goroutine while the peers
+		// are asked; the answer joins theirs (replies has room for it).
+		s, err := n.selfRead(key)
+		pending++
+		replies <- reply{from: targets[self], set: s, err: err}
 	}
 	// askNext asks the next reserve target, or else a spare standing in
 	// for failed, which may hold the key as a hint for it.
