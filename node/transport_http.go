@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"sync"
 	"time"
@@ -15,19 +16,11 @@ import (
 // operation follows it (e.g. /internal/v1/write).
 const internodePrefix = "/internal/v1/"
 
-// HTTPTransport sends internode requests over HTTP with fasthttp,
-// pipelined: each peer gets a few long-lived connections on which requests
-// are written back to back without waiting for answers. Under load a
-// single write and a single read then carry many requests and answers (the
-// peer's server flushes answers only once it has no further request
-// buffered), which cut the in-process cluster benchmark's CPU per operation
-// by a fifth against a pool of one connection per request in flight
-// (docs/BENCHMARKS.md). The price is head-of-line blocking: a peer answers
-// one connection's requests in order, so a slow one delays those behind
-// it; pipelineConns bounds that from one side.
+// HTTPTransport sends internode requests over HTTP with fasthttp, keeping a
+// pool of keep-alive connections per peer.
 type HTTPTransport struct {
-	// IdleConn must stay below the peers' server idle timeout, so the
-	// client, not the server, closes an idle connection.
+	// IdleConn must stay below the peers' server idle timeout, or a pooled
+	// connection the server already closed fails a non-idempotent POST.
 	idleConn time.Duration
 	maxConns int
 	// connect bounds dialing a peer: a partitioned peer's SYNs go
@@ -36,47 +29,46 @@ type HTTPTransport struct {
 	connect time.Duration
 
 	mu      sync.Mutex
-	clients map[string]*fasthttp.PipelineClient
+	clients map[string]*fasthttp.HostClient
 }
-
-// pipelineConns is the connections per peer. One measured fastest, but a
-// request that is slow to apply would then hold up every other one to that
-// peer; two keep most of the batching.
-const pipelineConns = 2
-
-// maxPipelined bounds the requests waiting on one connection; beyond it a
-// call fails at once (ErrPipelineOverflow) rather than queue without end.
-const maxPipelined = 1024
 
 // NewHTTPTransport returns a transport; serverIdleTimeout is the IdleTimeout
 // of the peers' HTTP servers, connectTimeout bounds dialing one.
-func NewHTTPTransport(serverIdleTimeout, connectTimeout time.Duration) *HTTPTransport {
+func NewHTTPTransport(serverIdleTimeout, connectTimeout time.Duration, maxConnsPerPeer int) *HTTPTransport {
 	return &HTTPTransport{
 		idleConn: serverIdleTimeout / 2,
-		maxConns: pipelineConns,
+		maxConns: maxConnsPerPeer,
 		connect:  connectTimeout,
-		clients:  map[string]*fasthttp.PipelineClient{},
+		clients:  map[string]*fasthttp.HostClient{},
 	}
 }
 
-func (t *HTTPTransport) client(addr string) *fasthttp.PipelineClient {
+func (t *HTTPTransport) client(addr string) *fasthttp.HostClient {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	c, ok := t.clients[addr]
 	if !ok {
-		// No retries: a pipelined request that failed may have been
-		// applied, and a repeated mint would add a duplicate sibling. The
-		// coordinator moves on to another replica instead.
-		c = &fasthttp.PipelineClient{
+		c = &fasthttp.HostClient{
 			Addr: addr,
 			Name: "dynkv-internode",
 			Dial: func(addr string) (net.Conn, error) {
 				return fasthttp.DialTimeout(addr, t.connect)
 			},
-			MaxConns:                 t.maxConns,
-			MaxPendingRequests:       maxPipelined,
-			MaxIdleConnDuration:      t.idleConn,
-			NoDefaultUserAgentHeader: true,
+			MaxConns:            t.maxConns,
+			MaxIdleConnDuration: t.idleConn,
+			// Wait briefly for a pooled connection under bursts instead of
+			// failing at once with ErrNoFreeConns.
+			MaxConnWaitTimeout: time.Second,
+			// Retry only when a pooled connection turned out closed before
+			// any answer (the peer's idle timeout): the request was not
+			// processed. A timeout may have been, and a repeated mint
+			// would add a duplicate sibling.
+			RetryIfErr: func(_ *fasthttp.Request, _ int, err error) (bool, bool) {
+				return false, errors.Is(err, fasthttp.ErrConnectionClosed) || errors.Is(err, io.EOF)
+			},
+			MaxIdemponentCallAttempts: 2,
+			NoDefaultUserAgentHeader:  true,
+			DisablePathNormalizing:    true,
 		}
 		t.clients[addr] = c
 	}
@@ -117,14 +109,18 @@ func (t *HTTPTransport) Call(ctx context.Context, addr string, op Op, body []byt
 	return out, nil
 }
 
-// Close is a no-op kept for symmetry with the node's shutdown: pipelined
-// connections close themselves once idle for idleConn, and the process
-// ending closes the rest.
-func (t *HTTPTransport) Close() {}
+// Close releases pooled connections.
+func (t *HTTPTransport) Close() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, c := range t.clients {
+		c.CloseIdleConnections()
+	}
+}
 
 // serveInternode answers an internode request on the node's HTTP server.
 // It sets no deadline of its own: replica operations are local and end
-// without one, and a timer per request cost 3 % of a node's CPU.
+// without one, so a timer per request would be spent for nothing.
 func serveInternode(rc *fasthttp.RequestCtx, h InternodeHandler, op Op) {
 	out, err := h.HandleInternode(context.Background(), op, rc.PostBody())
 	rc.SetContentType("application/octet-stream")
