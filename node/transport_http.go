@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -16,105 +16,140 @@ import (
 // operation follows it (e.g. /internal/v1/write).
 const internodePrefix = "/internal/v1/"
 
-// HTTPTransport sends internode requests over HTTP with fasthttp, keeping a
-// pool of keep-alive connections per peer.
+// HTTPTransport sends internode requests over HTTP, pipelined
+// (pipeline.go) on pipelineConns connections per peer.
 type HTTPTransport struct {
-	// IdleConn must stay below the peers' server idle timeout, or a pooled
-	// connection the server already closed fails a non-idempotent POST.
+	// idleConn must stay below the peers' server idle timeout, so that
+	// this side, not the server, retires an idle connection.
 	idleConn time.Duration
-	maxConns int
 	// connect bounds dialing a peer: a partitioned peer's SYNs go
 	// unanswered, and waiting the OS's seconds for each would spend a
 	// request's whole budget before the next replica is tried.
-	connect time.Duration
+	connect    time.Duration
+	maxPending int
 
+	mu     sync.Mutex
+	peers  map[string]*peerConns
+	closed atomic.Bool
+}
+
+// pipelineConns is the connections per peer. One measured fastest, but a
+// peer answers one connection's requests in order, so a request that is
+// slow to apply would hold up every other one to that peer; two keep most
+// of the batching.
+const pipelineConns = 2
+
+// dialFailureMemo is how long a failed dial is reported to further callers
+// without dialling again, so that a dead or cut-off peer costs one dial,
+// not one per request.
+const dialFailureMemo = 100 * time.Millisecond
+
+type peerConns struct {
+	next  atomic.Uint32
+	slots [pipelineConns]connSlot
+}
+
+type connSlot struct {
 	mu      sync.Mutex
-	clients map[string]*fasthttp.HostClient
+	pc      *pipeConn
+	dialErr error
+	dialAt  time.Time
 }
 
 // NewHTTPTransport returns a transport; serverIdleTimeout is the IdleTimeout
-// of the peers' HTTP servers, connectTimeout bounds dialing one.
-func NewHTTPTransport(serverIdleTimeout, connectTimeout time.Duration, maxConnsPerPeer int) *HTTPTransport {
+// of the peers' HTTP servers, connectTimeout bounds dialing one, and
+// maxPending bounds the requests waiting on one connection.
+func NewHTTPTransport(serverIdleTimeout, connectTimeout time.Duration, maxPending int) *HTTPTransport {
 	return &HTTPTransport{
-		idleConn: serverIdleTimeout / 2,
-		maxConns: maxConnsPerPeer,
-		connect:  connectTimeout,
-		clients:  map[string]*fasthttp.HostClient{},
+		idleConn:   serverIdleTimeout / 2,
+		connect:    connectTimeout,
+		maxPending: maxPending,
+		peers:      map[string]*peerConns{},
 	}
 }
 
-func (t *HTTPTransport) client(addr string) *fasthttp.HostClient {
+// conn returns a usable connection to addr, dialling if needed.
+func (t *HTTPTransport) conn(addr string) (*pipeConn, error) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	c, ok := t.clients[addr]
+	p, ok := t.peers[addr]
 	if !ok {
-		c = &fasthttp.HostClient{
-			Addr: addr,
-			Name: "dynkv-internode",
-			Dial: func(addr string) (net.Conn, error) {
-				return fasthttp.DialTimeout(addr, t.connect)
-			},
-			MaxConns:            t.maxConns,
-			MaxIdleConnDuration: t.idleConn,
-			// Wait briefly for a pooled connection under bursts instead of
-			// failing at once with ErrNoFreeConns.
-			MaxConnWaitTimeout: time.Second,
-			// Retry only when a pooled connection turned out closed before
-			// any answer (the peer's idle timeout): the request was not
-			// processed. A timeout may have been, and a repeated mint
-			// would add a duplicate sibling.
-			RetryIfErr: func(_ *fasthttp.Request, _ int, err error) (bool, bool) {
-				return false, errors.Is(err, fasthttp.ErrConnectionClosed) || errors.Is(err, io.EOF)
-			},
-			MaxIdemponentCallAttempts: 2,
-			NoDefaultUserAgentHeader:  true,
-			DisablePathNormalizing:    true,
-		}
-		t.clients[addr] = c
+		p = &peerConns{}
+		t.peers[addr] = p
 	}
-	return c
+	t.mu.Unlock()
+	s := &p.slots[p.next.Add(1)%pipelineConns]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// Checked under the slot's lock: Close sets closed before it takes
+	// the slots' locks, so no connection is opened after it passed.
+	if t.closed.Load() {
+		return nil, errors.New("transport closed")
+	}
+	if s.pc != nil && s.pc.usable(t.idleConn) {
+		return s.pc, nil
+	}
+	if s.pc != nil {
+		s.pc.fail(errors.New("retired: idle or broken"))
+		s.pc = nil
+	}
+	if s.dialErr != nil && time.Since(s.dialAt) < dialFailureMemo {
+		return nil, s.dialErr
+	}
+	c, err := net.DialTimeout("tcp", addr, t.connect)
+	s.dialAt, s.dialErr = time.Now(), err
+	if err != nil {
+		return nil, err
+	}
+	s.pc = newPipeConn(c, addr, t.maxPending)
+	return s.pc, nil
 }
 
 // Call implements Transport.
 func (t *HTTPTransport) Call(ctx context.Context, addr string, op Op, body []byte) ([]byte, error) {
-	deadline, ok := ctx.Deadline()
-	if !ok {
-		deadline = time.Now().Add(10 * time.Second)
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("call %s %s: %w", addr, op, err)
 	}
-	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
-	defer fasthttp.ReleaseRequest(req)
-	defer fasthttp.ReleaseResponse(resp)
-	req.Header.SetMethod(fasthttp.MethodPost)
-	req.SetRequestURI(internodePrefix + string(op))
-	req.SetHost(addr)
-	req.Header.SetContentType("application/octet-stream")
-	req.SetBodyRaw(body)
-	if err := t.client(addr).DoDeadline(req, resp, deadline); err != nil {
-		if errors.Is(err, fasthttp.ErrTimeout) {
-			return nil, fmt.Errorf("call %s %s: %w", addr, op, context.DeadlineExceeded)
-		}
+	pc, err := t.conn(addr)
+	if err != nil {
 		return nil, fmt.Errorf("%w: call %s %s: %v", ErrUnreachable, addr, op, err)
 	}
-	out := append([]byte(nil), resp.Body()...)
-	if resp.StatusCode() != fasthttp.StatusOK {
-		if string(resp.Header.ContentType()) != "application/octet-stream" {
-			// Not a dynkv peer answering (proxy, wrong port, old version).
-			return nil, &RemoteError{Code: codeBadMessage, Message: fmt.Sprintf("status %d from %s", resp.StatusCode(), addr)}
-		}
-		return nil, decodeRemoteError(out)
+	call, _, err := pc.send(ctx, internodePrefix+string(op), body)
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
+		return nil, fmt.Errorf("call %s %s: %w", addr, op, err)
+	case err != nil:
+		return nil, fmt.Errorf("%w: call %s %s: %v", ErrUnreachable, addr, op, err)
 	}
-	return out, nil
+	if call.status != fasthttp.StatusOK {
+		if !call.octetStream {
+			// Not a dynkv peer answering (proxy, wrong port, old version).
+			return nil, &RemoteError{Code: codeBadMessage, Message: fmt.Sprintf("status %d from %s", call.status, addr)}
+		}
+		return nil, decodeRemoteError(call.body)
+	}
+	return call.body, nil
 }
 
-// Close releases pooled connections.
+// Close closes every connection; requests waiting on them fail, and so
+// do later ones.
 func (t *HTTPTransport) Close() {
+	t.closed.Store(true)
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for _, c := range t.clients {
-		c.CloseIdleConnections()
+	for _, p := range t.peers {
+		for i := range p.slots {
+			s := &p.slots[i]
+			s.mu.Lock()
+			if s.pc != nil {
+				s.pc.fail(errors.New("transport closed"))
+			}
+			s.mu.Unlock()
+		}
 	}
 }
 

@@ -1,0 +1,235 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// peerServer is a fasthttp server on loopback standing in for a peer.
+type peerServer struct {
+	ln   net.Listener
+	srv  *fasthttp.Server
+	addr string
+}
+
+func startPeer(t *testing.T, addr string, h fasthttp.RequestHandler) *peerServer {
+	t.Helper()
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	var ln net.Listener
+	var err error
+	for range 50 { // a restarted peer's port may take a moment to free
+		if ln, err = net.Listen("tcp", addr); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &peerServer{ln: ln, srv: &fasthttp.Server{Handler: h, IdleTimeout: time.Minute}, addr: ln.Addr().String()}
+	go p.srv.Serve(ln)
+	t.Cleanup(p.stop)
+	return p
+}
+
+// stop closes the listener and every connection, as a killed peer would.
+func (p *peerServer) stop() {
+	p.ln.Close()
+	p.srv.Shutdown() // closes open connections once idle
+}
+
+// echo answers with the request body, as octet-stream.
+func echo(rc *fasthttp.RequestCtx) {
+	rc.SetContentType("application/octet-stream")
+	rc.SetBody(rc.PostBody())
+}
+
+// TestPipelineAnswersInOrder: many concurrent callers on few pipelined
+// connections each get their own answer.
+func TestPipelineAnswersInOrder(t *testing.T) {
+	p := startPeer(t, "", echo)
+	tr := NewHTTPTransport(time.Minute, time.Second, 1024)
+	defer tr.Close()
+	var wg sync.WaitGroup
+	for g := range 64 {
+		wg.Go(func() {
+			for i := range 200 {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				want := fmt.Sprintf("caller %d request %d", g, i)
+				got, err := tr.Call(ctx, p.addr, OpRead, []byte(want))
+				cancel()
+				if err != nil || string(got) != want {
+					t.Errorf("got %q, %v; want %q", got, err, want)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// TestPipelineDeadPeerFailsFast: requests to a peer that is gone fail as
+// unreachable at once, not when their deadline runs out, so the
+// coordinator moves on to a stand-in. This is what fasthttp's
+// PipelineClient got wrong.
+func TestPipelineDeadPeerFailsFast(t *testing.T) {
+	p := startPeer(t, "", echo)
+	tr := NewHTTPTransport(time.Minute, time.Second, 1024)
+	defer tr.Close()
+	ctx := context.Background()
+	long := func() (context.Context, context.CancelFunc) { return context.WithTimeout(ctx, 20*time.Second) }
+	c, cancel := long()
+	if _, err := tr.Call(c, p.addr, OpRead, []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	p.stop()
+	for i := range 20 {
+		c, cancel := long()
+		_, err := tr.Call(c, p.addr, OpRead, []byte("x"))
+		cancel()
+		if !errors.Is(err, ErrUnreachable) {
+			t.Fatalf("call %d to a stopped peer: %v; want ErrUnreachable", i, err)
+		}
+	}
+}
+
+// TestPipelineInFlightFailOnBreak: requests waiting for answers when the
+// connection breaks all fail at once.
+func TestPipelineInFlightFailOnBreak(t *testing.T) {
+	release := make(chan struct{})
+	var arrived atomic.Int32
+	p := startPeer(t, "", func(rc *fasthttp.RequestCtx) {
+		arrived.Add(1)
+		<-release
+		echo(rc)
+	})
+	defer close(release)
+	tr := NewHTTPTransport(time.Minute, time.Second, 1024)
+	defer tr.Close()
+	errs := make(chan error, 10)
+	for range 10 {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			_, err := tr.Call(ctx, p.addr, OpMerge, []byte("x"))
+			errs <- err
+		}()
+	}
+	eventually(t, 5*time.Second, "a request reaches the peer", func() bool { return arrived.Load() > 0 })
+	// Break every connection from the client side, as a reset would.
+	tr.Close()
+	for range 10 {
+		select {
+		case err := <-errs:
+			if !errors.Is(err, ErrUnreachable) {
+				t.Errorf("in-flight request: %v; want ErrUnreachable", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("a request waiting on a broken connection did not fail")
+		}
+	}
+}
+
+// TestPipelineDeadlineThenNextAnswer: a request that times out leaves its
+// answer to be read and dropped; the next request on the connection gets
+// its own answer, not the late one.
+func TestPipelineDeadlineThenNextAnswer(t *testing.T) {
+	slow := make(chan struct{})
+	p := startPeer(t, "", func(rc *fasthttp.RequestCtx) {
+		if string(rc.PostBody()) == "slow" {
+			<-slow
+		}
+		echo(rc)
+	})
+	tr := NewHTTPTransport(time.Minute, time.Second, 1024)
+	defer tr.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	// Both slots must carry a slow request, so that the next call shares a
+	// connection with one.
+	for range pipelineConns {
+		if _, err := tr.Call(ctx, p.addr, OpRead, []byte("slow")); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("slow call: %v; want a deadline error", err)
+		}
+	}
+	cancel()
+	close(slow)
+	for i := range 10 {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		want := fmt.Sprint("fast ", i)
+		got, err := tr.Call(ctx, p.addr, OpRead, []byte(want))
+		cancel()
+		if err != nil || string(got) != want {
+			t.Fatalf("after a timed-out call: %q, %v; want %q", got, err, want)
+		}
+	}
+}
+
+// TestPipelineRedialsAfterRestart: a peer that closed the connections
+// (restart, idle timeout) is dialled again, and no request is lost to the
+// closed connection.
+func TestPipelineRedialsAfterRestart(t *testing.T) {
+	p := startPeer(t, "", echo)
+	tr := NewHTTPTransport(time.Minute, time.Second, 1024)
+	defer tr.Close()
+	call := func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, err := tr.Call(ctx, p.addr, OpRead, []byte("x"))
+		return err
+	}
+	for range pipelineConns {
+		if err := call(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	addr := p.addr
+	p.stop()
+	p = startPeer(t, addr, echo)
+	// The old connections were closed by the peer while idle: the reader
+	// noticed, so the first requests after the restart go out on new ones.
+	eventually(t, 5*time.Second, "the transport notices the closed connections", func() bool {
+		tr.mu.Lock()
+		defer tr.mu.Unlock()
+		for i := range tr.peers[addr].slots {
+			if pc := tr.peers[addr].slots[i].pc; pc != nil && !pc.broken.Load() {
+				return false
+			}
+		}
+		return true
+	})
+	time.Sleep(dialFailureMemo) // let any dial failure from the restart gap expire
+	for i := range 10 {
+		if err := call(); err != nil {
+			t.Fatalf("call %d after the restart: %v", i, err)
+		}
+	}
+}
+
+// TestPipelineNotADynkvPeer: an answer that is not dynkv's is a bad
+// message, not a crash or a hang.
+func TestPipelineNotADynkvPeer(t *testing.T) {
+	p := startPeer(t, "", func(rc *fasthttp.RequestCtx) {
+		rc.SetStatusCode(fasthttp.StatusNotFound)
+		rc.SetBodyString("<html>not here</html>")
+	})
+	tr := NewHTTPTransport(time.Minute, time.Second, 1024)
+	defer tr.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := tr.Call(ctx, p.addr, OpRead, []byte("x"))
+	var re *RemoteError
+	if !errors.As(err, &re) || re.Code != codeBadMessage {
+		t.Fatalf("got %v; want a bad_message RemoteError", err)
+	}
+}
