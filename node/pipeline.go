@@ -44,6 +44,11 @@ type pipeConn struct {
 	err      error         // why it broke; set before done is closed
 	done     chan struct{} // closed when broken
 	lastUsed atomic.Int64  // unix nanoseconds of the last request written
+	lastRead atomic.Int64  // unix nanoseconds of the last answer read
+	// silentAfter is how long a request waits with no answer at all
+	// coming back on the connection before the connection is declared
+	// dead (see send).
+	silentAfter time.Duration
 }
 
 // pipeCall is one request's answer, filled in by the reader.
@@ -59,15 +64,18 @@ type pipeCall struct {
 // connection.
 var errPipelineFull = errors.New("too many requests waiting on the connection")
 
-func newPipeConn(conn net.Conn, host string, maxPending int) *pipeConn {
+func newPipeConn(conn net.Conn, host string, maxPending int, silentAfter time.Duration) *pipeConn {
 	pc := &pipeConn{
-		conn:    conn,
-		bw:      bufio.NewWriterSize(conn, 64<<10),
-		host:    host,
-		pending: make(chan *pipeCall, maxPending),
-		done:    make(chan struct{}),
+		conn:        conn,
+		bw:          bufio.NewWriterSize(conn, 64<<10),
+		host:        host,
+		pending:     make(chan *pipeCall, maxPending),
+		done:        make(chan struct{}),
+		silentAfter: silentAfter,
 	}
-	pc.lastUsed.Store(time.Now().UnixNano())
+	now := time.Now().UnixNano()
+	pc.lastUsed.Store(now)
+	pc.lastRead.Store(now)
 	go pc.readLoop()
 	return pc
 }
@@ -106,12 +114,35 @@ func (pc *pipeConn) send(ctx context.Context, path string, body []byte) (call *p
 	if err != nil {
 		return nil, false, err
 	}
-	select {
-	case <-call.ready:
-		return call, true, call.err
-	case <-ctx.Done():
-		// The answer is still read, in turn, and dropped.
-		return nil, true, ctx.Err()
+	// A peer cut off by a partition neither answers nor resets: without a
+	// bound, every request queued on the connection would wait out its
+	// deadline and the coordinator would never turn to a stand-in (the
+	// chaos suite's partition showed 19 timed-out requests). So a connection on
+	// which nothing at all came back for silentAfter while this request
+	// waited is declared dead, and its requests fail as unreachable. An
+	// answer to any request on it resets the clock; but a peer answers a
+	// connection's requests in order, so one request slower than
+	// silentAfter (a stall of seconds) also ends the connection.
+	since := time.Now().UnixNano()
+	silent := time.NewTimer(pc.silentAfter)
+	defer silent.Stop()
+	for {
+		select {
+		case <-call.ready:
+			return call, true, call.err
+		case <-ctx.Done():
+			// The answer is still read, in turn, and dropped.
+			return nil, true, ctx.Err()
+		case <-silent.C:
+			if last := pc.lastRead.Load(); last > since {
+				since = last
+				silent.Reset(pc.silentAfter)
+				continue
+			}
+			pc.fail(fmt.Errorf("no answer from the peer for %v", pc.silentAfter))
+			<-call.ready // the reader fails it (or had just answered it)
+			return call, true, call.err
+		}
 	}
 }
 
@@ -179,6 +210,7 @@ func (pc *pipeConn) readLoop() {
 		call.status = resp.StatusCode()
 		call.octetStream = string(resp.Header.ContentType()) == "application/octet-stream"
 		call.body = append([]byte(nil), resp.Body()...)
+		pc.lastRead.Store(time.Now().UnixNano())
 		close(call.ready)
 		if resp.ConnectionClose() {
 			pc.fail(errors.New("peer closed the connection"))

@@ -233,3 +233,43 @@ func TestPipelineNotADynkvPeer(t *testing.T) {
 		t.Fatalf("got %v; want a bad_message RemoteError", err)
 	}
 }
+
+// TestPipelineSilentPeerIsGivenUp: a peer that takes requests and never
+// answers, as one cut off by a partition does, fails the requests after
+// the silence bound, not at their deadline, so the coordinator can turn to
+// a stand-in within the request's budget.
+func TestPipelineSilentPeerIsGivenUp(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var held []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, c) // read nothing, answer nothing
+			mu.Unlock()
+		}
+	}()
+	defer func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+	tr := NewHTTPTransport(time.Minute, 50*time.Millisecond, 1024) // silent after 100 ms
+	defer tr.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_, err = tr.Call(ctx, ln.Addr().String(), OpMerge, []byte("x"))
+	if !errors.Is(err, ErrUnreachable) {
+		t.Fatalf("call to a silent peer: %v; want ErrUnreachable (given up on), not a deadline", err)
+	}
+}

@@ -68,6 +68,12 @@ func NewHTTPTransport(serverIdleTimeout, connectTimeout time.Duration, maxPendin
 	}
 }
 
+// silentAfter bounds how long a connection may stay silent under requests
+// before it is declared dead: twice the connect timeout, so that a peer cut
+// off is given up on well within a request's budget while a slow one (a
+// long GC or compaction stall) is not.
+func (t *HTTPTransport) silentAfter() time.Duration { return 2 * t.connect }
+
 // conn returns a usable connection to addr, dialling if needed.
 func (t *HTTPTransport) conn(addr string) (*pipeConn, error) {
 	t.mu.Lock()
@@ -100,7 +106,7 @@ func (t *HTTPTransport) conn(addr string) (*pipeConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.pc = newPipeConn(c, addr, t.maxPending)
+	s.pc = newPipeConn(c, addr, t.maxPending, t.silentAfter())
 	return s.pc, nil
 }
 
