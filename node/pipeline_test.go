@@ -208,7 +208,8 @@ func TestPipelineRedialsAfterRestart(t *testing.T) {
 		}
 		return true
 	})
-	time.Sleep(dialFailureMemo) // let any dial failure from the restart gap expire
+	// A dial that failed in the restart gap is remembered for a moment.
+	eventually(t, 5*time.Second, "a call succeeds after the restart", func() bool { return call() == nil })
 	for i := range 10 {
 		if err := call(); err != nil {
 			t.Fatalf("call %d after the restart: %v", i, err)
