@@ -146,7 +146,7 @@ func Open(cfg Config, deps Deps) (*Node, error) {
 		n.httpAddr = cfg.AdvertiseHTTPAddr
 	}
 	if n.transport == nil {
-		t := NewHTTPTransport(cfg.ServerIdleTimeout, cfg.ConnectTimeout, 1024)
+		t := NewHTTPTransport(cfg.ServerIdleTimeout, cfg.ConnectTimeout, 1024, cfg.MaxInternodeBytes)
 		n.transport = t
 	}
 	n.bgCtx, n.bgCancel = context.WithCancel(context.Background())

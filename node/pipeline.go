@@ -49,6 +49,9 @@ type pipeConn struct {
 	// coming back on the connection before the connection is declared
 	// dead (see send).
 	silentAfter time.Duration
+	// maxAnswer bounds an answer's body, so that a peer (or anything
+	// listening at its address) cannot make this node buffer without end.
+	maxAnswer int
 }
 
 // pipeCall is one request's answer, filled in by the reader.
@@ -64,7 +67,7 @@ type pipeCall struct {
 // connection.
 var errPipelineFull = errors.New("too many requests waiting on the connection")
 
-func newPipeConn(conn net.Conn, host string, maxPending int, silentAfter time.Duration) *pipeConn {
+func newPipeConn(conn net.Conn, host string, maxPending, maxAnswer int, silentAfter time.Duration) *pipeConn {
 	pc := &pipeConn{
 		conn:        conn,
 		bw:          bufio.NewWriterSize(conn, 64<<10),
@@ -72,6 +75,7 @@ func newPipeConn(conn net.Conn, host string, maxPending int, silentAfter time.Du
 		pending:     make(chan *pipeCall, maxPending),
 		done:        make(chan struct{}),
 		silentAfter: silentAfter,
+		maxAnswer:   maxAnswer,
 	}
 	now := time.Now().UnixNano()
 	pc.lastUsed.Store(now)
@@ -201,7 +205,7 @@ func (pc *pipeConn) readLoop() {
 			break
 		}
 		resp.Reset()
-		if err := resp.Read(br); err != nil {
+		if err := resp.ReadLimitBody(br, pc.maxAnswer); err != nil {
 			pc.fail(fmt.Errorf("read answer: %w", err))
 			call.err = pc.err
 			close(call.ready)

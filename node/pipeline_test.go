@@ -58,7 +58,7 @@ func echo(rc *fasthttp.RequestCtx) {
 // connections each get their own answer.
 func TestPipelineAnswersInOrder(t *testing.T) {
 	p := startPeer(t, "", echo)
-	tr := NewHTTPTransport(time.Minute, time.Second, 1024)
+	tr := NewHTTPTransport(time.Minute, time.Second, 1024, 1<<20)
 	defer tr.Close()
 	var wg sync.WaitGroup
 	for g := range 64 {
@@ -84,7 +84,7 @@ func TestPipelineAnswersInOrder(t *testing.T) {
 // PipelineClient got wrong.
 func TestPipelineDeadPeerFailsFast(t *testing.T) {
 	p := startPeer(t, "", echo)
-	tr := NewHTTPTransport(time.Minute, time.Second, 1024)
+	tr := NewHTTPTransport(time.Minute, time.Second, 1024, 1<<20)
 	defer tr.Close()
 	ctx := context.Background()
 	long := func() (context.Context, context.CancelFunc) { return context.WithTimeout(ctx, 20*time.Second) }
@@ -115,7 +115,7 @@ func TestPipelineInFlightFailOnBreak(t *testing.T) {
 		echo(rc)
 	})
 	defer close(release)
-	tr := NewHTTPTransport(time.Minute, time.Second, 1024)
+	tr := NewHTTPTransport(time.Minute, time.Second, 1024, 1<<20)
 	defer tr.Close()
 	errs := make(chan error, 10)
 	for range 10 {
@@ -152,7 +152,7 @@ func TestPipelineDeadlineThenNextAnswer(t *testing.T) {
 		}
 		echo(rc)
 	})
-	tr := NewHTTPTransport(time.Minute, time.Second, 1024)
+	tr := NewHTTPTransport(time.Minute, time.Second, 1024, 1<<20)
 	defer tr.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	// Both slots must carry a slow request, so that the next call shares a
@@ -180,7 +180,7 @@ func TestPipelineDeadlineThenNextAnswer(t *testing.T) {
 // closed connection.
 func TestPipelineRedialsAfterRestart(t *testing.T) {
 	p := startPeer(t, "", echo)
-	tr := NewHTTPTransport(time.Minute, time.Second, 1024)
+	tr := NewHTTPTransport(time.Minute, time.Second, 1024, 1<<20)
 	defer tr.Close()
 	call := func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -224,7 +224,7 @@ func TestPipelineNotADynkvPeer(t *testing.T) {
 		rc.SetStatusCode(fasthttp.StatusNotFound)
 		rc.SetBodyString("<html>not here</html>")
 	})
-	tr := NewHTTPTransport(time.Minute, time.Second, 1024)
+	tr := NewHTTPTransport(time.Minute, time.Second, 1024, 1<<20)
 	defer tr.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -265,7 +265,7 @@ func TestPipelineSilentPeerIsGivenUp(t *testing.T) {
 			c.Close()
 		}
 	}()
-	tr := NewHTTPTransport(time.Minute, 50*time.Millisecond, 1024) // silent after 100 ms
+	tr := NewHTTPTransport(time.Minute, 50*time.Millisecond, 1024, 1<<20) // silent after 100 ms
 	defer tr.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -273,4 +273,32 @@ func TestPipelineSilentPeerIsGivenUp(t *testing.T) {
 	if !errors.Is(err, ErrUnreachable) {
 		t.Fatalf("call to a silent peer: %v; want ErrUnreachable (given up on), not a deadline", err)
 	}
+}
+
+// TestPipelineOversizedAnswer: an answer larger than the bound fails its
+// request (the connection cannot be resynchronised, so it is dropped) and
+// is not buffered; the next request goes out on a new connection.
+func TestPipelineOversizedAnswer(t *testing.T) {
+	p := startPeer(t, "", func(rc *fasthttp.RequestCtx) {
+		rc.SetContentType("application/octet-stream")
+		if string(rc.PostBody()) == "big" {
+			rc.SetBody(make([]byte, 2<<10))
+			return
+		}
+		echo(rc)
+	})
+	tr := NewHTTPTransport(time.Minute, time.Second, 1024, 1<<10)
+	defer tr.Close()
+	call := func(body string) ([]byte, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return tr.Call(ctx, p.addr, OpRead, []byte(body))
+	}
+	if _, err := call("big"); !errors.Is(err, ErrUnreachable) {
+		t.Fatalf("oversized answer: %v; want a failure", err)
+	}
+	eventually(t, 5*time.Second, "the next request succeeds", func() bool {
+		got, err := call("small")
+		return err == nil && string(got) == "small"
+	})
 }

@@ -27,6 +27,7 @@ type HTTPTransport struct {
 	// request's whole budget before the next replica is tried.
 	connect    time.Duration
 	maxPending int
+	maxAnswer  int
 
 	mu     sync.Mutex
 	peers  map[string]*peerConns
@@ -57,13 +58,15 @@ type connSlot struct {
 }
 
 // NewHTTPTransport returns a transport; serverIdleTimeout is the IdleTimeout
-// of the peers' HTTP servers, connectTimeout bounds dialing one, and
-// maxPending bounds the requests waiting on one connection.
-func NewHTTPTransport(serverIdleTimeout, connectTimeout time.Duration, maxPending int) *HTTPTransport {
+// of the peers' HTTP servers, connectTimeout bounds dialing one,
+// maxPending bounds the requests waiting on one connection and maxAnswer
+// the body of one answer.
+func NewHTTPTransport(serverIdleTimeout, connectTimeout time.Duration, maxPending, maxAnswer int) *HTTPTransport {
 	return &HTTPTransport{
 		idleConn:   serverIdleTimeout / 2,
 		connect:    connectTimeout,
 		maxPending: maxPending,
+		maxAnswer:  maxAnswer,
 		peers:      map[string]*peerConns{},
 	}
 }
@@ -106,7 +109,7 @@ func (t *HTTPTransport) conn(addr string) (*pipeConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.pc = newPipeConn(c, addr, t.maxPending, t.silentAfter())
+	s.pc = newPipeConn(c, addr, t.maxPending, t.maxAnswer, t.silentAfter())
 	return s.pc, nil
 }
 
