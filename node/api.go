@@ -229,7 +229,7 @@ func (n *Node) serveKV(rc *fasthttp.RequestCtx, method, rawKey string) {
 		return
 	}
 	if n.closing.Load() {
-		writeError(rc, &APIError{Status: http.StatusServiceUnavailable, Code: CodeShuttingDown, Message: "node is shutting down"})
+		writeError(rc, shuttingDownAPI())
 		return
 	}
 	ctx := context.Background()
@@ -338,7 +338,7 @@ func (n *Node) renderRead(rc *fasthttp.RequestCtx, s vclock.Set) {
 
 func (n *Node) serveHealth(rc *fasthttp.RequestCtx) {
 	if n.closing.Load() {
-		writeError(rc, &APIError{Status: http.StatusServiceUnavailable, Code: CodeShuttingDown, Message: "node is shutting down"})
+		writeError(rc, shuttingDownAPI())
 		return
 	}
 	writeJSON(rc, http.StatusOK, map[string]any{"status": "ok", "node": n.cfg.NodeID, "actor": n.id.actor})
@@ -456,4 +456,10 @@ func membersForDisplay(list []Member) []Member {
 		out[i] = m
 	}
 	return out
+}
+
+// shuttingDownAPI is a stopping node's answer to clients: 503, which the
+// SDK retries elsewhere because nothing was applied.
+func shuttingDownAPI() *APIError {
+	return &APIError{Status: http.StatusServiceUnavailable, Code: CodeShuttingDown, Message: "node is shutting down"}
 }

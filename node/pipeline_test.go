@@ -26,16 +26,12 @@ func startPeer(t *testing.T, addr string, h fasthttp.RequestHandler) *peerServer
 		addr = "127.0.0.1:0"
 	}
 	var ln net.Listener
-	var err error
-	for range 50 { // a restarted peer's port may take a moment to free
-		if ln, err = net.Listen("tcp", addr); err == nil {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	// A restarted peer's port may take a moment to free.
+	eventually(t, 5*time.Second, "listening on "+addr, func() bool {
+		var err error
+		ln, err = net.Listen("tcp", addr)
+		return err == nil
+	})
 	p := &peerServer{ln: ln, srv: &fasthttp.Server{Handler: h, IdleTimeout: time.Minute}, addr: ln.Addr().String()}
 	go p.srv.Serve(ln)
 	t.Cleanup(p.stop)

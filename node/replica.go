@@ -120,13 +120,19 @@ func (n *Node) mint(req writeRequest) (writeResponse, error) {
 	return n.writeLocal(req)
 }
 
+// shuttingDownRemote is what a replica that is stopping answers, to peers
+// and to its own coordinator alike.
+func shuttingDownRemote() *RemoteError {
+	return &RemoteError{Code: CodeShuttingDown, Message: "node is shutting down"}
+}
+
 // The coordinator's own replica is called without the wire: encoding a
 // whole sibling set only to decode it again cost more than the read. Each
 // answers exactly what HandleInternode would, refusals included.
 
 func (n *Node) selfRead(key []byte) (vclock.Set, error) {
 	if n.closing.Load() {
-		return vclock.Set{}, &RemoteError{Code: CodeShuttingDown, Message: "node is shutting down"}
+		return vclock.Set{}, shuttingDownRemote()
 	}
 	s, err := n.readLocal(key)
 	if err != nil {
@@ -137,7 +143,7 @@ func (n *Node) selfRead(key []byte) (vclock.Set, error) {
 
 func (n *Node) selfMint(req writeRequest) (writeResponse, error) {
 	if n.closing.Load() {
-		return writeResponse{}, &RemoteError{Code: CodeShuttingDown, Message: "node is shutting down"}
+		return writeResponse{}, shuttingDownRemote()
 	}
 	resp, err := n.mint(req)
 	if err != nil {
@@ -150,7 +156,7 @@ func (n *Node) selfMint(req writeRequest) (writeResponse, error) {
 // applies it to the local replica and encodes the answer.
 func (n *Node) HandleInternode(ctx context.Context, op Op, body []byte) ([]byte, error) {
 	if n.closing.Load() {
-		return nil, &RemoteError{Code: CodeShuttingDown, Message: "node is shutting down"}
+		return nil, shuttingDownRemote()
 	}
 	switch op {
 	case OpRead:
