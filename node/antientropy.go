@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 
 	"github.com/dynkv/dynkv/merkle"
+	"github.com/dynkv/dynkv/node/internal/wire"
 )
 
 // Active anti-entropy: every partition this node replicates has a Merkle
@@ -204,7 +205,7 @@ func (n *Node) exchange(ctx context.Context, p int, peer Member) (ExchangeStats,
 		n.metrics.aeKeysRepaired.Add(float64(st.KeysRepaired))
 		n.metrics.aeBytesSent.Add(float64(st.BytesSent))
 	}()
-	call := func(op Op, body []byte) ([]byte, error) {
+	call := func(op wire.Op, body []byte) ([]byte, error) {
 		st.BytesSent += int64(len(body))
 		out, err := n.replicaCall(ctx, peer, op, body)
 		st.BytesReceived += int64(len(out))
@@ -212,7 +213,7 @@ func (n *Node) exchange(ctx context.Context, p int, peer Member) (ExchangeStats,
 	}
 
 	// Roots first: replicas in sync (the steady state) cost one hash.
-	out, err := call(OpTreeChildren, treeRequest{Partition: p}.encode())
+	out, err := call(wire.OpTreeChildren, wire.TreeRequest{Partition: p}.Encode())
 	if err != nil {
 		result = "failed"
 		return st, err
@@ -220,7 +221,7 @@ func (n *Node) exchange(ctx context.Context, p int, peer Member) (ExchangeStats,
 	root, err := merkle.DecodeHashes(out)
 	if err != nil || len(root) != 1 {
 		result = "failed"
-		return st, fmt.Errorf("%w: bad root answer: %v", ErrBadMessage, err)
+		return st, fmt.Errorf("%w: bad root answer: %v", wire.ErrBadMessage, err)
 	}
 	st.HashesCompared++
 	if root[0] == pt.tree.Root() {
@@ -232,7 +233,7 @@ func (n *Node) exchange(ctx context.Context, p int, peer Member) (ExchangeStats,
 	depth := pt.tree.Config().Depth
 	frontier := []int{0}
 	for level := 0; level < depth && len(frontier) > 0; level++ {
-		out, err := call(OpTreeChildren, treeRequest{Partition: p, Level: level, Indexes: frontier}.encode())
+		out, err := call(wire.OpTreeChildren, wire.TreeRequest{Partition: p, Level: level, Indexes: frontier}.Encode())
 		if err != nil {
 			result = "failed"
 			return st, err
@@ -245,7 +246,7 @@ func (n *Node) exchange(ctx context.Context, p int, peer Member) (ExchangeStats,
 		fan := pt.tree.Config().Fanout
 		if len(theirs) != len(frontier)*fan {
 			result = "failed"
-			return st, fmt.Errorf("%w: %d hashes for %d nodes", ErrBadMessage, len(theirs), len(frontier))
+			return st, fmt.Errorf("%w: %d hashes for %d nodes", wire.ErrBadMessage, len(theirs), len(frontier))
 		}
 		var next []int
 		for k, idx := range frontier {
@@ -268,7 +269,7 @@ func (n *Node) exchange(ctx context.Context, p int, peer Member) (ExchangeStats,
 	}
 	result = "repaired"
 
-	out, err = call(OpTreeEntries, treeRequest{Partition: p, Indexes: frontier}.encode())
+	out, err = call(wire.OpTreeEntries, wire.TreeRequest{Partition: p, Indexes: frontier}.Encode())
 	if err != nil {
 		result = "failed"
 		return st, err
@@ -294,11 +295,11 @@ func (n *Node) exchange(ctx context.Context, p int, peer Member) (ExchangeStats,
 		if err := n.aeLimiter.Wait(ctx); err != nil {
 			return st, err
 		}
-		out, err := call(OpRead, readRequest{Key: key}.encode())
+		out, err := call(wire.OpRead, wire.ReadRequest{Key: key}.Encode())
 		if err != nil {
 			return st, err
 		}
-		resp, err := decodeReadResponse(out)
+		resp, err := wire.DecodeReadResponse(out)
 		if err != nil {
 			return st, err
 		}
@@ -324,7 +325,7 @@ func (n *Node) exchange(ctx context.Context, p int, peer Member) (ExchangeStats,
 		if err != nil {
 			return st, err
 		}
-		if _, err := call(OpMerge, mergeRequest{Key: key, Set: s}.encode()); err != nil {
+		if _, err := call(wire.OpMerge, wire.MergeRequest{Key: key, Set: s}.Encode()); err != nil {
 			return st, err
 		}
 		st.KeysRepaired++
@@ -337,7 +338,7 @@ func (n *Node) exchange(ctx context.Context, p int, peer Member) (ExchangeStats,
 func (n *Node) leafEntries(p int, leaves []int) ([]merkle.Entry, error) {
 	pt := n.ae.tree(p)
 	if pt == nil || !pt.ready.Load() {
-		return nil, &RemoteError{Code: codeNotReady, Message: fmt.Sprintf("partition %d has no tree yet", p)}
+		return nil, &wire.RemoteError{Code: wire.CodeNotReady, Message: fmt.Sprintf("partition %d has no tree yet", p)}
 	}
 	want := map[int]bool{}
 	for _, l := range leaves {
@@ -354,15 +355,15 @@ func (n *Node) leafEntries(p int, leaves []int) ([]merkle.Entry, error) {
 }
 
 // handleTree serves a peer's tree descent and entry requests.
-func (n *Node) handleTree(op Op, body []byte) ([]byte, error) {
-	req, err := decodeTreeRequest(body)
+func (n *Node) handleTree(op wire.Op, body []byte) ([]byte, error) {
+	req, err := wire.DecodeTreeRequest(body)
 	if err != nil {
 		return nil, err
 	}
 	if req.Partition >= n.cfg.Ring.Partitions {
-		return nil, fmt.Errorf("%w: partition %d of %d", ErrBadMessage, req.Partition, n.cfg.Ring.Partitions)
+		return nil, fmt.Errorf("%w: partition %d of %d", wire.ErrBadMessage, req.Partition, n.cfg.Ring.Partitions)
 	}
-	if op == OpTreeEntries {
+	if op == wire.OpTreeEntries {
 		entries, err := n.leafEntries(req.Partition, req.Indexes)
 		if err != nil {
 			return nil, err
@@ -371,7 +372,7 @@ func (n *Node) handleTree(op Op, body []byte) ([]byte, error) {
 	}
 	pt := n.ae.tree(req.Partition)
 	if pt == nil || !pt.ready.Load() {
-		return nil, &RemoteError{Code: codeNotReady, Message: fmt.Sprintf("partition %d has no tree yet", req.Partition)}
+		return nil, &wire.RemoteError{Code: wire.CodeNotReady, Message: fmt.Sprintf("partition %d has no tree yet", req.Partition)}
 	}
 	if len(req.Indexes) == 0 {
 		// No node named: the root itself.
@@ -381,7 +382,7 @@ func (n *Node) handleTree(op Op, body []byte) ([]byte, error) {
 	for _, idx := range req.Indexes {
 		hs, err := pt.tree.Children(req.Level, idx)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrBadMessage, err)
+			return nil, fmt.Errorf("%w: %v", wire.ErrBadMessage, err)
 		}
 		hashes = append(hashes, hs...)
 	}

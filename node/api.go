@@ -15,6 +15,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/dynkv/dynkv/node/internal/wire"
 	"github.com/dynkv/dynkv/vclock"
 )
 
@@ -89,7 +90,7 @@ func (n *Node) ServeHTTP(rc *fasthttp.RequestCtx) {
 		n.serveKV(rc, method, path[len("/kv/"):])
 	case strings.HasPrefix(path, internodePrefix):
 		if allow(rc, method, fasthttp.MethodPost) {
-			serveInternode(rc, n, Op(path[len(internodePrefix):]))
+			serveInternode(rc, n, wire.Op(path[len(internodePrefix):]))
 		}
 	case strings.HasPrefix(path, "/admin/local/"):
 		if allow(rc, method, fasthttp.MethodGet) {
@@ -174,8 +175,8 @@ func parseKey(raw string) ([]byte, *APIError) {
 	if err != nil {
 		return nil, badRequest(CodeBadKey, "key is not validly percent-encoded: %v", err)
 	}
-	if len(key) == 0 || len(key) > maxKeyLen {
-		return nil, badRequest(CodeBadKey, "key must be 1 to %d bytes, got %d", maxKeyLen, len(key))
+	if len(key) == 0 || len(key) > wire.MaxKeyLen {
+		return nil, badRequest(CodeBadKey, "key must be 1 to %d bytes, got %d", wire.MaxKeyLen, len(key))
 	}
 	return []byte(key), nil
 }
@@ -362,8 +363,8 @@ type ringPartitionJSON struct {
 func (n *Node) serveRing(rc *fasthttp.RequestCtx) {
 	r := n.view().ring
 	if raw := rc.QueryArgs().Peek("key"); raw != nil {
-		if len(raw) == 0 || len(raw) > maxKeyLen {
-			writeError(rc, badRequest(CodeBadKey, "key must be 1 to %d bytes", maxKeyLen))
+		if len(raw) == 0 || len(raw) > wire.MaxKeyLen {
+			writeError(rc, badRequest(CodeBadKey, "key must be 1 to %d bytes", wire.MaxKeyLen))
 			return
 		}
 		p := r.PartitionOf(raw)

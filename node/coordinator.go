@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/dynkv/dynkv/node/internal/wire"
 	"github.com/dynkv/dynkv/vclock"
 )
 
@@ -41,20 +42,20 @@ type ReadResult struct {
 // replicaCall sends one internode request; the local replica is called
 // directly rather than through the transport. Whether the peer answered
 // feeds the coordinator's failure detector.
-func (n *Node) replicaCall(ctx context.Context, m Member, op Op, body []byte) ([]byte, error) {
+func (n *Node) replicaCall(ctx context.Context, m Member, op wire.Op, body []byte) ([]byte, error) {
 	if m.ID == n.cfg.NodeID {
 		out, err := n.HandleInternode(ctx, op, body)
 		if err != nil {
 			// Exactly what a peer would have answered, so the coordinator
 			// treats local and remote refusals alike.
-			return nil, asRemoteError(err)
+			return nil, wire.AsRemoteError(err)
 		}
 		return out, nil
 	}
 	start := time.Now()
 	out, err := n.transport.Call(ctx, m.HTTPAddr, op, body)
 	n.metrics.observeInternode(op, err, time.Since(start))
-	var re *RemoteError
+	var re *wire.RemoteError
 	switch {
 	case err == nil:
 		n.health.succeeded(m.ID)
@@ -70,12 +71,12 @@ func (n *Node) replicaCall(ctx context.Context, m Member, op Op, body []byte) ([
 
 // call sends a request to a target: to a replica as is, to a fallback
 // wrapped with the replica it stands in for.
-func (n *Node) call(ctx context.Context, t target, op Op, body []byte) ([]byte, error) {
+func (n *Node) call(ctx context.Context, t target, op wire.Op, body []byte) ([]byte, error) {
 	if t.hintFor == "" {
 		return n.replicaCall(ctx, t.Member, op, body)
 	}
-	hintOp := map[Op]Op{OpRead: OpHintRead, OpWrite: OpHintWrite, OpMerge: OpHintMerge}[op]
-	return n.replicaCall(ctx, t.Member, hintOp, encodeHinted(t.hintFor, body))
+	hintOp := map[wire.Op]wire.Op{wire.OpRead: wire.OpHintRead, wire.OpWrite: wire.OpHintWrite, wire.OpMerge: wire.OpHintMerge}[op]
+	return n.replicaCall(ctx, t.Member, hintOp, wire.EncodeHinted(t.hintFor, body))
 }
 
 // Put coordinates a client write. The first reachable replica of the key
@@ -95,9 +96,9 @@ func (n *Node) Put(ctx context.Context, req WriteRequest) (WriteResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.RequestTimeout)
 	defer cancel()
 
-	wreq := writeRequest{Key: req.Key, Context: req.Context, Value: req.Value, ContentType: req.ContentType, Deleted: req.Delete}
+	wreq := wire.WriteRequest{Key: req.Key, Context: req.Context, Value: req.Value, ContentType: req.ContentType, Deleted: req.Delete}
 	var body []byte // wreq encoded, once a peer is to mint
-	var minted writeResponse
+	var minted wire.WriteResponse
 	var why []string
 	tried := map[int]bool{}
 	var lost []target // targets that failed: stand-ins will take their share
@@ -109,11 +110,11 @@ func (n *Node) Put(ctx context.Context, req WriteRequest) (WriteResult, error) {
 			}
 		} else {
 			if body == nil {
-				body = wreq.encode()
+				body = wreq.Encode()
 			}
 			var out []byte
-			if out, err = n.call(ctx, t, OpWrite, body); err == nil {
-				if minted, err = decodeWriteResponse(out); err == nil {
+			if out, err = n.call(ctx, t, wire.OpWrite, body); err == nil {
+				if minted, err = wire.DecodeWriteResponse(out); err == nil {
 					return true, nil
 				}
 			}
@@ -165,13 +166,13 @@ func (n *Node) Put(ctx context.Context, req WriteRequest) (WriteResult, error) {
 
 	acks := 1
 	result := WriteResult{Context: req.Context.Add(minted.Dot)}
-	merge := mergeRequest{Key: req.Key, Set: minted.Set}.encode()
+	merge := wire.MergeRequest{Key: req.Key, Set: minted.Set}.Encode()
 	results := make(chan replicaResult, len(targets)+len(spares))
 	outstanding := 0
 	send := func(t target) {
 		outstanding++
 		n.background(func(bctx context.Context) {
-			_, err := n.call(bctx, t, OpMerge, merge)
+			_, err := n.call(bctx, t, wire.OpMerge, merge)
 			if err != nil {
 				n.log.Debug("replication failed", "target", t.ID, "hint_for", t.hintFor, "err", err)
 			}
@@ -261,16 +262,16 @@ func (n *Node) Get(ctx context.Context, key []byte, r int) (ReadResult, error) {
 		err  error
 	}
 	replies := make(chan reply, len(targets)+len(spares))
-	body := readRequest{Key: key}.encode()
+	body := wire.ReadRequest{Key: key}.Encode()
 	pending := 0
 	ask := func(t target) {
 		pending++
 		n.background(func(bctx context.Context) {
-			out, err := n.call(bctx, t, OpRead, body)
+			out, err := n.call(bctx, t, wire.OpRead, body)
 			var s vclock.Set
 			if err == nil {
-				var resp readResponse
-				resp, err = decodeReadResponse(out)
+				var resp wire.ReadResponse
+				resp, err = wire.DecodeReadResponse(out)
 				s = resp.Set
 			}
 			replies <- reply{from: t, set: s, err: err}
@@ -374,9 +375,9 @@ func (n *Node) Get(ctx context.Context, key []byte, r int) (ReadResult, error) {
 				continue
 			}
 			if body == nil {
-				body = mergeRequest{Key: key, Set: all}.encode()
+				body = wire.MergeRequest{Key: key, Set: all}.Encode()
 			}
-			if _, err := n.replicaCall(bctx, rep.from.Member, OpMerge, body); err != nil {
+			if _, err := n.replicaCall(bctx, rep.from.Member, wire.OpMerge, body); err != nil {
 				n.log.Debug("read repair failed", "replica", rep.from.ID, "err", err)
 				continue
 			}
@@ -389,14 +390,14 @@ func (n *Node) Get(ctx context.Context, key []byte, r int) (ReadResult, error) {
 // refusal turns a replica's refusal into the client's error, or nil when the
 // failure is one where another replica should be tried.
 func refusal(err error) *APIError {
-	var re *RemoteError
+	var re *wire.RemoteError
 	if err == nil || !errors.As(err, &re) {
 		return nil
 	}
 	if e := apiErrorFromRemote(re); e != nil {
 		return e
 	}
-	if re.Code == codeBadMessage {
+	if re.Code == wire.CodeBadMessage {
 		return &APIError{Status: http.StatusInternalServerError, Code: CodeInternal, Message: fmt.Sprintf("replica refused the request: %s", re.Message)}
 	}
 	return nil

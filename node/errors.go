@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/dynkv/dynkv/node/internal/wire"
 )
 
 // Stable machine-readable error codes of the client API (SPEC §3).
@@ -73,15 +75,15 @@ func timeoutError(op string, acks, required int, why ...string) *APIError {
 	}
 }
 
-func tooManySiblings(limit int) *APIError {
-	return &APIError{
-		Status: http.StatusConflict, Code: CodeTooManySiblings,
+func tooManySiblingsRemote(limit int) *wire.RemoteError {
+	return &wire.RemoteError{
+		Code:    wire.CodeTooManySiblings,
 		Message: fmt.Sprintf("the write would give the key more than %d siblings; read it, resolve the siblings and write back with the context", limit),
 	}
 }
 
 // apiErrorFromRemote restores a client-facing error refused by a peer.
-func apiErrorFromRemote(re *RemoteError) *APIError {
+func apiErrorFromRemote(re *wire.RemoteError) *APIError {
 	switch re.Code {
 	case CodeTooManySiblings:
 		return &APIError{Status: http.StatusConflict, Code: re.Code, Message: re.Message}
@@ -105,13 +107,13 @@ func because(why []string) string {
 
 // replicaFailure is one replica's reason, short enough for a client message.
 func replicaFailure(m Member, err error) string {
-	var re *RemoteError
+	var re *wire.RemoteError
 	switch {
 	case errors.As(err, &re):
 		return fmt.Sprintf("%s refused: %s", m.ID, re.Code)
 	case errors.Is(err, context.DeadlineExceeded):
 		return m.ID + ": no answer in time"
-	case errors.Is(err, ErrUnreachable):
+	case errors.Is(err, wire.ErrUnreachable):
 		return m.ID + ": unreachable"
 	}
 	return fmt.Sprintf("%s: %v", m.ID, err)

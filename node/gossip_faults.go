@@ -5,6 +5,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/dynkv/dynkv/node/internal/wire"
 	"github.com/hashicorp/memberlist"
 )
 
@@ -54,7 +55,7 @@ func (f *faultyGossip) WriteToAddress(b []byte, a memberlist.Address) (time.Time
 
 func (f *faultyGossip) DialTimeout(addr string, timeout time.Duration) (net.Conn, error) {
 	if f.blocked(addr) {
-		return nil, fmt.Errorf("dial %s: %w", addr, ErrUnreachable)
+		return nil, fmt.Errorf("dial %s: %w", addr, wire.ErrUnreachable)
 	}
 	return f.NetTransport.DialTimeout(addr, timeout)
 }

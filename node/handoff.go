@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dynkv/dynkv/node/internal/wire"
 	"github.com/dynkv/dynkv/store"
 )
 
@@ -115,9 +116,9 @@ func (n *Node) handoffPartition(ctx context.Context, v *clusterView, p, left int
 	var batch []entry
 	flush := func() error {
 		for _, e := range batch {
-			body := append(appendBytes([]byte{wireVersion}, e.key), e.value...)
+			body := wire.EncodeMerge(e.key, e.value)
 			for _, m := range to {
-				if _, err := n.replicaCall(ctx, m, OpMerge, body); err != nil {
+				if _, err := n.replicaCall(ctx, m, wire.OpMerge, body); err != nil {
 					return fmt.Errorf("hand %q to %s: %w", e.key, m.ID, err)
 				}
 			}

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/dynkv/dynkv/hinted"
+	"github.com/dynkv/dynkv/node/internal/wire"
 )
 
 // hintKeyspace holds hints in the node's one database, next to its data.
@@ -48,10 +49,10 @@ func (n *Node) sendHint(ctx context.Context, target string, key, value []byte) e
 	if !ok {
 		return fmt.Errorf("hint target %s is not a member", target)
 	}
-	body := append(appendBytes([]byte{wireVersion}, key), value...)
-	_, err := n.replicaCall(ctx, m, OpMerge, body)
-	var re *RemoteError
-	if errors.As(err, &re) && re.Code == codeBadMessage {
+	body := wire.EncodeMerge(key, value)
+	_, err := n.replicaCall(ctx, m, wire.OpMerge, body)
+	var re *wire.RemoteError
+	if errors.As(err, &re) && re.Code == wire.CodeBadMessage {
 		// The target will never take it; keeping it would block every
 		// later hint for the target until the window ends.
 		return fmt.Errorf("%w: %v", hinted.ErrRejected, err)
@@ -108,14 +109,14 @@ func (n *Node) redirectStaleHints(ctx context.Context) {
 // key other than the target.
 func (n *Node) sendToOtherReplica(ctx context.Context, target string, key, value []byte) error {
 	v := n.view()
-	body := append(appendBytes([]byte{wireVersion}, key), value...)
+	body := wire.EncodeMerge(key, value)
 	var errs []error
 	for _, id := range v.ring.PreferenceList(v.ring.PartitionOf(key)) {
 		m, ok := v.members[id]
 		if id == target || !ok || !n.usable(m) {
 			continue
 		}
-		if _, err := n.replicaCall(ctx, m, OpMerge, body); err != nil {
+		if _, err := n.replicaCall(ctx, m, wire.OpMerge, body); err != nil {
 			errs = append(errs, err)
 			continue
 		}

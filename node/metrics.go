@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/dynkv/dynkv/node/internal/wire"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/common/expfmt"
@@ -105,9 +106,9 @@ func newMetrics(n *Node) *metrics {
 	return m
 }
 
-func (m *metrics) observeInternode(op Op, err error, d time.Duration) {
+func (m *metrics) observeInternode(op wire.Op, err error, d time.Duration) {
 	result := "ok"
-	var re *RemoteError
+	var re *wire.RemoteError
 	switch {
 	case err == nil:
 	case errors.As(err, &re):

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dynkv/dynkv/node/internal/wire"
 	"github.com/valyala/fasthttp"
 )
 
@@ -62,7 +63,7 @@ func TestPipelineAnswersInOrder(t *testing.T) {
 			for i := range 200 {
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 				want := fmt.Sprintf("caller %d request %d", g, i)
-				got, err := tr.Call(ctx, p.addr, OpRead, []byte(want))
+				got, err := tr.Call(ctx, p.addr, wire.OpRead, []byte(want))
 				cancel()
 				if err != nil || string(got) != want {
 					t.Errorf("got %q, %v; want %q", got, err, want)
@@ -85,17 +86,17 @@ func TestPipelineDeadPeerFailsFast(t *testing.T) {
 	ctx := context.Background()
 	long := func() (context.Context, context.CancelFunc) { return context.WithTimeout(ctx, 20*time.Second) }
 	c, cancel := long()
-	if _, err := tr.Call(c, p.addr, OpRead, []byte("x")); err != nil {
+	if _, err := tr.Call(c, p.addr, wire.OpRead, []byte("x")); err != nil {
 		t.Fatal(err)
 	}
 	cancel()
 	p.stop()
 	for i := range 20 {
 		c, cancel := long()
-		_, err := tr.Call(c, p.addr, OpRead, []byte("x"))
+		_, err := tr.Call(c, p.addr, wire.OpRead, []byte("x"))
 		cancel()
-		if !errors.Is(err, ErrUnreachable) {
-			t.Fatalf("call %d to a stopped peer: %v; want ErrUnreachable", i, err)
+		if !errors.Is(err, wire.ErrUnreachable) {
+			t.Fatalf("call %d to a stopped peer: %v; want wire.ErrUnreachable", i, err)
 		}
 	}
 }
@@ -118,7 +119,7 @@ func TestPipelineInFlightFailOnBreak(t *testing.T) {
 		go func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
-			_, err := tr.Call(ctx, p.addr, OpMerge, []byte("x"))
+			_, err := tr.Call(ctx, p.addr, wire.OpMerge, []byte("x"))
 			errs <- err
 		}()
 	}
@@ -128,8 +129,8 @@ func TestPipelineInFlightFailOnBreak(t *testing.T) {
 	for range 10 {
 		select {
 		case err := <-errs:
-			if !errors.Is(err, ErrUnreachable) {
-				t.Errorf("in-flight request: %v; want ErrUnreachable", err)
+			if !errors.Is(err, wire.ErrUnreachable) {
+				t.Errorf("in-flight request: %v; want wire.ErrUnreachable", err)
 			}
 		case <-time.After(10 * time.Second):
 			t.Fatal("a request waiting on a broken connection did not fail")
@@ -154,7 +155,7 @@ func TestPipelineDeadlineThenNextAnswer(t *testing.T) {
 	// Both slots must carry a slow request, so that the next call shares a
 	// connection with one.
 	for range pipelineConns {
-		if _, err := tr.Call(ctx, p.addr, OpRead, []byte("slow")); !errors.Is(err, context.DeadlineExceeded) {
+		if _, err := tr.Call(ctx, p.addr, wire.OpRead, []byte("slow")); !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("slow call: %v; want a deadline error", err)
 		}
 	}
@@ -163,7 +164,7 @@ func TestPipelineDeadlineThenNextAnswer(t *testing.T) {
 	for i := range 10 {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		want := fmt.Sprint("fast ", i)
-		got, err := tr.Call(ctx, p.addr, OpRead, []byte(want))
+		got, err := tr.Call(ctx, p.addr, wire.OpRead, []byte(want))
 		cancel()
 		if err != nil || string(got) != want {
 			t.Fatalf("after a timed-out call: %q, %v; want %q", got, err, want)
@@ -181,7 +182,7 @@ func TestPipelineRedialsAfterRestart(t *testing.T) {
 	call := func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		_, err := tr.Call(ctx, p.addr, OpRead, []byte("x"))
+		_, err := tr.Call(ctx, p.addr, wire.OpRead, []byte("x"))
 		return err
 	}
 	for range pipelineConns {
@@ -224,10 +225,10 @@ func TestPipelineNotADynkvPeer(t *testing.T) {
 	defer tr.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_, err := tr.Call(ctx, p.addr, OpRead, []byte("x"))
-	var re *RemoteError
-	if !errors.As(err, &re) || re.Code != codeBadMessage {
-		t.Fatalf("got %v; want a bad_message RemoteError", err)
+	_, err := tr.Call(ctx, p.addr, wire.OpRead, []byte("x"))
+	var re *wire.RemoteError
+	if !errors.As(err, &re) || re.Code != wire.CodeBadMessage {
+		t.Fatalf("got %v; want a bad_message wire.RemoteError", err)
 	}
 }
 
@@ -265,9 +266,9 @@ func TestPipelineSilentPeerIsGivenUp(t *testing.T) {
 	defer tr.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	_, err = tr.Call(ctx, ln.Addr().String(), OpMerge, []byte("x"))
-	if !errors.Is(err, ErrUnreachable) {
-		t.Fatalf("call to a silent peer: %v; want ErrUnreachable (given up on), not a deadline", err)
+	_, err = tr.Call(ctx, ln.Addr().String(), wire.OpMerge, []byte("x"))
+	if !errors.Is(err, wire.ErrUnreachable) {
+		t.Fatalf("call to a silent peer: %v; want wire.ErrUnreachable (given up on), not a deadline", err)
 	}
 }
 
@@ -288,9 +289,9 @@ func TestPipelineOversizedAnswer(t *testing.T) {
 	call := func(body string) ([]byte, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		return tr.Call(ctx, p.addr, OpRead, []byte(body))
+		return tr.Call(ctx, p.addr, wire.OpRead, []byte(body))
 	}
-	if _, err := call("big"); !errors.Is(err, ErrUnreachable) {
+	if _, err := call("big"); !errors.Is(err, wire.ErrUnreachable) {
 		t.Fatalf("oversized answer: %v; want a failure", err)
 	}
 	eventually(t, 5*time.Second, "the next request succeeds", func() bool {

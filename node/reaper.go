@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/dynkv/dynkv/node/internal/wire"
 	"github.com/dynkv/dynkv/store"
 	"github.com/dynkv/dynkv/vclock"
 )
@@ -20,9 +21,6 @@ import (
 // the replicas: hints are handed to a replica after HintWindow, so a grace
 // well above it (default 24 h against 3 h) keeps a late hint from
 // resurrecting a reaped value — the same rule as Cassandra's gc_grace.
-
-// OpReap asks a replica to delete a key if its state equals the given one.
-const OpReap Op = "reap"
 
 // ReapStats counts a reaping pass.
 type ReapStats struct {
@@ -94,17 +92,17 @@ func (n *Node) reap(ctx context.Context, key []byte, pref []string) (bool, error
 		return false, err
 	}
 	v := n.view()
-	read := readRequest{Key: key}.encode()
+	read := wire.ReadRequest{Key: key}.Encode()
 	for _, id := range pref[1:] {
 		m, ok := v.members[id]
 		if !ok {
 			return false, fmt.Errorf("replica %s unknown", id)
 		}
-		out, err := n.replicaCall(ctx, m, OpRead, read)
+		out, err := n.replicaCall(ctx, m, wire.OpRead, read)
 		if err != nil {
 			return false, fmt.Errorf("replica %s: %w", id, err)
 		}
-		theirs, err := decodeReadResponse(out)
+		theirs, err := wire.DecodeReadResponse(out)
 		if err != nil {
 			return false, err
 		}
@@ -112,9 +110,9 @@ func (n *Node) reap(ctx context.Context, key []byte, pref []string) (bool, error
 			return false, nil // anti-entropy will make them agree first
 		}
 	}
-	body := mergeRequest{Key: key, Set: mine}.encode()
+	body := wire.MergeRequest{Key: key, Set: mine}.Encode()
 	for _, id := range pref {
-		if _, err := n.replicaCall(ctx, v.members[id], OpReap, body); err != nil {
+		if _, err := n.replicaCall(ctx, v.members[id], wire.OpReap, body); err != nil {
 			// The others may have forgotten it already; the one left keeps
 			// the tombstone, which anti-entropy spreads again (harmless) and
 			// the next pass reaps.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/dynkv/dynkv/node/internal/wire"
 	"github.com/dynkv/dynkv/store"
 	"github.com/dynkv/dynkv/vclock"
 )
@@ -55,8 +56,8 @@ func (n *Node) updateLocal(key []byte, fn func(old []byte, exists bool) ([]byte,
 
 // writeLocal mints a dot for a client write, applies it and returns the new
 // state. Nothing is stored when the write would exceed the sibling cap.
-func (n *Node) writeLocal(req writeRequest) (writeResponse, error) {
-	var out writeResponse
+func (n *Node) writeLocal(req wire.WriteRequest) (wire.WriteResponse, error) {
+	var out wire.WriteResponse
 	err := n.updateLocal(req.Key, func(old []byte, exists bool) ([]byte, error) {
 		cur, err := decodeStored(old, exists)
 		if err != nil {
@@ -69,13 +70,13 @@ func (n *Node) writeLocal(req writeRequest) (writeResponse, error) {
 			Modified:    n.cfg.Clock().UnixMilli(),
 		})
 		if len(next.Siblings) > n.cfg.MaxSiblings {
-			return nil, tooManySiblings(n.cfg.MaxSiblings)
+			return nil, tooManySiblingsRemote(n.cfg.MaxSiblings)
 		}
-		out = writeResponse{Dot: dot, Set: next}
+		out = wire.WriteResponse{Dot: dot, Set: next}
 		return next.Encode(), nil
 	})
 	if err != nil {
-		return writeResponse{}, fmt.Errorf("write %q: %w", req.Key, err)
+		return wire.WriteResponse{}, fmt.Errorf("write %q: %w", req.Key, err)
 	}
 	n.metrics.localWrites.Inc()
 	return out, nil
@@ -111,19 +112,13 @@ func decodeStored(b []byte, exists bool) (vclock.Set, error) {
 	return s, nil
 }
 
-// mint is OpWrite on this replica: it checks the value and writes it with
+// mint is wire.OpWrite on this replica: it checks the value and writes it with
 // a new dot.
-func (n *Node) mint(req writeRequest) (writeResponse, error) {
+func (n *Node) mint(req wire.WriteRequest) (wire.WriteResponse, error) {
 	if len(req.Value) > n.cfg.MaxValueBytes {
-		return writeResponse{}, &RemoteError{Code: CodeValueTooLarge, Message: fmt.Sprintf("value of %d bytes exceeds %d", len(req.Value), n.cfg.MaxValueBytes)}
+		return wire.WriteResponse{}, &wire.RemoteError{Code: CodeValueTooLarge, Message: fmt.Sprintf("value of %d bytes exceeds %d", len(req.Value), n.cfg.MaxValueBytes)}
 	}
 	return n.writeLocal(req)
-}
-
-// shuttingDownRemote is what a replica that is stopping answers, to peers
-// and to its own coordinator alike.
-func shuttingDownRemote() *RemoteError {
-	return &RemoteError{Code: CodeShuttingDown, Message: "node is shutting down"}
 }
 
 // The coordinator's own replica is called without the wire: encoding a
@@ -132,35 +127,35 @@ func shuttingDownRemote() *RemoteError {
 
 func (n *Node) selfRead(key []byte) (vclock.Set, error) {
 	if n.closing.Load() {
-		return vclock.Set{}, shuttingDownRemote()
+		return vclock.Set{}, wire.ShuttingDown()
 	}
 	s, err := n.readLocal(key)
 	if err != nil {
-		return vclock.Set{}, asRemoteError(err)
+		return vclock.Set{}, wire.AsRemoteError(err)
 	}
 	return s, nil
 }
 
-func (n *Node) selfMint(req writeRequest) (writeResponse, error) {
+func (n *Node) selfMint(req wire.WriteRequest) (wire.WriteResponse, error) {
 	if n.closing.Load() {
-		return writeResponse{}, shuttingDownRemote()
+		return wire.WriteResponse{}, wire.ShuttingDown()
 	}
 	resp, err := n.mint(req)
 	if err != nil {
-		return writeResponse{}, asRemoteError(err)
+		return wire.WriteResponse{}, wire.AsRemoteError(err)
 	}
 	return resp, nil
 }
 
 // HandleInternode implements InternodeHandler: it decodes a peer's request,
 // applies it to the local replica and encodes the answer.
-func (n *Node) HandleInternode(ctx context.Context, op Op, body []byte) ([]byte, error) {
+func (n *Node) HandleInternode(ctx context.Context, op wire.Op, body []byte) ([]byte, error) {
 	if n.closing.Load() {
-		return nil, shuttingDownRemote()
+		return nil, wire.ShuttingDown()
 	}
 	switch op {
-	case OpRead:
-		req, err := decodeReadRequest(body)
+	case wire.OpRead:
+		req, err := wire.DecodeReadRequest(body)
 		if err != nil {
 			return nil, err
 		}
@@ -168,9 +163,9 @@ func (n *Node) HandleInternode(ctx context.Context, op Op, body []byte) ([]byte,
 		if err != nil {
 			return nil, err
 		}
-		return readResponse{Set: s}.encode(), nil
-	case OpWrite:
-		req, err := decodeWriteRequest(body)
+		return wire.ReadResponse{Set: s}.Encode(), nil
+	case wire.OpWrite:
+		req, err := wire.DecodeWriteRequest(body)
 		if err != nil {
 			return nil, err
 		}
@@ -178,23 +173,23 @@ func (n *Node) HandleInternode(ctx context.Context, op Op, body []byte) ([]byte,
 		if err != nil {
 			return nil, err
 		}
-		return resp.encode(), nil
-	case OpMerge:
-		req, err := decodeMergeRequest(body)
+		return resp.Encode(), nil
+	case wire.OpMerge:
+		req, err := wire.DecodeMergeRequest(body)
 		if err != nil {
 			return nil, err
 		}
 		return nil, n.mergeLocal(req.Key, req.Set)
-	case OpHintRead, OpHintMerge, OpHintWrite:
+	case wire.OpHintRead, wire.OpHintMerge, wire.OpHintWrite:
 		return n.handleHinted(op, body)
-	case OpTreeChildren, OpTreeEntries:
+	case wire.OpTreeChildren, wire.OpTreeEntries:
 		return n.handleTree(op, body)
-	case OpReap:
-		req, err := decodeMergeRequest(body)
+	case wire.OpReap:
+		req, err := wire.DecodeMergeRequest(body)
 		if err != nil {
 			return nil, err
 		}
 		return nil, n.reapLocal(req.Key, req.Set)
 	}
-	return nil, fmt.Errorf("%w: unknown operation %q", ErrBadMessage, op)
+	return nil, fmt.Errorf("%w: unknown operation %q", wire.ErrBadMessage, op)
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/dynkv/dynkv/node/internal/wire"
 	"github.com/dynkv/dynkv/vclock"
 )
 
@@ -40,17 +41,17 @@ func (n *Node) readHint(target string, key []byte) (vclock.Set, error) {
 }
 
 // handleHinted serves the fallback side of sloppy quorum.
-func (n *Node) handleHinted(op Op, body []byte) ([]byte, error) {
-	target, inner, err := splitHinted(body)
+func (n *Node) handleHinted(op wire.Op, body []byte) ([]byte, error) {
+	target, inner, err := wire.SplitHinted(body)
 	if err != nil {
 		return nil, err
 	}
 	if target == n.cfg.NodeID {
-		return nil, fmt.Errorf("%w: a hint for this node itself", ErrBadMessage)
+		return nil, fmt.Errorf("%w: a hint for this node itself", wire.ErrBadMessage)
 	}
 	switch op {
-	case OpHintRead:
-		req, err := decodeReadRequest(inner)
+	case wire.OpHintRead:
+		req, err := wire.DecodeReadRequest(inner)
 		if err != nil {
 			return nil, err
 		}
@@ -58,9 +59,9 @@ func (n *Node) handleHinted(op Op, body []byte) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		return readResponse{Set: s}.encode(), nil
-	case OpHintMerge:
-		req, err := decodeMergeRequest(inner)
+		return wire.ReadResponse{Set: s}.Encode(), nil
+	case wire.OpHintMerge:
+		req, err := wire.DecodeMergeRequest(inner)
 		if err != nil {
 			return nil, err
 		}
@@ -68,13 +69,13 @@ func (n *Node) handleHinted(op Op, body []byte) ([]byte, error) {
 			return nil, fmt.Errorf("store hint for %s: %w", target, err)
 		}
 		return nil, nil
-	case OpHintWrite:
-		req, err := decodeWriteRequest(inner)
+	case wire.OpHintWrite:
+		req, err := wire.DecodeWriteRequest(inner)
 		if err != nil {
 			return nil, err
 		}
 		if len(req.Value) > n.cfg.MaxValueBytes {
-			return nil, &RemoteError{Code: CodeValueTooLarge, Message: fmt.Sprintf("value of %d bytes exceeds %d", len(req.Value), n.cfg.MaxValueBytes)}
+			return nil, &wire.RemoteError{Code: CodeValueTooLarge, Message: fmt.Sprintf("value of %d bytes exceeds %d", len(req.Value), n.cfg.MaxValueBytes)}
 		}
 		cur, err := n.readHint(target, req.Key)
 		if err != nil {
@@ -89,12 +90,12 @@ func (n *Node) handleHinted(op Op, body []byte) ([]byte, error) {
 			Modified: n.cfg.Clock().UnixMilli(),
 		})
 		if len(next.Siblings) > n.cfg.MaxSiblings {
-			return nil, tooManySiblings(n.cfg.MaxSiblings)
+			return nil, tooManySiblingsRemote(n.cfg.MaxSiblings)
 		}
 		if err := n.hints.Add(target, req.Key, next.Encode()); err != nil {
 			return nil, fmt.Errorf("store hint for %s: %w", target, err)
 		}
-		return writeResponse{Dot: dot, Set: next}.encode(), nil
+		return wire.WriteResponse{Dot: dot, Set: next}.Encode(), nil
 	}
 	return nil, errors.New("unreachable")
 }

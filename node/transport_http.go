@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/dynkv/dynkv/node/internal/wire"
 	"github.com/valyala/fasthttp"
 )
 
@@ -114,7 +115,7 @@ func (t *HTTPTransport) conn(addr string) (*pipeConn, error) {
 }
 
 // Call implements Transport.
-func (t *HTTPTransport) Call(ctx context.Context, addr string, op Op, body []byte) ([]byte, error) {
+func (t *HTTPTransport) Call(ctx context.Context, addr string, op wire.Op, body []byte) ([]byte, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, 10*time.Second)
@@ -125,21 +126,21 @@ func (t *HTTPTransport) Call(ctx context.Context, addr string, op Op, body []byt
 	}
 	pc, err := t.conn(addr)
 	if err != nil {
-		return nil, fmt.Errorf("%w: call %s %s: %v", ErrUnreachable, addr, op, err)
+		return nil, fmt.Errorf("%w: call %s %s: %v", wire.ErrUnreachable, addr, op, err)
 	}
 	call, _, err := pc.send(ctx, internodePrefix+string(op), body)
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
 		return nil, fmt.Errorf("call %s %s: %w", addr, op, err)
 	case err != nil:
-		return nil, fmt.Errorf("%w: call %s %s: %v", ErrUnreachable, addr, op, err)
+		return nil, fmt.Errorf("%w: call %s %s: %v", wire.ErrUnreachable, addr, op, err)
 	}
 	if call.status != fasthttp.StatusOK {
 		if !call.octetStream {
 			// Not a dynkv peer answering (proxy, wrong port, old version).
-			return nil, &RemoteError{Code: codeBadMessage, Message: fmt.Sprintf("status %d from %s", call.status, addr)}
+			return nil, &wire.RemoteError{Code: wire.CodeBadMessage, Message: fmt.Sprintf("status %d from %s", call.status, addr)}
 		}
-		return nil, decodeRemoteError(call.body)
+		return nil, wire.DecodeRemoteError(call.body)
 	}
 	return call.body, nil
 }
@@ -165,19 +166,19 @@ func (t *HTTPTransport) Close() {
 // serveInternode answers an internode request on the node's HTTP server.
 // It sets no deadline of its own: replica operations are local and end
 // without one, so a timer per request would be spent for nothing.
-func serveInternode(rc *fasthttp.RequestCtx, h InternodeHandler, op Op) {
+func serveInternode(rc *fasthttp.RequestCtx, h InternodeHandler, op wire.Op) {
 	out, err := h.HandleInternode(context.Background(), op, rc.PostBody())
 	rc.SetContentType("application/octet-stream")
 	if err != nil {
-		re := asRemoteError(err)
+		re := wire.AsRemoteError(err)
 		status := fasthttp.StatusInternalServerError
-		if re.Code == codeBadMessage {
+		if re.Code == wire.CodeBadMessage {
 			status = fasthttp.StatusBadRequest
-		} else if re.Code != codeInternal {
+		} else if re.Code != wire.CodeInternal {
 			status = fasthttp.StatusConflict
 		}
 		rc.SetStatusCode(status)
-		rc.SetBody(encodeRemoteError(re))
+		rc.SetBody(wire.EncodeRemoteError(re))
 		return
 	}
 	rc.SetBody(out)

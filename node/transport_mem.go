@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/dynkv/dynkv/node/internal/wire"
 )
 
 // MemNetwork is an in-process Transport for tests: nodes register under an
@@ -149,7 +151,7 @@ type memEndpoint struct {
 	from string
 }
 
-func (e memEndpoint) Call(ctx context.Context, to string, op Op, body []byte) ([]byte, error) {
+func (e memEndpoint) Call(ctx context.Context, to string, op wire.Op, body []byte) ([]byte, error) {
 	m := e.net
 	m.mu.RLock()
 	h, ok := m.handlers[to]
@@ -158,7 +160,7 @@ func (e memEndpoint) Call(ctx context.Context, to string, op Op, body []byte) ([
 	delay, drop, stalled := m.delay, m.dropOne, m.stalled[to]
 	m.mu.RUnlock()
 	if !ok || blocked || (drop != nil && drop(e.from, to)) {
-		return nil, fmt.Errorf("%w: %s -> %s", ErrUnreachable, e.from, to)
+		return nil, fmt.Errorf("%w: %s -> %s", wire.ErrUnreachable, e.from, to)
 	}
 	if stalled {
 		<-ctx.Done()
@@ -181,10 +183,10 @@ func (e memEndpoint) Call(ctx context.Context, to string, op Op, body []byte) ([
 	resp, err := h.HandleInternode(ctx, op, append([]byte(nil), body...))
 	if back {
 		// The request arrived (and took effect) but the answer is lost.
-		return nil, fmt.Errorf("%w: reply %s -> %s lost", ErrUnreachable, to, e.from)
+		return nil, fmt.Errorf("%w: reply %s -> %s lost", wire.ErrUnreachable, to, e.from)
 	}
 	if err != nil {
-		return nil, asRemoteError(err)
+		return nil, wire.AsRemoteError(err)
 	}
 	return append([]byte(nil), resp...), nil
 }

@@ -1,18 +1,14 @@
-package node
+package wire
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 
 	"github.com/dynkv/dynkv/vclock"
 )
 
-// Internode messages are binary and versioned: every body starts with
-// wireVersion, so a node can refuse (rather than misread) a peer speaking a
-// newer format during a rolling upgrade. The operation is named by the
-// request path (see Op), not the body.
-const wireVersion = 1
+// Version is the first byte of every message.
+const Version = 1
 
 // Op names an internode operation.
 type Op string
@@ -34,19 +30,22 @@ const (
 	// OpHintRead returns what a fallback holds for a key as a hint for a
 	// replica (sloppy reads).
 	OpHintRead Op = "hint-read"
+	// OpReap asks a replica to forget a key if its state equals the given
+	// one (a MergeRequest): tombstone reaping once every replica agrees.
+	OpReap Op = "reap"
 )
 
 // A request to a fallback names the replica it stands in for: the target,
 // then the wrapped message without its version byte.
-func encodeHinted(target string, inner []byte) []byte {
-	b := appendBytes([]byte{wireVersion}, []byte(target))
+func EncodeHinted(target string, inner []byte) []byte {
+	b := appendBytes([]byte{Version}, []byte(target))
 	return append(b, inner[1:]...)
 }
 
-// splitHinted returns the target and the wrapped message, re-prefixed with
+// SplitHinted returns the target and the wrapped message, re-prefixed with
 // the version byte so its own decoder can read it.
-func splitHinted(b []byte) (string, []byte, error) {
-	r := newWireReader(b)
+func SplitHinted(b []byte) (string, []byte, error) {
+	r := newReader(b)
 	target := r.bytes()
 	if r.err == nil && (len(target) == 0 || len(target) > 255) {
 		r.fail("hint target length %d outside 1..255", len(target))
@@ -54,20 +53,17 @@ func splitHinted(b []byte) (string, []byte, error) {
 	if r.err != nil {
 		return "", nil, r.err
 	}
-	return string(target), append([]byte{wireVersion}, r.buf...), nil
+	return string(target), append([]byte{Version}, r.buf...), nil
 }
 
-// ErrBadMessage is wrapped by every internode decoding error.
-var ErrBadMessage = errors.New("malformed internode message")
+// MaxKeyLen bounds keys on the wire as on the client API.
+const MaxKeyLen = 1024
 
-// maxKeyLen bounds keys on the wire as on the client API.
-const maxKeyLen = 1024
+type ReadRequest struct{ Key []byte }
 
-type readRequest struct{ Key []byte }
+type ReadResponse struct{ Set vclock.Set }
 
-type readResponse struct{ Set vclock.Set }
-
-type writeRequest struct {
+type WriteRequest struct {
 	Key         []byte
 	Context     vclock.Context
 	Value       []byte
@@ -75,35 +71,35 @@ type writeRequest struct {
 	Deleted     bool
 }
 
-type writeResponse struct {
+type WriteResponse struct {
 	Dot vclock.Dot // the dot minted for the write
 	Set vclock.Set // the replica's state after it
 }
 
-type mergeRequest struct {
+type MergeRequest struct {
 	Key []byte
 	Set vclock.Set
 }
 
-func (m readRequest) encode() []byte { return appendBytes([]byte{wireVersion}, m.Key) }
+func (m ReadRequest) Encode() []byte { return appendBytes([]byte{Version}, m.Key) }
 
-func decodeReadRequest(b []byte) (readRequest, error) {
-	r := newWireReader(b)
-	m := readRequest{Key: r.key()}
+func DecodeReadRequest(b []byte) (ReadRequest, error) {
+	r := newReader(b)
+	m := ReadRequest{Key: r.key()}
 	return m, r.finish()
 }
 
-func (m readResponse) encode() []byte {
+func (m ReadResponse) Encode() []byte {
 	return m.Set.AppendBinary(wireBuf(m.Set.EncodedLen()))
 }
 
-func decodeReadResponse(b []byte) (readResponse, error) {
-	r := newWireReader(b)
-	m := readResponse{Set: r.set()}
+func DecodeReadResponse(b []byte) (ReadResponse, error) {
+	r := newReader(b)
+	m := ReadResponse{Set: r.set()}
 	return m, r.finish()
 }
 
-func (m writeRequest) encode() []byte {
+func (m WriteRequest) Encode() []byte {
 	b := appendBytes(wireBuf(len(m.Key)+m.Context.EncodedLen()+len(m.ContentType)+len(m.Value)+4*binary.MaxVarintLen64+1), m.Key)
 	b = binary.AppendUvarint(b, uint64(m.Context.EncodedLen()))
 	b = m.Context.AppendBinary(b)
@@ -116,9 +112,9 @@ func (m writeRequest) encode() []byte {
 	return appendBytes(b, m.Value)
 }
 
-func decodeWriteRequest(b []byte) (writeRequest, error) {
-	r := newWireReader(b)
-	m := writeRequest{Key: r.key()}
+func DecodeWriteRequest(b []byte) (WriteRequest, error) {
+	r := newReader(b)
+	m := WriteRequest{Key: r.key()}
 	m.Context = r.context()
 	m.ContentType = string(r.bytes())
 	switch flags := r.byte(); flags {
@@ -132,32 +128,38 @@ func decodeWriteRequest(b []byte) (writeRequest, error) {
 	return m, r.finish()
 }
 
-func (m writeResponse) encode() []byte {
+func (m WriteResponse) Encode() []byte {
 	b := appendBytes(wireBuf(len(m.Dot.Actor)+m.Set.EncodedLen()+2*binary.MaxVarintLen64), []byte(m.Dot.Actor))
 	b = binary.AppendUvarint(b, m.Dot.Counter)
 	return m.Set.AppendBinary(b)
 }
 
-func decodeWriteResponse(b []byte) (writeResponse, error) {
-	r := newWireReader(b)
-	m := writeResponse{Dot: vclock.Dot{Actor: string(r.bytes()), Counter: r.uvarint()}}
+func DecodeWriteResponse(b []byte) (WriteResponse, error) {
+	r := newReader(b)
+	m := WriteResponse{Dot: vclock.Dot{Actor: string(r.bytes()), Counter: r.uvarint()}}
 	m.Set = r.set()
 	if err := r.finish(); err != nil {
-		return writeResponse{}, err
+		return WriteResponse{}, err
 	}
 	if !m.Set.Context.Contains(m.Dot) {
-		return writeResponse{}, fmt.Errorf("%w: minted dot %s is not in the returned set", ErrBadMessage, m.Dot)
+		return WriteResponse{}, fmt.Errorf("%w: minted dot %s is not in the returned set", ErrBadMessage, m.Dot)
 	}
 	return m, nil
 }
 
-func (m mergeRequest) encode() []byte {
+func (m MergeRequest) Encode() []byte {
 	return m.Set.AppendBinary(appendBytes(wireBuf(len(m.Key)+m.Set.EncodedLen()+binary.MaxVarintLen64), m.Key))
 }
 
-func decodeMergeRequest(b []byte) (mergeRequest, error) {
-	r := newWireReader(b)
-	m := mergeRequest{Key: r.key()}
+// EncodeMerge is a MergeRequest's encoding from a set already encoded (as
+// the store and the hint queue hold it), without decoding it first.
+func EncodeMerge(key, encodedSet []byte) []byte {
+	return append(appendBytes(wireBuf(len(key)+len(encodedSet)+binary.MaxVarintLen64), key), encodedSet...)
+}
+
+func DecodeMergeRequest(b []byte) (MergeRequest, error) {
+	r := newReader(b)
+	m := MergeRequest{Key: r.key()}
 	m.Set = r.set()
 	return m, r.finish()
 }
@@ -166,7 +168,7 @@ func decodeMergeRequest(b []byte) (mergeRequest, error) {
 // so that encoding allocates once.
 func wireBuf(n int) []byte {
 	b := make([]byte, 1, 1+n)
-	b[0] = wireVersion
+	b[0] = Version
 	return b
 }
 
@@ -175,29 +177,29 @@ func appendBytes(dst, b []byte) []byte {
 	return append(dst, b...)
 }
 
-// wireReader decodes one message, keeping the first error. Decoded byte
+// reader decodes one message, keeping the first error. Decoded byte
 // slices alias the input.
-type wireReader struct {
+type reader struct {
 	buf []byte
 	err error
 }
 
-func newWireReader(b []byte) *wireReader {
-	r := &wireReader{buf: b}
-	if v := r.byte(); r.err == nil && v != wireVersion {
+func newReader(b []byte) *reader {
+	r := &reader{buf: b}
+	if v := r.byte(); r.err == nil && v != Version {
 		r.fail("unsupported wire version %d", v)
 	}
 	return r
 }
 
-func (r *wireReader) fail(format string, args ...any) {
+func (r *reader) fail(format string, args ...any) {
 	if r.err == nil {
 		r.err = fmt.Errorf("%w: %s", ErrBadMessage, fmt.Sprintf(format, args...))
 	}
 	r.buf = nil
 }
 
-func (r *wireReader) byte() byte {
+func (r *reader) byte() byte {
 	if r.err != nil {
 		return 0
 	}
@@ -210,7 +212,7 @@ func (r *wireReader) byte() byte {
 	return b
 }
 
-func (r *wireReader) bytes() []byte {
+func (r *reader) bytes() []byte {
 	if r.err != nil {
 		return nil
 	}
@@ -224,7 +226,7 @@ func (r *wireReader) bytes() []byte {
 	return b
 }
 
-func (r *wireReader) uvarint() uint64 {
+func (r *reader) uvarint() uint64 {
 	if r.err != nil {
 		return 0
 	}
@@ -237,15 +239,15 @@ func (r *wireReader) uvarint() uint64 {
 	return v
 }
 
-func (r *wireReader) key() []byte {
+func (r *reader) key() []byte {
 	k := r.bytes()
-	if r.err == nil && (len(k) == 0 || len(k) > maxKeyLen) {
-		r.fail("key length %d outside 1..%d", len(k), maxKeyLen)
+	if r.err == nil && (len(k) == 0 || len(k) > MaxKeyLen) {
+		r.fail("key length %d outside 1..%d", len(k), MaxKeyLen)
 	}
 	return k
 }
 
-func (r *wireReader) context() vclock.Context {
+func (r *reader) context() vclock.Context {
 	b := r.bytes()
 	if r.err != nil {
 		return vclock.Context{}
@@ -258,7 +260,7 @@ func (r *wireReader) context() vclock.Context {
 }
 
 // set consumes the rest of the message as an encoded set.
-func (r *wireReader) set() vclock.Set {
+func (r *reader) set() vclock.Set {
 	if r.err != nil {
 		return vclock.Set{}
 	}
@@ -271,7 +273,7 @@ func (r *wireReader) set() vclock.Set {
 	return s
 }
 
-func (r *wireReader) finish() error {
+func (r *reader) finish() error {
 	if r.err == nil && len(r.buf) != 0 {
 		r.fail("%d trailing bytes", len(r.buf))
 	}

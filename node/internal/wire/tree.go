@@ -1,4 +1,4 @@
-package node
+package wire
 
 import (
 	"encoding/binary"
@@ -12,21 +12,19 @@ const (
 	OpTreeChildren Op = "ae-children"
 	// OpTreeEntries returns the (key, value hash) entries of leaves.
 	OpTreeEntries Op = "ae-entries"
-	// codeNotReady: the peer's tree for the partition is still building.
-	codeNotReady = "not_ready"
 )
 
-// maxTreeIndexes bounds one request's node or leaf indexes.
-const maxTreeIndexes = 1 << 20
+// MaxTreeIndexes bounds one request's node or leaf indexes.
+const MaxTreeIndexes = 1 << 20
 
-type treeRequest struct {
+type TreeRequest struct {
 	Partition int
 	Level     int   // for OpTreeChildren; ignored for entries
 	Indexes   []int // nodes at Level, or leaves
 }
 
-func (m treeRequest) encode() []byte {
-	b := binary.AppendUvarint([]byte{wireVersion}, uint64(m.Partition))
+func (m TreeRequest) Encode() []byte {
+	b := binary.AppendUvarint([]byte{Version}, uint64(m.Partition))
 	b = binary.AppendUvarint(b, uint64(m.Level))
 	b = binary.AppendUvarint(b, uint64(len(m.Indexes)))
 	for _, i := range m.Indexes {
@@ -35,21 +33,21 @@ func (m treeRequest) encode() []byte {
 	return b
 }
 
-func decodeTreeRequest(b []byte) (treeRequest, error) {
-	r := newWireReader(b)
-	m := treeRequest{Partition: int(r.bounded(1<<16, "partition")), Level: int(r.bounded(16, "level"))}
-	n := r.bounded(maxTreeIndexes, "index count")
+func DecodeTreeRequest(b []byte) (TreeRequest, error) {
+	r := newReader(b)
+	m := TreeRequest{Partition: int(r.bounded(1<<16, "partition")), Level: int(r.bounded(16, "level"))}
+	n := r.bounded(MaxTreeIndexes, "index count")
 	if r.err == nil && n > uint64(len(r.buf)) {
 		r.fail("index count %d exceeds remaining input", n)
 	}
 	for i := uint64(0); i < n && r.err == nil; i++ {
-		m.Indexes = append(m.Indexes, int(r.bounded(maxTreeIndexes, "index")))
+		m.Indexes = append(m.Indexes, int(r.bounded(MaxTreeIndexes, "index")))
 	}
 	return m, r.finish()
 }
 
 // bounded reads a uvarint that must be below limit.
-func (r *wireReader) bounded(limit uint64, what string) uint64 {
+func (r *reader) bounded(limit uint64, what string) uint64 {
 	v := r.uvarint()
 	if r.err == nil && v >= limit {
 		r.fail("%s %d out of range", what, v)

@@ -1,4 +1,4 @@
-package node
+package wire
 
 import (
 	"fmt"
@@ -19,14 +19,14 @@ func BenchmarkWireCodec(b *testing.B) {
 		encode func() []byte
 		decode func([]byte) error
 	}{
-		{"write", writeRequest{Key: key, Context: set.Context, Value: make([]byte, 1024), ContentType: "application/octet-stream"}.encode,
-			func(b []byte) error { _, err := decodeWriteRequest(b); return err }},
-		{"write-response", writeResponse{Dot: dot, Set: set}.encode,
-			func(b []byte) error { _, err := decodeWriteResponse(b); return err }},
-		{"merge", mergeRequest{Key: key, Set: set}.encode,
-			func(b []byte) error { _, err := decodeMergeRequest(b); return err }},
-		{"read-response", readResponse{Set: set}.encode,
-			func(b []byte) error { _, err := decodeReadResponse(b); return err }},
+		{"write", WriteRequest{Key: key, Context: set.Context, Value: make([]byte, 1024), ContentType: "application/octet-stream"}.Encode,
+			func(b []byte) error { _, err := DecodeWriteRequest(b); return err }},
+		{"write-response", WriteResponse{Dot: dot, Set: set}.Encode,
+			func(b []byte) error { _, err := DecodeWriteResponse(b); return err }},
+		{"merge", MergeRequest{Key: key, Set: set}.Encode,
+			func(b []byte) error { _, err := DecodeMergeRequest(b); return err }},
+		{"read-response", ReadResponse{Set: set}.Encode,
+			func(b []byte) error { _, err := DecodeReadResponse(b); return err }},
 	}
 	for _, m := range msgs {
 		b.Run(fmt.Sprintf("encode/%s", m.name), func(b *testing.B) {

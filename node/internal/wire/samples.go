@@ -1,0 +1,29 @@
+package wire
+
+import "github.com/dynkv/dynkv/vclock"
+
+func sampleSet() vclock.Set {
+	var s vclock.Set
+	s, _ = s.Write("n1.aaaa", vclock.Context{}, vclock.Sibling{Value: []byte("v"), ContentType: "text/plain"})
+	s, _ = s.Write("n2.bbbb", vclock.Context{}, vclock.Sibling{Deleted: true})
+	return s
+}
+
+// SampleMessages returns one well-formed message of every kind plus a few
+// malformed ones: the seed corpus of every fuzzer that decodes internode
+// input (this package's and the handlers').
+func SampleMessages() [][]byte {
+	s := sampleSet()
+	dot := s.Siblings[0].Dot
+	return [][]byte{
+		ReadRequest{Key: []byte("k")}.Encode(),
+		ReadResponse{Set: s}.Encode(),
+		WriteRequest{Key: []byte("k"), Context: s.Context, Value: []byte("v"), ContentType: "a/b", Deleted: true}.Encode(),
+		WriteResponse{Dot: dot, Set: s}.Encode(),
+		MergeRequest{Key: []byte("k"), Set: s}.Encode(),
+		EncodeRemoteError(&RemoteError{Code: "x", Message: "y"}),
+		TreeRequest{Partition: 7, Level: 1, Indexes: []int{0, 3, 31}}.Encode(),
+		EncodeHinted("n2", ReadRequest{Key: []byte("k")}.Encode()),
+		{}, {Version}, {2, 1, 'k'},
+	}
+}
