@@ -29,7 +29,7 @@ const (
 )
 
 // The member tag a node sets while it hands its data off before leaving
-// (node.TagState and node.StateLeaving on the server).
+// (membership.TagState and membership.StateLeaving on the server).
 const (
 	tagState     = "dynkv-state"
 	stateLeaving = "leaving"

@@ -14,6 +14,7 @@ import (
 
 	"github.com/dynkv/dynkv/client"
 	"github.com/dynkv/dynkv/node"
+	"github.com/dynkv/dynkv/node/membership"
 )
 
 // waitUntil polls cond until it holds, failing the test when the test's
@@ -77,7 +78,7 @@ func TestRemove(t *testing.T) {
 	c := newClient(t, endpointsOf(cl))
 
 	cl.Kill(2)
-	cl.Membership.SetStatus(node.NodeID(2), node.StatusFailed)
+	cl.Membership.SetStatus(node.NodeID(2), membership.StatusFailed)
 
 	hs, err := c.Handoffs(ctx)
 	if err != nil || len(hs) != 3 {

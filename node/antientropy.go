@@ -11,6 +11,7 @@ import (
 
 	"github.com/dynkv/dynkv/merkle"
 	"github.com/dynkv/dynkv/node/internal/wire"
+	"github.com/dynkv/dynkv/node/membership"
 )
 
 // Active anti-entropy: every partition this node replicates has a Merkle
@@ -132,8 +133,8 @@ func (a *antiEntropy) readyCount() int {
 // syncTrees follows ring changes: new partitions get a tree built in the
 // background, partitions no longer replicated are forgotten.
 func (n *Node) syncTrees() {
-	v := n.view()
-	build, err := n.ae.track(v.ring.PartitionsOf(n.cfg.NodeID))
+	v := n.cluster.View()
+	build, err := n.ae.track(v.Ring.PartitionsOf(n.cfg.NodeID))
 	if err != nil {
 		n.log.Error("cannot track partitions for anti-entropy", "err", err)
 		return
@@ -171,13 +172,13 @@ func (s *ExchangeStats) add(o ExchangeStats) {
 // of its other usable replicas and repairs the differences. The background
 // loop calls it on a timer; tests call it directly to drive time.
 func (n *Node) AntiEntropyOnce(ctx context.Context) (ExchangeStats, error) {
-	v := n.view()
+	v := n.cluster.View()
 	var total ExchangeStats
 	var errs []error
-	for _, p := range v.ring.PartitionsOf(n.cfg.NodeID) {
-		for _, id := range v.ring.PreferenceList(p) {
-			m, ok := v.members[id]
-			if id == n.cfg.NodeID || !ok || !n.usable(m) {
+	for _, p := range v.Ring.PartitionsOf(n.cfg.NodeID) {
+		for _, id := range v.Ring.PreferenceList(p) {
+			m, ok := v.Members[id]
+			if id == n.cfg.NodeID || !ok || !n.cluster.Usable(m) {
 				continue
 			}
 			st, err := n.exchange(ctx, p, m)
@@ -193,7 +194,7 @@ func (n *Node) AntiEntropyOnce(ctx context.Context) (ExchangeStats, error) {
 	return total, errors.Join(errs...)
 }
 
-func (n *Node) exchange(ctx context.Context, p int, peer Member) (ExchangeStats, error) {
+func (n *Node) exchange(ctx context.Context, p int, peer membership.Member) (ExchangeStats, error) {
 	st := ExchangeStats{Exchanges: 1}
 	pt := n.ae.tree(p)
 	if pt == nil || !pt.ready.Load() {

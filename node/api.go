@@ -16,6 +16,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/dynkv/dynkv/node/internal/wire"
+	"github.com/dynkv/dynkv/node/membership"
 	"github.com/dynkv/dynkv/vclock"
 )
 
@@ -113,7 +114,7 @@ func (n *Node) ServeHTTP(rc *fasthttp.RequestCtx) {
 		}
 	case path == "/cluster/members":
 		if allow(rc, method, fasthttp.MethodGet) {
-			writeJSON(rc, http.StatusOK, membersForDisplay(n.view().list))
+			writeJSON(rc, http.StatusOK, membersForDisplay(n.cluster.View().List))
 		}
 	case path == "/cluster/handoffs":
 		if allow(rc, method, fasthttp.MethodGet) {
@@ -134,7 +135,7 @@ func (n *Node) ServeHTTP(rc *fasthttp.RequestCtx) {
 				writeError(rc, badRequest("bad_node", "name the node to remove: /cluster/remove/{node}"))
 				return
 			}
-			if _, ok := n.view().members[id]; !ok {
+			if _, ok := n.cluster.View().Members[id]; !ok {
 				writeError(rc, &APIError{Status: http.StatusNotFound, Code: "unknown_node", Message: fmt.Sprintf("%s is not a member", id)})
 				return
 			}
@@ -361,7 +362,7 @@ type ringPartitionJSON struct {
 }
 
 func (n *Node) serveRing(rc *fasthttp.RequestCtx) {
-	r := n.view().ring
+	r := n.cluster.View().Ring
 	if raw := rc.QueryArgs().Peek("key"); raw != nil {
 		if len(raw) == 0 || len(raw) > wire.MaxKeyLen {
 			writeError(rc, badRequest(CodeBadKey, "key must be 1 to %d bytes", wire.MaxKeyLen))
@@ -414,7 +415,7 @@ func (n *Node) serveAdminLocal(rc *fasthttp.RequestCtx, rawKey string) {
 	p := n.partition(key)
 	writeJSON(rc, http.StatusOK, map[string]any{
 		"node": n.cfg.NodeID, "key": string(key), "partition": p, "found": !s.IsZero(),
-		"replica": n.view().ring.IsReplica(int(p), n.cfg.NodeID),
+		"replica": n.cluster.View().Ring.IsReplica(int(p), n.cfg.NodeID),
 		"context": s.Context.Token(), "context_debug": s.Context.String(), "siblings": sibs,
 	})
 }
@@ -448,11 +449,11 @@ func writeErrorWith(rc *fasthttp.RequestCtx, err error, extra map[string]any) {
 
 // membersForDisplay shows a node that announced its leave as leaving while
 // it hands its data off (gossip still sees it alive, which it is).
-func membersForDisplay(list []Member) []Member {
-	out := make([]Member, len(list))
+func membersForDisplay(list []membership.Member) []membership.Member {
+	out := make([]membership.Member, len(list))
 	for i, m := range list {
-		if m.Status == StatusAlive && m.Tags[TagState] == StateLeaving {
-			m.Status = StatusLeaving
+		if m.Status == membership.StatusAlive && m.Tags[membership.TagState] == membership.StateLeaving {
+			m.Status = membership.StatusLeaving
 		}
 		out[i] = m
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/dynkv/dynkv/node/internal/wire"
+	"github.com/dynkv/dynkv/node/membership"
 	"github.com/dynkv/dynkv/vclock"
 )
 
@@ -42,7 +43,7 @@ type ReadResult struct {
 // replicaCall sends one internode request; the local replica is called
 // directly rather than through the transport. Whether the peer answered
 // feeds the coordinator's failure detector.
-func (n *Node) replicaCall(ctx context.Context, m Member, op wire.Op, body []byte) ([]byte, error) {
+func (n *Node) replicaCall(ctx context.Context, m membership.Member, op wire.Op, body []byte) ([]byte, error) {
 	if m.ID == n.cfg.NodeID {
 		out, err := n.HandleInternode(ctx, op, body)
 		if err != nil {
@@ -58,25 +59,25 @@ func (n *Node) replicaCall(ctx context.Context, m Member, op wire.Op, body []byt
 	var re *wire.RemoteError
 	switch {
 	case err == nil:
-		n.health.succeeded(m.ID)
+		n.cluster.Health().Succeeded(m.ID)
 	case errors.As(err, &re) && re.Code == CodeShuttingDown:
-		n.health.failed(m.ID)
+		n.cluster.Health().Failed(m.ID)
 	case errors.As(err, &re):
-		n.health.succeeded(m.ID) // it answered
+		n.cluster.Health().Succeeded(m.ID) // it answered
 	default:
-		n.health.failed(m.ID)
+		n.cluster.Health().Failed(m.ID)
 	}
 	return out, err
 }
 
 // call sends a request to a target: to a replica as is, to a fallback
 // wrapped with the replica it stands in for.
-func (n *Node) call(ctx context.Context, t target, op wire.Op, body []byte) ([]byte, error) {
-	if t.hintFor == "" {
+func (n *Node) call(ctx context.Context, t membership.Target, op wire.Op, body []byte) ([]byte, error) {
+	if t.HintFor == "" {
 		return n.replicaCall(ctx, t.Member, op, body)
 	}
 	hintOp := map[wire.Op]wire.Op{wire.OpRead: wire.OpHintRead, wire.OpWrite: wire.OpHintWrite, wire.OpMerge: wire.OpHintMerge}[op]
-	return n.replicaCall(ctx, t.Member, hintOp, wire.EncodeHinted(t.hintFor, body))
+	return n.replicaCall(ctx, t.Member, hintOp, wire.EncodeHinted(t.HintFor, body))
 }
 
 // Put coordinates a client write. The first reachable replica of the key
@@ -101,10 +102,10 @@ func (n *Node) Put(ctx context.Context, req WriteRequest) (WriteResult, error) {
 	var minted wire.WriteResponse
 	var why []string
 	tried := map[int]bool{}
-	var lost []target // targets that failed: stand-ins will take their share
-	mint := func(t target) (bool, error) {
+	var lost []membership.Target // targets that failed: stand-ins will take their share
+	mint := func(t membership.Target) (bool, error) {
 		var err error
-		if t.hintFor == "" && t.ID == n.cfg.NodeID {
+		if t.HintFor == "" && t.ID == n.cfg.NodeID {
 			if minted, err = n.selfMint(wreq); err == nil {
 				return true, nil
 			}
@@ -133,7 +134,7 @@ func (n *Node) Put(ctx context.Context, req WriteRequest) (WriteResult, error) {
 	found := false
 	for _, fallbacks := range []bool{false, true} {
 		for i, t := range targets {
-			if found || tried[i] || (t.hintFor != "") != fallbacks {
+			if found || tried[i] || (t.HintFor != "") != fallbacks {
 				continue
 			}
 			tried[i] = true
@@ -149,7 +150,7 @@ func (n *Node) Put(ctx context.Context, req WriteRequest) (WriteResult, error) {
 		}
 	}
 	for !found && len(spares) > 0 && len(lost) > 0 {
-		t := target{Member: spares[0], hintFor: replicaOf(lost[0])}
+		t := membership.Target{Member: spares[0], HintFor: lost[0].ReplicaOf()}
 		spares = spares[1:]
 		ok, err := mint(t)
 		if err != nil {
@@ -169,22 +170,22 @@ func (n *Node) Put(ctx context.Context, req WriteRequest) (WriteResult, error) {
 	merge := wire.MergeRequest{Key: req.Key, Set: minted.Set}.Encode()
 	results := make(chan replicaResult, len(targets)+len(spares))
 	outstanding := 0
-	send := func(t target) {
+	send := func(t membership.Target) {
 		outstanding++
 		n.background(func(bctx context.Context) {
 			_, err := n.call(bctx, t, wire.OpMerge, merge)
 			if err != nil {
-				n.log.Debug("replication failed", "target", t.ID, "hint_for", t.hintFor, "err", err)
+				n.log.Debug("replication failed", "target", t.ID, "hint_for", t.HintFor, "err", err)
 			}
 			results <- replicaResult{to: t, err: err}
 		})
 	}
 	// standIn replaces a failed target with the next spare, if any.
-	standIn := func(failed target) bool {
+	standIn := func(failed membership.Target) bool {
 		if len(spares) == 0 {
 			return false
 		}
-		send(target{Member: spares[0], hintFor: replicaOf(failed)})
+		send(membership.Target{Member: spares[0], HintFor: failed.ReplicaOf()})
 		spares = spares[1:]
 		return true
 	}
@@ -225,16 +226,8 @@ func (n *Node) Put(ctx context.Context, req WriteRequest) (WriteResult, error) {
 	return result, nil
 }
 
-// replicaOf is the preference-list node a target holds data for.
-func replicaOf(t target) string {
-	if t.hintFor != "" {
-		return t.hintFor
-	}
-	return t.ID
-}
-
 type replicaResult struct {
-	to  target
+	to  membership.Target
 	err error
 }
 
@@ -257,14 +250,14 @@ func (n *Node) Get(ctx context.Context, key []byte, r int) (ReadResult, error) {
 	defer cancel()
 
 	type reply struct {
-		from target
+		from membership.Target
 		set  vclock.Set
 		err  error
 	}
 	replies := make(chan reply, len(targets)+len(spares))
 	body := wire.ReadRequest{Key: key}.Encode()
 	pending := 0
-	ask := func(t target) {
+	ask := func(t membership.Target) {
 		pending++
 		n.background(func(bctx context.Context) {
 			out, err := n.call(bctx, t, wire.OpRead, body)
@@ -284,7 +277,7 @@ func (n *Node) Get(ctx context.Context, key []byte, r int) (ReadResult, error) {
 	reserve := targets[first:]
 	self := -1
 	for i, t := range targets[:first] {
-		if t.hintFor == "" && t.ID == n.cfg.NodeID {
+		if t.HintFor == "" && t.ID == n.cfg.NodeID {
 			self = i
 			continue
 		}
@@ -299,13 +292,13 @@ func (n *Node) Get(ctx context.Context, key []byte, r int) (ReadResult, error) {
 	}
 	// askNext asks the next reserve target, or else a spare standing in
 	// for failed, which may hold the key as a hint for it.
-	askNext := func(failed *target) bool {
+	askNext := func(failed *membership.Target) bool {
 		switch {
 		case len(reserve) > 0:
 			ask(reserve[0])
 			reserve = reserve[1:]
 		case failed != nil && len(spares) > 0:
-			ask(target{Member: spares[0], hintFor: replicaOf(*failed)})
+			ask(membership.Target{Member: spares[0], HintFor: failed.ReplicaOf()})
 			spares = spares[1:]
 		default:
 			return false
@@ -371,7 +364,7 @@ func (n *Node) Get(ctx context.Context, key []byte, r int) (ReadResult, error) {
 		}
 		var body []byte
 		for _, rep := range answered {
-			if rep.from.hintFor != "" || rep.set.Equal(all) {
+			if rep.from.HintFor != "" || rep.set.Equal(all) {
 				continue
 			}
 			if body == nil {

@@ -31,7 +31,7 @@
 //
 // # Testing
 //
-// Transport and Membership are interfaces. MemNetwork (partitionable,
-// lossy, slow on demand), StaticMembership and LocalCluster are exported so
+// Transport and membership.Membership are interfaces. MemNetwork (partitionable,
+// lossy, slow on demand), membership.StaticMembership and LocalCluster are exported so
 // any package can run a whole cluster in one process.
 package node

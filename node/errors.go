@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/dynkv/dynkv/node/internal/wire"
+	"github.com/dynkv/dynkv/node/membership"
 )
 
 // Stable machine-readable error codes of the client API (SPEC §3).
@@ -106,7 +107,7 @@ func because(why []string) string {
 }
 
 // replicaFailure is one replica's reason, short enough for a client message.
-func replicaFailure(m Member, err error) string {
+func replicaFailure(m membership.Member, err error) string {
 	var re *wire.RemoteError
 	switch {
 	case errors.As(err, &re):

@@ -13,6 +13,7 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/dynkv/dynkv/node/membership"
 	"github.com/dynkv/dynkv/vclock"
 )
 
@@ -149,7 +150,7 @@ func runFaultSchedule(t *testing.T, seed uint64) {
 				c.Kill(i)
 				down[i] = true
 				if rng.IntN(2) == 0 { // gossip noticed
-					c.Membership.SetStatus(NodeID(i), StatusFailed)
+					c.Membership.SetStatus(NodeID(i), membership.StatusFailed)
 				}
 				event("kill n%d", i+1)
 			}
@@ -159,7 +160,7 @@ func runFaultSchedule(t *testing.T, seed uint64) {
 					if err := c.Restart(i); err != nil {
 						t.Fatalf("seed %d: restart n%d: %v", seed, i+1, err)
 					}
-					c.Membership.SetStatus(NodeID(i), StatusAlive)
+					c.Membership.SetStatus(NodeID(i), membership.StatusAlive)
 					delete(down, i)
 					event("restart n%d", i+1)
 					break
@@ -193,7 +194,7 @@ func runFaultSchedule(t *testing.T, seed uint64) {
 				t.Fatal(err)
 			}
 		}
-		c.Membership.SetStatus(NodeID(i), StatusAlive)
+		c.Membership.SetStatus(NodeID(i), membership.StatusAlive)
 	}
 	clock.advance(time.Minute) // past every cool-down
 	converged := func() bool {

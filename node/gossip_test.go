@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/dynkv/dynkv/node/membership"
 )
 
-func statusOf(n *Node, id string) MemberStatus {
+func statusOf(n *Node, id string) membership.MemberStatus {
 	for _, m := range n.Members() {
 		if m.ID == id {
 			return m.Status
@@ -24,7 +26,7 @@ func TestGossipPartitionHealsAndConverges(t *testing.T) {
 	eventually(t, 15*time.Second, "every node sees 5 alive members", func() bool {
 		for i := range 5 {
 			for j := range 5 {
-				if statusOf(c.Node(i), NodeID(j)) != StatusAlive {
+				if statusOf(c.Node(i), NodeID(j)) != membership.StatusAlive {
 					return false
 				}
 			}
@@ -34,7 +36,7 @@ func TestGossipPartitionHealsAndConverges(t *testing.T) {
 	left, right := []string{"n1", "n2"}, []string{"n3", "n4", "n5"}
 	c.Net.Partition(left, right)
 	eventually(t, 15*time.Second, "each side's failure detector sees the other side fail", func() bool {
-		return statusOf(c.Node(0), "n3") == StatusFailed && statusOf(c.Node(4), "n1") == StatusFailed
+		return statusOf(c.Node(0), "n3") == membership.StatusFailed && statusOf(c.Node(4), "n1") == membership.StatusFailed
 	})
 	for k := range 20 {
 		key := []byte(fmt.Sprintf("g%d", k))
@@ -46,9 +48,9 @@ func TestGossipPartitionHealsAndConverges(t *testing.T) {
 	}
 	c.Net.Heal()
 	eventually(t, 15*time.Second, "members alive again after healing", func() bool {
-		return statusOf(c.Node(0), "n3") == StatusAlive && statusOf(c.Node(4), "n1") == StatusAlive
+		return statusOf(c.Node(0), "n3") == membership.StatusAlive && statusOf(c.Node(4), "n1") == membership.StatusAlive
 	})
-	r := c.Node(0).view().ring
+	r := c.Node(0).cluster.View().Ring
 	settle(t, c, 15*time.Second, "both sides' writes on every replica", func() bool {
 		for k := range 20 {
 			key := []byte(fmt.Sprintf("g%d", k))

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dynkv/dynkv/node/internal/wire"
+	"github.com/dynkv/dynkv/node/membership"
 	"github.com/dynkv/dynkv/store"
 )
 
@@ -67,11 +68,11 @@ func (n *Node) Handoffs() []HandoffStatus {
 // longer replicates. It returns how many keys moved. The anti-entropy loop
 // calls it; tests call it directly.
 func (n *Node) HandoffOnce(ctx context.Context) (int, error) {
-	v := n.view()
+	v := n.cluster.View()
 	moved := 0
 	var errs []error
 	for p := range n.cfg.Ring.Partitions {
-		if v.ring.IsReplica(p, n.cfg.NodeID) && !n.leaving.Load() {
+		if v.Ring.IsReplica(p, n.cfg.NodeID) && !n.leaving.Load() {
 			continue
 		}
 		left, err := n.store.Count(uint16(p))
@@ -91,15 +92,15 @@ func (n *Node) HandoffOnce(ctx context.Context) (int, error) {
 	return moved, errors.Join(errs...)
 }
 
-func (n *Node) handoffPartition(ctx context.Context, v *clusterView, p, left int) (int, error) {
-	pref := v.ring.PreferenceList(p)
-	var to []Member
+func (n *Node) handoffPartition(ctx context.Context, v *membership.View, p, left int) (int, error) {
+	pref := v.Ring.PreferenceList(p)
+	var to []membership.Member
 	for _, id := range pref {
 		if id == n.cfg.NodeID {
 			continue
 		}
-		m, ok := v.members[id]
-		if !ok || !n.usable(m) {
+		m, ok := v.Members[id]
+		if !ok || !n.cluster.Usable(m) {
 			return 0, fmt.Errorf("new replica %s is not reachable; will retry", id)
 		}
 		to = append(to, m)
@@ -216,7 +217,7 @@ func (n *Node) Leave() error {
 		n.leaving.Store(false)
 		return fmt.Errorf("record leave: %w", err)
 	}
-	if err := n.membership.SetTag(TagState, StateLeaving); err != nil {
+	if err := n.membership.SetTag(membership.TagState, membership.StateLeaving); err != nil {
 		n.leaving.Store(false)
 		return fmt.Errorf("announce leave: %w", err)
 	}
@@ -273,14 +274,14 @@ func (n *Node) Remove(id string) error {
 	if id == n.cfg.NodeID {
 		return errors.New("a node cannot remove itself; use leave")
 	}
-	m, ok := n.view().members[id]
+	m, ok := n.cluster.View().Members[id]
 	if !ok {
 		return fmt.Errorf("%s is not a member", id)
 	}
 	switch m.Status {
-	case StatusAlive:
+	case membership.StatusAlive:
 		return fmt.Errorf("%s is alive: make it leave instead, or stop it first", id)
-	case StatusLeft:
+	case membership.StatusLeft:
 		return fmt.Errorf("%w: %s", errAlreadyLeft, id)
 	}
 	return n.membership.Remove(id)

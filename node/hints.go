@@ -39,13 +39,13 @@ func (n *Node) openHints() (*hinted.Queue, error) {
 
 // aliveForHints reports whether a hint target should be offered its hints.
 func (n *Node) aliveForHints(target string) bool {
-	m, ok := n.view().members[target]
-	return ok && n.usable(m)
+	m, ok := n.cluster.View().Members[target]
+	return ok && n.cluster.Usable(m)
 }
 
 // sendHint delivers one hint: a merge into the replica it was kept for.
 func (n *Node) sendHint(ctx context.Context, target string, key, value []byte) error {
-	m, ok := n.view().members[target]
+	m, ok := n.cluster.View().Members[target]
 	if !ok {
 		return fmt.Errorf("hint target %s is not a member", target)
 	}
@@ -108,12 +108,12 @@ func (n *Node) redirectStaleHints(ctx context.Context) {
 // sendToOtherReplica merges a hint into the first reachable replica of its
 // key other than the target.
 func (n *Node) sendToOtherReplica(ctx context.Context, target string, key, value []byte) error {
-	v := n.view()
+	v := n.cluster.View()
 	body := wire.EncodeMerge(key, value)
 	var errs []error
-	for _, id := range v.ring.PreferenceList(v.ring.PartitionOf(key)) {
-		m, ok := v.members[id]
-		if id == target || !ok || !n.usable(m) {
+	for _, id := range v.Ring.PreferenceList(v.Ring.PartitionOf(key)) {
+		m, ok := v.Members[id]
+		if id == target || !ok || !n.cluster.Usable(m) {
 			continue
 		}
 		if _, err := n.replicaCall(ctx, m, wire.OpMerge, body); err != nil {

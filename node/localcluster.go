@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"path/filepath"
 	"sync"
+
+	"github.com/dynkv/dynkv/node/membership"
 )
 
 // LocalCluster runs several nodes in one process with hand-driven
@@ -15,7 +17,7 @@ import (
 type LocalCluster struct {
 	opts       LocalClusterOptions
 	Net        *MemNetwork
-	Membership *StaticMembership
+	Membership *membership.StaticMembership
 
 	mu    sync.Mutex
 	nodes []*Node
@@ -47,7 +49,7 @@ func StartLocalCluster(opts LocalClusterOptions) (*LocalCluster, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	c := &LocalCluster{opts: opts, Net: NewMemNetwork(), Membership: NewStaticMembership(), nodes: make([]*Node, opts.Nodes)}
+	c := &LocalCluster{opts: opts, Net: NewMemNetwork(), Membership: membership.NewStaticMembership(), nodes: make([]*Node, opts.Nodes)}
 	for i := range opts.Nodes {
 		// Opened and started one by one so that, with gossip, every node
 		// has a running seed to join.
@@ -85,10 +87,10 @@ func (c *LocalCluster) open(i int) error {
 		cfg.AdvertiseHTTPAddr = cfg.NodeID
 	}
 	if c.opts.Gossip {
-		m, err := NewSerfMembership(SerfConfig{
+		m, err := membership.NewFaultySerfMembership(membership.SerfConfig{
 			NodeID: cfg.NodeID, BindAddr: "127.0.0.1:0", Join: c.gossipSeeds(i),
-			Profile: "fast", Logger: c.opts.Logger, Faults: c.Net, FaultName: cfg.NodeID,
-		})
+			Profile: "fast", Logger: c.opts.Logger,
+		}, c.Net, cfg.NodeID)
 		if err != nil {
 			return err
 		}
@@ -107,7 +109,7 @@ func (c *LocalCluster) open(i int) error {
 	c.mu.Lock()
 	c.nodes[i] = n
 	c.mu.Unlock()
-	c.Membership.Set(Member{ID: cfg.NodeID, HTTPAddr: addr, Status: StatusAlive})
+	c.Membership.Set(membership.Member{ID: cfg.NodeID, HTTPAddr: addr, Status: membership.StatusAlive})
 	return nil
 }
 
@@ -120,7 +122,7 @@ func (c *LocalCluster) gossipSeeds(i int) []string {
 		if j == i || n == nil {
 			continue
 		}
-		if sm, ok := n.membership.(*SerfMembership); ok && sm.GossipAddr() != "" {
+		if sm, ok := n.membership.(*membership.SerfMembership); ok && sm.GossipAddr() != "" {
 			seeds = append(seeds, sm.GossipAddr())
 		}
 	}
@@ -159,7 +161,7 @@ func (c *LocalCluster) Size() int {
 // Addr is the address node i is registered under (its HTTP address when
 // serving HTTP).
 func (c *LocalCluster) Addr(i int) string {
-	for _, m := range c.Membership.list() {
+	for _, m := range c.Membership.List() {
 		if m.ID == NodeID(i) {
 			return m.HTTPAddr
 		}
@@ -168,8 +170,8 @@ func (c *LocalCluster) Addr(i int) string {
 }
 
 // Kill stops node i abruptly (as kill -9 would, short of losing the
-// store's unsynced pages). Membership is left alone: the failure detector's
-// verdict is the test's to set with Membership.SetStatus.
+// store's unsynced pages). membership.Membership is left alone: the failure detector's
+// verdict is the test's to set with membership.Membership.SetStatus.
 func (c *LocalCluster) Kill(i int) {
 	c.mu.Lock()
 	n := c.nodes[i]

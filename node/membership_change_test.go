@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dynkv/dynkv/node/membership"
 	"github.com/dynkv/dynkv/vclock"
 )
 
@@ -60,7 +61,7 @@ func TestMembershipChangesUnderLoad(t *testing.T) {
 	live := []int{0, 1, 2}
 	check := func(step string) {
 		t.Helper()
-		r := c.Node(live[0]).view().ring
+		r := c.Node(live[0]).cluster.View().Ring
 		start := time.Now()
 		misplaced := func() int {
 			bad := 0
@@ -131,7 +132,7 @@ func TestMembershipChangesUnderLoad(t *testing.T) {
 	live = []int{0, 2, n4, n5}
 	check("join n5")
 	c.Kill(2)
-	c.Membership.SetStatus(NodeID(2), StatusFailed)
+	c.Membership.SetStatus(NodeID(2), membership.StatusFailed)
 	stop = load([]int{0, n4, n5})
 	if err := c.Node(0).Remove(NodeID(2)); err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/dynkv/dynkv/node/internal/wire"
+	"github.com/dynkv/dynkv/node/membership"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/common/expfmt"
@@ -120,12 +121,12 @@ func (m *metrics) observeInternode(op wire.Op, err error, d time.Duration) {
 	m.internodeDur.WithLabelValues(string(op)).Observe(d.Seconds())
 }
 
-func (m *metrics) setMembers(members []Member) {
-	counts := map[MemberStatus]int{}
+func (m *metrics) setMembers(members []membership.Member) {
+	counts := map[membership.MemberStatus]int{}
 	for _, mem := range members {
 		counts[mem.Status]++
 	}
-	for _, st := range []MemberStatus{StatusAlive, StatusSuspect, StatusFailed, StatusLeaving, StatusLeft} {
+	for _, st := range []membership.MemberStatus{membership.StatusAlive, membership.StatusSuspect, membership.StatusFailed, membership.StatusLeaving, membership.StatusLeft} {
 		m.members.WithLabelValues(string(st)).Set(float64(counts[st]))
 	}
 }

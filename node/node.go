@@ -16,14 +16,14 @@ import (
 
 	"github.com/dynkv/dynkv/hinted"
 	"github.com/dynkv/dynkv/merkle"
-	"github.com/dynkv/dynkv/ring"
+	"github.com/dynkv/dynkv/node/membership"
 	"github.com/dynkv/dynkv/store"
 )
 
 // Deps are a node's edges to the world; tests swap them.
 type Deps struct {
-	// Membership is required.
-	Membership Membership
+	// membership.Membership is required.
+	Membership membership.Membership
 	// Transport carries internode requests; default HTTP.
 	Transport Transport
 	// Store, if set, is used instead of opening cfg.DataDir (tests with an
@@ -39,9 +39,9 @@ type Node struct {
 	store      *store.Store
 	id         identity
 	transport  Transport
-	membership Membership
+	membership membership.Membership
+	cluster    *membership.Tracker
 	metrics    *metrics
-	health     *health
 	hintQueue  *hinted.Queue
 	hints      hintStore
 
@@ -54,9 +54,6 @@ type Node struct {
 	fallback      *fallbackMinter
 	ae            *antiEntropy
 	aeLimiter     *rate.Limiter
-
-	viewPtr atomic.Pointer[clusterView]
-	viewMu  sync.Mutex // serializes rebuilds
 
 	server   *fasthttp.Server
 	conns    *connTracker
@@ -77,14 +74,6 @@ type Node struct {
 	cutOnce    sync.Once
 }
 
-// clusterView is an immutable snapshot of membership and the ring built
-// from it; requests load it once and use it throughout.
-type clusterView struct {
-	ring    *ring.Ring
-	members map[string]Member
-	list    []Member // sorted by ID
-}
-
 // Open validates cfg, opens the data directory and binds the HTTP listener
 // (if cfg.HTTPAddr is set); Start begins serving.
 func Open(cfg Config, deps Deps) (*Node, error) {
@@ -103,11 +92,15 @@ func Open(cfg Config, deps Deps) (*Node, error) {
 		closed:     make(chan struct{}),
 		drainCut:   make(chan struct{}),
 	}
-	empty, err := ring.New(nil, cfg.Ring)
+	var err error
+	n.cluster, err = membership.NewTracker(membership.TrackerConfig{
+		Self: cfg.NodeID, Ring: cfg.Ring, Source: deps.Membership,
+		Health:   membership.NewHealth(cfg.Monotonic, cfg.SuspectCooldown),
+		Draining: n.closing.Load, Logger: n.log, OnChange: n.viewChanged,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("ring: %w", err)
 	}
-	n.viewPtr.Store(&clusterView{ring: empty, members: map[string]Member{}})
 	n.metrics = newMetrics(n)
 
 	n.store = deps.Store
@@ -121,7 +114,6 @@ func Open(cfg Config, deps Deps) (*Node, error) {
 		n.store.Close()
 		return nil, fmt.Errorf("data directory %s: %w", cfg.DataDir, err)
 	}
-	n.health = newHealth(cfg.Monotonic, cfg.SuspectCooldown)
 	n.ae = newAntiEntropy(merkle.DefaultConfig())
 	n.aeLimiter = rate.NewLimiter(rate.Limit(cfg.AntiEntropyRate), max(1, int(cfg.AntiEntropyRate/100)))
 	if n.hintQueue, err = n.openHints(); err != nil {
@@ -166,10 +158,10 @@ func (n *Node) Actor() string { return n.id.actor }
 // Start joins membership and then serves HTTP (if listening), so that a
 // healthy /healthz means the node is also gossiping.
 func (n *Node) Start() error {
-	if err := n.membership.Start(Member{ID: n.cfg.NodeID, HTTPAddr: n.httpAddr}, n.rebuildView); err != nil {
+	if err := n.membership.Start(membership.Member{ID: n.cfg.NodeID, HTTPAddr: n.httpAddr}, n.cluster.Rebuild); err != nil {
 		return fmt.Errorf("membership: %w", err)
 	}
-	n.rebuildView()
+	n.cluster.Rebuild()
 	n.runLoops()
 	n.resumeLeave()
 	if n.listener != nil {
@@ -187,39 +179,13 @@ func (n *Node) Start() error {
 }
 
 // Members is this node's current view of the cluster, sorted by ID.
-func (n *Node) Members() []Member { return slices.Clone(n.view().list) }
+func (n *Node) Members() []membership.Member { return slices.Clone(n.cluster.View().List) }
 
-func (n *Node) view() *clusterView { return n.viewPtr.Load() }
-
-// rebuildView swaps in a new view when membership changes. The ring is only
-// rebuilt when the set of members on it changes, not on status flaps.
-func (n *Node) rebuildView() {
-	n.viewMu.Lock()
-	defer n.viewMu.Unlock()
-	members := n.membership.Members()
-	slices.SortFunc(members, func(a, b Member) int { return compareStrings(a.ID, b.ID) })
-	byID := make(map[string]Member, len(members))
-	var onRing []string
-	for _, m := range members {
-		byID[m.ID] = m
-		if m.onRing() {
-			onRing = append(onRing, m.ID)
-		}
-	}
-	old := n.view()
-	r := old.ring
-	if !slices.Equal(onRing, old.ring.Members()) {
-		nr, err := ring.New(onRing, n.cfg.Ring)
-		if err != nil {
-			n.log.Error("cannot build ring; keeping the previous one", "members", onRing, "err", err)
-		} else {
-			r = nr
-			n.log.Info("ring rebuilt", "members", onRing)
-		}
-	}
-	n.viewPtr.Store(&clusterView{ring: r, members: byID, list: members})
-	n.metrics.setMembers(members)
-	if r != old.ring {
+// viewChanged follows every new view: the metrics, and the trees of the
+// partitions this node replicates when the ring moved.
+func (n *Node) viewChanged(v *membership.View, ringChanged bool) {
+	n.metrics.setMembers(v.List)
+	if ringChanged {
 		n.syncTrees()
 	}
 }

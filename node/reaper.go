@@ -33,10 +33,10 @@ type ReapStats struct {
 // each pass; tests call it directly.
 func (n *Node) ReapTombstonesOnce(ctx context.Context) (ReapStats, error) {
 	var st ReapStats
-	v := n.view()
+	v := n.cluster.View()
 	now := n.cfg.Clock()
-	for _, p := range v.ring.PartitionsOf(n.cfg.NodeID) {
-		pref := v.ring.PreferenceList(p)
+	for _, p := range v.Ring.PartitionsOf(n.cfg.NodeID) {
+		pref := v.Ring.PreferenceList(p)
 		if len(pref) == 0 || pref[0] != n.cfg.NodeID {
 			continue
 		}
@@ -91,10 +91,10 @@ func (n *Node) reap(ctx context.Context, key []byte, pref []string) (bool, error
 	if err != nil || !reapable(mine, n.cfg.Clock(), n.cfg.TombstoneGrace) {
 		return false, err
 	}
-	v := n.view()
+	v := n.cluster.View()
 	read := wire.ReadRequest{Key: key}.Encode()
 	for _, id := range pref[1:] {
-		m, ok := v.members[id]
+		m, ok := v.Members[id]
 		if !ok {
 			return false, fmt.Errorf("replica %s unknown", id)
 		}
@@ -112,7 +112,7 @@ func (n *Node) reap(ctx context.Context, key []byte, pref []string) (bool, error
 	}
 	body := wire.MergeRequest{Key: key, Set: mine}.Encode()
 	for _, id := range pref {
-		if _, err := n.replicaCall(ctx, v.members[id], wire.OpReap, body); err != nil {
+		if _, err := n.replicaCall(ctx, v.Members[id], wire.OpReap, body); err != nil {
 			// The others may have forgotten it already; the one left keeps
 			// the tombstone, which anti-entropy spreads again (harmless) and
 			// the next pass reaps.

@@ -14,7 +14,7 @@ import (
 // operation is a per-key read-modify-write in the store, so concurrent writes
 // and merges of one key never lose each other.
 
-func (n *Node) partition(key []byte) uint16 { return uint16(n.view().ring.PartitionOf(key)) }
+func (n *Node) partition(key []byte) uint16 { return uint16(n.cluster.View().Ring.PartitionOf(key)) }
 
 func (n *Node) readLocal(key []byte) (vclock.Set, error) {
 	b, err := n.store.Get(n.partition(key), key)

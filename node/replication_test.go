@@ -47,7 +47,7 @@ func TestReadRepair(t *testing.T) {
 // dot minted by a replica, never by the coordinator.
 func TestNonReplicaCoordinatorForwardsTheWrite(t *testing.T) {
 	c := startCluster(t, LocalClusterOptions{Nodes: 4})
-	r := c.Node(0).view().ring
+	r := c.Node(0).cluster.View().Ring
 	var key []byte
 	var outsider int
 	for i := 0; key == nil; i++ {

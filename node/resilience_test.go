@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dynkv/dynkv/node/membership"
 	"github.com/dynkv/dynkv/vclock"
 )
 
@@ -64,7 +65,7 @@ func indexOf(id string) int {
 
 // keyWithPreference finds a key whose preference list is led by node 0.
 func keyOwnedBy(t testing.TB, n *Node, owner string) ([]byte, []string) {
-	r := n.view().ring
+	r := n.cluster.View().Ring
 	for i := 0; ; i++ {
 		k := []byte(fmt.Sprintf("key-%d", i))
 		pref := r.PreferenceList(r.PartitionOf(k))
@@ -136,7 +137,7 @@ func TestSloppyQuorumWithEveryReplicaDown(t *testing.T) {
 	}
 	// Gossip's verdict, once it comes, makes the fallbacks first choice.
 	for _, id := range pref {
-		c.Membership.SetStatus(id, StatusFailed)
+		c.Membership.SetStatus(id, membership.StatusFailed)
 	}
 	if _, err := c.Node(coord).Put(t.Context(), WriteRequest{Key: key, Value: []byte("stood-in"), W: 2, Context: vclock.Context{}}); err != nil {
 		t.Fatalf("PUT with all replicas cut off: %v", err)
@@ -148,7 +149,7 @@ func TestSloppyQuorumWithEveryReplicaDown(t *testing.T) {
 	}
 	c.Net.Heal()
 	for _, id := range pref {
-		c.Membership.SetStatus(id, StatusAlive)
+		c.Membership.SetStatus(id, membership.StatusAlive)
 	}
 	settle(t, c, 10*time.Second, "every replica holds the write", func() bool {
 		for _, id := range pref {
@@ -223,7 +224,7 @@ func TestWipedNodeIsRepairedByAntiEntropy(t *testing.T) {
 		}
 	}
 	victim := 2
-	r := c.Node(0).view().ring
+	r := c.Node(0).cluster.View().Ring
 	var mine [][]byte
 	for i := range keys {
 		k := []byte(fmt.Sprintf("k%05d", i))
@@ -288,7 +289,7 @@ func TestPartitionedWritersConverge(t *testing.T) {
 		}
 	}
 	c.Net.Heal()
-	r := c.Node(0).view().ring
+	r := c.Node(0).cluster.View().Ring
 	converged := func() bool {
 		for k := range keys {
 			key := []byte(fmt.Sprintf("shared-%d", k))
@@ -310,7 +311,7 @@ func TestPartitionedWritersConverge(t *testing.T) {
 // replicasAgree reports whether every replica of key (on the current ring)
 // holds the same state.
 func replicasAgree(c *LocalCluster, key []byte) bool {
-	r := c.Node(0).view().ring
+	r := c.Node(0).cluster.View().Ring
 	var first vclock.Set
 	for j, id := range r.PreferenceList(r.PartitionOf(key)) {
 		n := c.Node(indexOf(id))

@@ -1,21 +1,6 @@
 package node
 
-// target is one node a request for a key goes to: a replica from the
-// preference list, or a fallback standing in for one (sloppy quorum) that
-// keeps what it receives as a hint for that replica.
-type target struct {
-	Member
-	hintFor string // the preference-list node this fallback stands in for; "" for a replica
-}
-
-// usable reports whether m should be sent requests now: gossip says it is
-// alive and this node has not just failed to reach it.
-func (n *Node) usable(m Member) bool {
-	if m.ID == n.cfg.NodeID {
-		return !n.closing.Load()
-	}
-	return m.Status == StatusAlive && !n.health.suspected(m.ID)
-}
+import "github.com/dynkv/dynkv/node/membership"
 
 // targetsFor returns the key's N targets in the order requests should try
 // them: usable replicas (this node first, if it is one), then, for each
@@ -25,43 +10,38 @@ func (n *Node) usable(m Member) bool {
 //
 // spares are the usable nodes of the walk not chosen, in order: stand-ins
 // for replicas that fail during the request.
-func (n *Node) targetsFor(key []byte) (targets []target, spares []Member, partition int) {
-	v := n.view()
-	partition = v.ring.PartitionOf(key)
-	walk := v.ring.Walk(partition)
-	prefLen := len(v.ring.PreferenceList(partition))
-	member := func(id string) Member {
-		if m, ok := v.members[id]; ok {
-			return m
-		}
-		return Member{ID: id, Status: StatusFailed}
-	}
-	var down []Member
+func (n *Node) targetsFor(key []byte) (targets []membership.Target, spares []membership.Member, partition int) {
+	v := n.cluster.View()
+	partition = v.Ring.PartitionOf(key)
+	walk := v.Ring.Walk(partition)
+	prefLen := len(v.Ring.PreferenceList(partition))
+	member := v.Member
+	var down []membership.Member
 	for _, id := range walk[:prefLen] {
 		m := member(id)
 		switch {
-		case !n.usable(m):
+		case !n.cluster.Usable(m):
 			down = append(down, m)
 		case id == n.cfg.NodeID:
-			targets = append([]target{{Member: m}}, targets...)
+			targets = append([]membership.Target{{Member: m}}, targets...)
 		default:
-			targets = append(targets, target{Member: m})
+			targets = append(targets, membership.Target{Member: m})
 		}
 	}
 	for _, id := range walk[prefLen:] {
 		m := member(id)
-		if !n.usable(m) {
+		if !n.cluster.Usable(m) {
 			continue
 		}
 		if len(down) > 0 {
-			targets = append(targets, target{Member: m, hintFor: down[0].ID})
+			targets = append(targets, membership.Target{Member: m, HintFor: down[0].ID})
 			down = down[1:]
 			continue
 		}
 		spares = append(spares, m)
 	}
 	for _, m := range down {
-		targets = append(targets, target{Member: m})
+		targets = append(targets, membership.Target{Member: m})
 	}
 	return targets, spares, partition
 }

@@ -130,17 +130,13 @@ func (m *MemNetwork) RegisterGossip(addr, name string) {
 	m.gossip[addr] = name
 }
 
-func (m *MemNetwork) gossipName(addr string) (string, bool) {
+// GossipBlocked reports whether gossip from the node called from to the
+// gossip address addr is cut.
+func (m *MemNetwork) GossipBlocked(from, addr string) bool {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	name, ok := m.gossip[addr]
-	return name, ok
-}
-
-func (m *MemNetwork) isCut(from, to string) bool {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	return m.cut[[2]string{from, to}]
+	to, ok := m.gossip[addr]
+	return ok && m.cut[[2]string{from, to}]
 }
 
 // Endpoint returns the Transport that the node at addr uses to send.

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/dynkv/dynkv/node"
+	"github.com/dynkv/dynkv/node/membership"
 )
 
 // memberCluster runs an in-process cluster of n nodes serving HTTP and
@@ -153,7 +154,7 @@ func TestCLIStatus(t *testing.T) {
 	}
 
 	c.Kill(3)
-	c.Membership.SetStatus(node.NodeID(3), node.StatusFailed)
+	c.Membership.SetStatus(node.NodeID(3), membership.StatusFailed)
 	for i := range 30 { // through n1: those n4 replicates leave hints for it
 		mustPut(t, urls[0], fmt.Sprintf("k%02d", i), "v")
 	}
@@ -198,7 +199,7 @@ func TestCLIRemove(t *testing.T) {
 	run := func(args ...string) cliResult { t.Helper(); return cli(t, "", env, args...) }
 
 	c.Kill(2)
-	c.Membership.SetStatus(node.NodeID(2), node.StatusFailed)
+	c.Membership.SetStatus(node.NodeID(2), membership.StatusFailed)
 
 	run("remove", "n2").failsWith(t, 1, "dynkv remove n2: cannot_remove", "alive")
 	run("remove", "n9").failsWith(t, 1, "dynkv remove n9: unknown_node")

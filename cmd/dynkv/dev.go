@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/dynkv/dynkv/node"
+	"github.com/dynkv/dynkv/node/membership"
 )
 
 // devCmd holds the flags of `dynkv dev`.
@@ -194,7 +195,7 @@ func (p devPlan) start(dir string, log *slog.Logger) ([]*node.Node, error) {
 		nc.NodeID = node.NodeID(i)
 		nc.DataDir = filepath.Join(dir, nc.NodeID)
 		nc.HTTPAddr = p.httpAddr(i)
-		sc := node.SerfConfig{NodeID: nc.NodeID, BindAddr: p.gossipAddr(i), HTTPAddr: nc.HTTPAddr, Profile: "local"}
+		sc := membership.SerfConfig{NodeID: nc.NodeID, BindAddr: p.gossipAddr(i), HTTPAddr: nc.HTTPAddr, Profile: "local"}
 		if i > 0 {
 			sc.Join = []string{p.gossipAddr(0)}
 		}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dynkv/dynkv/node"
+	"github.com/dynkv/dynkv/node/membership"
 )
 
 // waitForMembers polls every node's /cluster/members until each sees all of
@@ -31,13 +32,13 @@ func allAlive(client *http.Client, addr string, want int) bool {
 		return false
 	}
 	defer resp.Body.Close()
-	var members []node.Member
+	var members []membership.Member
 	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&members) != nil {
 		return false
 	}
 	alive := 0
 	for _, m := range members {
-		if m.Status == node.StatusAlive {
+		if m.Status == membership.StatusAlive {
 			alive++
 		}
 	}

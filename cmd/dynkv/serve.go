@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/dynkv/dynkv/node"
+	"github.com/dynkv/dynkv/node/membership"
 )
 
 // serveCmd holds the flags of `dynkv serve`.
@@ -66,7 +67,7 @@ func newServeCmd() *serveCmd {
 // serveConfig is everything `dynkv serve` needs to start a node.
 type serveConfig struct {
 	node      node.Config
-	serf      node.SerfConfig
+	serf      membership.SerfConfig
 	log       logOptions
 	pprofAddr string
 }
@@ -125,7 +126,7 @@ func (c *serveCmd) config(args []string, lookupEnv func(string) (string, bool)) 
 	}
 	return serveConfig{
 		node: nc,
-		serf: node.SerfConfig{
+		serf: membership.SerfConfig{
 			NodeID: c.nodeID, BindAddr: c.gossipAddr, AdvertiseAddr: c.advertiseGossip,
 			HTTPAddr: advertised, Join: c.join, Profile: c.gossipProfile,
 		},

@@ -4,14 +4,15 @@ import (
 	"log/slog"
 
 	"github.com/dynkv/dynkv/node"
+	"github.com/dynkv/dynkv/node/membership"
 )
 
 // startNode opens and starts one node with serf gossip, closing it again if
 // it cannot start.
-func startNode(nc node.Config, sc node.SerfConfig, log *slog.Logger) (*node.Node, error) {
+func startNode(nc node.Config, sc membership.SerfConfig, log *slog.Logger) (*node.Node, error) {
 	nc.Logger = log
 	sc.Logger = log.With("node", nc.NodeID)
-	m, err := node.NewSerfMembership(sc)
+	m, err := membership.NewSerfMembership(sc)
 	if err != nil {
 		return nil, err
 	}

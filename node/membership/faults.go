@@ -1,15 +1,26 @@
-package node
+package membership
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"time"
 
-	"github.com/dynkv/dynkv/node/internal/wire"
 	"github.com/hashicorp/memberlist"
 )
 
-// faultyGossip wraps memberlist's network transport so that a MemNetwork's
+// GossipFaults is a test network's cut table as gossip sees it (the
+// transport package's MemNetwork implements it), so that a test partitions a
+// cluster once and both the failure detector and the requests see it.
+type GossipFaults interface {
+	// RegisterGossip records that the node called name gossips from addr.
+	RegisterGossip(addr, name string)
+	// GossipBlocked reports whether packets from the node called from to
+	// the gossip address addr are lost.
+	GossipBlocked(from, addr string) bool
+}
+
+// faultyGossip wraps memberlist's network transport so that GossipFaults'
 // cuts apply to gossip as well as to data traffic: a test partitions a
 // cluster once and both the failure detector and the requests see it.
 // (memberlist's own MockNetwork uses unbuffered sends and can wedge.)
@@ -19,13 +30,16 @@ import (
 // two-way cut blocks both directions.
 type faultyGossip struct {
 	*memberlist.NetTransport
-	net  *MemNetwork
+	net  GossipFaults
 	self string // this node's name in net
 }
 
+// errGossipCut refuses a gossip connection across a cut.
+var errGossipCut = errors.New("gossip link cut")
+
 var _ memberlist.NodeAwareTransport = (*faultyGossip)(nil)
 
-func newFaultyGossip(bindAddr string, port int, net *MemNetwork, self string, logger *memberlist.Config) (*faultyGossip, error) {
+func newFaultyGossip(bindAddr string, port int, faults GossipFaults, self string, logger *memberlist.Config) (*faultyGossip, error) {
 	nt, err := memberlist.NewNetTransport(&memberlist.NetTransportConfig{
 		BindAddrs: []string{bindAddr},
 		BindPort:  port,
@@ -34,12 +48,11 @@ func newFaultyGossip(bindAddr string, port int, net *MemNetwork, self string, lo
 	if err != nil {
 		return nil, fmt.Errorf("gossip transport: %w", err)
 	}
-	return &faultyGossip{NetTransport: nt, net: net, self: self}, nil
+	return &faultyGossip{NetTransport: nt, net: faults, self: self}, nil
 }
 
 func (f *faultyGossip) blocked(addr string) bool {
-	to, ok := f.net.gossipName(addr)
-	return ok && f.net.isCut(f.self, to)
+	return f.net.GossipBlocked(f.self, addr)
 }
 
 func (f *faultyGossip) WriteTo(b []byte, addr string) (time.Time, error) {
@@ -55,7 +68,7 @@ func (f *faultyGossip) WriteToAddress(b []byte, a memberlist.Address) (time.Time
 
 func (f *faultyGossip) DialTimeout(addr string, timeout time.Duration) (net.Conn, error) {
 	if f.blocked(addr) {
-		return nil, fmt.Errorf("dial %s: %w", addr, wire.ErrUnreachable)
+		return nil, fmt.Errorf("dial %s: %w", addr, errGossipCut)
 	}
 	return f.NetTransport.DialTimeout(addr, timeout)
 }

@@ -1,9 +1,10 @@
-package node
+package membership
 
 import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 )
 
@@ -34,10 +35,10 @@ const (
 	StateLeaving = "leaving"
 )
 
-// onRing reports whether the member owns partitions: a transient failure
+// OnRing reports whether the member owns partitions: a transient failure
 // moves no data; an announced leave (data handed off, then gone) or a
 // removal does.
-func (m Member) onRing() bool {
+func (m Member) OnRing() bool {
 	return m.Status != StatusLeft && m.Tags[TagState] != StateLeaving
 }
 
@@ -105,14 +106,15 @@ func (s *StaticMembership) SetStatus(id string, st MemberStatus) {
 	}
 }
 
-func (s *StaticMembership) list() []Member {
+// List returns every member, sorted by ID.
+func (s *StaticMembership) List() []Member {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]Member, 0, len(s.members))
 	for _, m := range s.members {
 		out = append(out, m)
 	}
-	slices.SortFunc(out, func(a, b Member) int { return compareStrings(a.ID, b.ID) })
+	slices.SortFunc(out, func(a, b Member) int { return strings.Compare(a.ID, b.ID) })
 	return out
 }
 
@@ -128,7 +130,7 @@ func (v *staticView) Start(self Member, onChange func()) error {
 	v.s.mu.Unlock()
 	return nil
 }
-func (v *staticView) Members() []Member { return v.s.list() }
+func (v *staticView) Members() []Member { return v.s.List() }
 func (v *staticView) Leave() error {
 	if v.self != "" {
 		v.s.SetStatus(v.self, StatusLeft)
@@ -156,13 +158,3 @@ func (v *staticView) Remove(id string) error {
 	return nil
 }
 func (v *staticView) Close() error { return nil }
-
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}

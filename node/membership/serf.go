@@ -1,4 +1,4 @@
-package node
+package membership
 
 import (
 	"context"
@@ -38,15 +38,16 @@ type SerfConfig struct {
 	// (~0.7 s, chattier).
 	Profile string
 	Logger  *slog.Logger
-	// Faults, for tests, routes gossip through a MemNetwork's cuts under
-	// the name FaultName.
-	Faults    *MemNetwork
-	FaultName string
 }
 
 // SerfMembership is Membership over hashicorp/serf.
 type SerfMembership struct {
-	cfg    SerfConfig
+	cfg SerfConfig
+	// faults, for tests only, routes gossip through a test network's cuts
+	// under the name faultName (NewFaultySerfMembership).
+	faults    GossipFaults
+	faultName string
+
 	serf   *serf.Serf
 	events chan serf.Event
 	cancel context.CancelFunc
@@ -71,6 +72,17 @@ func NewSerfMembership(cfg SerfConfig) (*SerfMembership, error) {
 		cfg.Logger = slog.Default()
 	}
 	return &SerfMembership{cfg: cfg}, nil
+}
+
+// NewFaultySerfMembership is NewSerfMembership for tests: gossip goes
+// through faults' cuts, where this node is called name.
+func NewFaultySerfMembership(cfg SerfConfig, faults GossipFaults, name string) (*SerfMembership, error) {
+	m, err := NewSerfMembership(cfg)
+	if err != nil {
+		return nil, err
+	}
+	m.faults, m.faultName = faults, name
+	return m, nil
 }
 
 func (m *SerfMembership) memberlistConfig() (*memberlist.Config, error) {
@@ -101,8 +113,8 @@ func (m *SerfMembership) memberlistConfig() (*memberlist.Config, error) {
 		mc.AdvertiseAddr, mc.AdvertisePort = ah, ap
 	}
 	mc.Logger = newSerfLogger(m.cfg.Logger.With("component", "memberlist"))
-	if m.cfg.Faults != nil {
-		t, err := newFaultyGossip(host, port, m.cfg.Faults, m.cfg.FaultName, mc)
+	if m.faults != nil {
+		t, err := newFaultyGossip(host, port, m.faults, m.faultName, mc)
 		if err != nil {
 			return nil, err
 		}
@@ -141,8 +153,8 @@ func (m *SerfMembership) Start(self Member, onChange func()) error {
 		return fmt.Errorf("start gossip on %s: %w", m.cfg.BindAddr, err)
 	}
 	m.serf = s
-	if m.cfg.Faults != nil {
-		m.cfg.Faults.RegisterGossip(m.GossipAddr(), m.cfg.FaultName)
+	if m.faults != nil {
+		m.faults.RegisterGossip(m.GossipAddr(), m.faultName)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	m.cancel, m.done = cancel, make(chan struct{})
