@@ -12,6 +12,7 @@ import (
 	"github.com/dynkv/dynkv/merkle"
 	"github.com/dynkv/dynkv/node/internal/wire"
 	"github.com/dynkv/dynkv/node/membership"
+	"github.com/dynkv/dynkv/node/transport"
 )
 
 // Active anti-entropy: every partition this node replicates has a Merkle
@@ -194,8 +195,8 @@ func (n *Node) AntiEntropyOnce(ctx context.Context) (ExchangeStats, error) {
 	return total, errors.Join(errs...)
 }
 
-func (n *Node) exchange(ctx context.Context, p int, peer membership.Member) (ExchangeStats, error) {
-	st := ExchangeStats{Exchanges: 1}
+func (n *Node) exchange(ctx context.Context, p int, peer membership.Member) (st ExchangeStats, err error) {
+	st = ExchangeStats{Exchanges: 1}
 	pt := n.ae.tree(p)
 	if pt == nil || !pt.ready.Load() {
 		return st, nil
@@ -206,20 +207,14 @@ func (n *Node) exchange(ctx context.Context, p int, peer membership.Member) (Exc
 		n.metrics.aeKeysRepaired.Add(float64(st.KeysRepaired))
 		n.metrics.aeBytesSent.Add(float64(st.BytesSent))
 	}()
-	call := func(op wire.Op, body []byte) ([]byte, error) {
-		st.BytesSent += int64(len(body))
-		out, err := n.replicaCall(ctx, peer, op, body)
-		st.BytesReceived += int64(len(out))
-		return out, err
-	}
+	var bytes transport.Bytes
+	peers := n.peers.Counting(&bytes)
+	// Deferred after the metrics' defer, so it runs first.
+	defer func() { st.BytesSent, st.BytesReceived = bytes.Sent, bytes.Received }()
+	to := membership.Target{Member: peer}
 
 	// Roots first: replicas in sync (the steady state) cost one hash.
-	out, err := call(wire.OpTreeChildren, wire.TreeRequest{Partition: p}.Encode())
-	if err != nil {
-		result = "failed"
-		return st, err
-	}
-	root, err := merkle.DecodeHashes(out)
+	root, err := peers.TreeChildren(ctx, peer, wire.TreeRequest{Partition: p})
 	if err != nil || len(root) != 1 {
 		result = "failed"
 		return st, fmt.Errorf("%w: bad root answer: %v", wire.ErrBadMessage, err)
@@ -234,12 +229,7 @@ func (n *Node) exchange(ctx context.Context, p int, peer membership.Member) (Exc
 	depth := pt.tree.Config().Depth
 	frontier := []int{0}
 	for level := 0; level < depth && len(frontier) > 0; level++ {
-		out, err := call(wire.OpTreeChildren, wire.TreeRequest{Partition: p, Level: level, Indexes: frontier}.Encode())
-		if err != nil {
-			result = "failed"
-			return st, err
-		}
-		theirs, err := merkle.DecodeHashes(out)
+		theirs, err := peers.TreeChildren(ctx, peer, wire.TreeRequest{Partition: p, Level: level, Indexes: frontier})
 		if err != nil {
 			result = "failed"
 			return st, err
@@ -270,12 +260,7 @@ func (n *Node) exchange(ctx context.Context, p int, peer membership.Member) (Exc
 	}
 	result = "repaired"
 
-	out, err = call(wire.OpTreeEntries, wire.TreeRequest{Partition: p, Indexes: frontier}.Encode())
-	if err != nil {
-		result = "failed"
-		return st, err
-	}
-	theirs, err := merkle.DecodeEntries(out)
+	theirs, err := peers.TreeEntries(ctx, peer, wire.TreeRequest{Partition: p, Indexes: frontier})
 	if err != nil {
 		result = "failed"
 		return st, err
@@ -296,15 +281,11 @@ func (n *Node) exchange(ctx context.Context, p int, peer membership.Member) (Exc
 		if err := n.aeLimiter.Wait(ctx); err != nil {
 			return st, err
 		}
-		out, err := call(wire.OpRead, wire.ReadRequest{Key: key}.Encode())
+		theirSet, err := peers.Read(ctx, to, key)
 		if err != nil {
 			return st, err
 		}
-		resp, err := wire.DecodeReadResponse(out)
-		if err != nil {
-			return st, err
-		}
-		if err := n.mergeLocal(key, resp.Set); err != nil {
+		if err := n.mergeLocal(key, theirSet); err != nil {
 			return st, err
 		}
 		st.KeysRepaired++
@@ -313,7 +294,7 @@ func (n *Node) exchange(ctx context.Context, p int, peer membership.Member) (Exc
 			if err != nil {
 				return st, err
 			}
-			if !merged.Equal(resp.Set) {
+			if !merged.Equal(theirSet) {
 				push = append(push, key)
 			}
 		}
@@ -326,7 +307,7 @@ func (n *Node) exchange(ctx context.Context, p int, peer membership.Member) (Exc
 		if err != nil {
 			return st, err
 		}
-		if _, err := call(wire.OpMerge, wire.MergeRequest{Key: key, Set: s}.Encode()); err != nil {
+		if err := peers.Merge(ctx, to, wire.MergeRequest{Key: key, Set: s}.Encode()); err != nil {
 			return st, err
 		}
 		st.KeysRepaired++

@@ -17,6 +17,7 @@ import (
 
 	"github.com/dynkv/dynkv/node/internal/wire"
 	"github.com/dynkv/dynkv/node/membership"
+	"github.com/dynkv/dynkv/node/transport"
 	"github.com/dynkv/dynkv/vclock"
 )
 
@@ -89,9 +90,9 @@ func (n *Node) ServeHTTP(rc *fasthttp.RequestCtx) {
 	switch {
 	case strings.HasPrefix(path, "/kv/"):
 		n.serveKV(rc, method, path[len("/kv/"):])
-	case strings.HasPrefix(path, internodePrefix):
+	case strings.HasPrefix(path, transport.InternodePrefix):
 		if allow(rc, method, fasthttp.MethodPost) {
-			serveInternode(rc, n, wire.Op(path[len(internodePrefix):]))
+			transport.ServeInternode(rc, n, wire.Op(path[len(transport.InternodePrefix):]))
 		}
 	case strings.HasPrefix(path, "/admin/local/"):
 		if allow(rc, method, fasthttp.MethodGet) {

@@ -40,46 +40,6 @@ type ReadResult struct {
 	Acks int
 }
 
-// replicaCall sends one internode request; the local replica is called
-// directly rather than through the transport. Whether the peer answered
-// feeds the coordinator's failure detector.
-func (n *Node) replicaCall(ctx context.Context, m membership.Member, op wire.Op, body []byte) ([]byte, error) {
-	if m.ID == n.cfg.NodeID {
-		out, err := n.HandleInternode(ctx, op, body)
-		if err != nil {
-			// Exactly what a peer would have answered, so the coordinator
-			// treats local and remote refusals alike.
-			return nil, wire.AsRemoteError(err)
-		}
-		return out, nil
-	}
-	start := time.Now()
-	out, err := n.transport.Call(ctx, m.HTTPAddr, op, body)
-	n.metrics.observeInternode(op, err, time.Since(start))
-	var re *wire.RemoteError
-	switch {
-	case err == nil:
-		n.cluster.Health().Succeeded(m.ID)
-	case errors.As(err, &re) && re.Code == CodeShuttingDown:
-		n.cluster.Health().Failed(m.ID)
-	case errors.As(err, &re):
-		n.cluster.Health().Succeeded(m.ID) // it answered
-	default:
-		n.cluster.Health().Failed(m.ID)
-	}
-	return out, err
-}
-
-// call sends a request to a target: to a replica as is, to a fallback
-// wrapped with the replica it stands in for.
-func (n *Node) call(ctx context.Context, t membership.Target, op wire.Op, body []byte) ([]byte, error) {
-	if t.HintFor == "" {
-		return n.replicaCall(ctx, t.Member, op, body)
-	}
-	hintOp := map[wire.Op]wire.Op{wire.OpRead: wire.OpHintRead, wire.OpWrite: wire.OpHintWrite, wire.OpMerge: wire.OpHintMerge}[op]
-	return n.replicaCall(ctx, t.Member, hintOp, wire.EncodeHinted(t.HintFor, body))
-}
-
 // Put coordinates a client write. The first reachable replica of the key
 // mints the new version's dot and returns its resulting state (a fallback
 // mints only if no replica answers); that state is then merged into the
@@ -98,27 +58,14 @@ func (n *Node) Put(ctx context.Context, req WriteRequest) (WriteResult, error) {
 	defer cancel()
 
 	wreq := wire.WriteRequest{Key: req.Key, Context: req.Context, Value: req.Value, ContentType: req.ContentType, Deleted: req.Delete}
-	var body []byte // wreq encoded, once a peer is to mint
 	var minted wire.WriteResponse
 	var why []string
 	tried := map[int]bool{}
 	var lost []membership.Target // targets that failed: stand-ins will take their share
 	mint := func(t membership.Target) (bool, error) {
 		var err error
-		if t.HintFor == "" && t.ID == n.cfg.NodeID {
-			if minted, err = n.selfMint(wreq); err == nil {
-				return true, nil
-			}
-		} else {
-			if body == nil {
-				body = wreq.Encode()
-			}
-			var out []byte
-			if out, err = n.call(ctx, t, wire.OpWrite, body); err == nil {
-				if minted, err = wire.DecodeWriteResponse(out); err == nil {
-					return true, nil
-				}
-			}
+		if minted, err = n.peers.Mint(ctx, t, wreq); err == nil {
+			return true, nil
 		}
 		if apiErr := refusal(err); apiErr != nil {
 			return false, apiErr
@@ -173,7 +120,7 @@ func (n *Node) Put(ctx context.Context, req WriteRequest) (WriteResult, error) {
 	send := func(t membership.Target) {
 		outstanding++
 		n.background(func(bctx context.Context) {
-			_, err := n.call(bctx, t, wire.OpMerge, merge)
+			err := n.peers.Merge(bctx, t, merge)
 			if err != nil {
 				n.log.Debug("replication failed", "target", t.ID, "hint_for", t.HintFor, "err", err)
 			}
@@ -255,18 +202,11 @@ func (n *Node) Get(ctx context.Context, key []byte, r int) (ReadResult, error) {
 		err  error
 	}
 	replies := make(chan reply, len(targets)+len(spares))
-	body := wire.ReadRequest{Key: key}.Encode()
 	pending := 0
 	ask := func(t membership.Target) {
 		pending++
 		n.background(func(bctx context.Context) {
-			out, err := n.call(bctx, t, wire.OpRead, body)
-			var s vclock.Set
-			if err == nil {
-				var resp wire.ReadResponse
-				resp, err = wire.DecodeReadResponse(out)
-				s = resp.Set
-			}
+			s, err := n.peers.Read(bctx, t, key)
 			replies <- reply{from: t, set: s, err: err}
 		})
 	}
@@ -286,7 +226,7 @@ func (n *Node) Get(ctx context.Context, key []byte, r int) (ReadResult, error) {
 	if self >= 0 {
 		// Read this replica in the request's goroutine while the peers
 		// are asked; the answer joins theirs (replies has room for it).
-		s, err := n.selfRead(key)
+		s, err := n.ReadLocal(key)
 		pending++
 		replies <- reply{from: targets[self], set: s, err: err}
 	}
@@ -370,7 +310,7 @@ func (n *Node) Get(ctx context.Context, key []byte, r int) (ReadResult, error) {
 			if body == nil {
 				body = wire.MergeRequest{Key: key, Set: all}.Encode()
 			}
-			if _, err := n.replicaCall(bctx, rep.from.Member, wire.OpMerge, body); err != nil {
+			if err := n.peers.Merge(bctx, membership.Target{Member: rep.from.Member}, body); err != nil {
 				n.log.Debug("read repair failed", "replica", rep.from.ID, "err", err)
 				continue
 			}

@@ -119,7 +119,7 @@ func (n *Node) handoffPartition(ctx context.Context, v *membership.View, p, left
 		for _, e := range batch {
 			body := wire.EncodeMerge(e.key, e.value)
 			for _, m := range to {
-				if _, err := n.replicaCall(ctx, m, wire.OpMerge, body); err != nil {
+				if err := n.peers.Merge(ctx, membership.Target{Member: m}, body); err != nil {
 					return fmt.Errorf("hand %q to %s: %w", e.key, m.ID, err)
 				}
 			}

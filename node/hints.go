@@ -10,6 +10,7 @@ import (
 
 	"github.com/dynkv/dynkv/hinted"
 	"github.com/dynkv/dynkv/node/internal/wire"
+	"github.com/dynkv/dynkv/node/membership"
 )
 
 // hintKeyspace holds hints in the node's one database, next to its data.
@@ -50,7 +51,7 @@ func (n *Node) sendHint(ctx context.Context, target string, key, value []byte) e
 		return fmt.Errorf("hint target %s is not a member", target)
 	}
 	body := wire.EncodeMerge(key, value)
-	_, err := n.replicaCall(ctx, m, wire.OpMerge, body)
+	err := n.peers.Merge(ctx, membership.Target{Member: m}, body)
 	var re *wire.RemoteError
 	if errors.As(err, &re) && re.Code == wire.CodeBadMessage {
 		// The target will never take it; keeping it would block every
@@ -116,7 +117,7 @@ func (n *Node) sendToOtherReplica(ctx context.Context, target string, key, value
 		if id == target || !ok || !n.cluster.Usable(m) {
 			continue
 		}
-		if _, err := n.replicaCall(ctx, m, wire.OpMerge, body); err != nil {
+		if err := n.peers.Merge(ctx, membership.Target{Member: m}, body); err != nil {
 			errs = append(errs, err)
 			continue
 		}

@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/dynkv/dynkv/node/membership"
+	"github.com/dynkv/dynkv/node/transport"
 )
 
 // LocalCluster runs several nodes in one process with hand-driven
@@ -16,7 +17,7 @@ import (
 // (SDK examples, load-test checks). Node i is named "n<i+1>".
 type LocalCluster struct {
 	opts       LocalClusterOptions
-	Net        *MemNetwork
+	Net        *transport.MemNetwork
 	Membership *membership.StaticMembership
 
 	mu    sync.Mutex
@@ -49,7 +50,7 @@ func StartLocalCluster(opts LocalClusterOptions) (*LocalCluster, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	c := &LocalCluster{opts: opts, Net: NewMemNetwork(), Membership: membership.NewStaticMembership(), nodes: make([]*Node, opts.Nodes)}
+	c := &LocalCluster{opts: opts, Net: transport.NewMemNetwork(), Membership: membership.NewStaticMembership(), nodes: make([]*Node, opts.Nodes)}
 	for i := range opts.Nodes {
 		// Opened and started one by one so that, with gossip, every node
 		// has a running seed to join.

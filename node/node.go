@@ -17,6 +17,7 @@ import (
 	"github.com/dynkv/dynkv/hinted"
 	"github.com/dynkv/dynkv/merkle"
 	"github.com/dynkv/dynkv/node/membership"
+	"github.com/dynkv/dynkv/node/transport"
 	"github.com/dynkv/dynkv/store"
 )
 
@@ -25,7 +26,7 @@ type Deps struct {
 	// membership.Membership is required.
 	Membership membership.Membership
 	// Transport carries internode requests; default HTTP.
-	Transport Transport
+	Transport transport.Transport
 	// Store, if set, is used instead of opening cfg.DataDir (tests with an
 	// in-memory store). The node closes it.
 	Store *store.Store
@@ -38,7 +39,8 @@ type Node struct {
 	log        *slog.Logger
 	store      *store.Store
 	id         identity
-	transport  Transport
+	transport  transport.Transport
+	peers      *transport.Peers
 	membership membership.Membership
 	cluster    *membership.Tracker
 	metrics    *metrics
@@ -138,9 +140,12 @@ func Open(cfg Config, deps Deps) (*Node, error) {
 		n.httpAddr = cfg.AdvertiseHTTPAddr
 	}
 	if n.transport == nil {
-		t := NewHTTPTransport(cfg.ServerIdleTimeout, cfg.ConnectTimeout, 1024, cfg.MaxInternodeBytes)
-		n.transport = t
+		n.transport = transport.NewHTTPTransport(cfg.ServerIdleTimeout, cfg.ConnectTimeout, 1024, cfg.MaxInternodeBytes)
 	}
+	n.peers = transport.NewPeers(transport.PeersConfig{
+		Self: cfg.NodeID, Local: n, Transport: n.transport,
+		Health: n.cluster.Health(), Observe: n.metrics.observeInternode,
+	})
 	n.bgCtx, n.bgCancel = context.WithCancel(context.Background())
 	n.loopCtx, n.loopCancel = context.WithCancel(context.Background())
 	return n, nil
@@ -243,8 +248,8 @@ func (n *Node) Close() error {
 	if err := n.membership.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("membership: %w", err))
 	}
-	if t, ok := n.transport.(*HTTPTransport); ok {
-		t.Close()
+	if err := n.transport.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("transport: %w", err))
 	}
 	if err := markCleanShutdown(n.store); err != nil {
 		errs = append(errs, err)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/dynkv/dynkv/node/internal/wire"
+	"github.com/dynkv/dynkv/node/membership"
 	"github.com/dynkv/dynkv/store"
 	"github.com/dynkv/dynkv/vclock"
 )
@@ -92,27 +93,22 @@ func (n *Node) reap(ctx context.Context, key []byte, pref []string) (bool, error
 		return false, err
 	}
 	v := n.cluster.View()
-	read := wire.ReadRequest{Key: key}.Encode()
 	for _, id := range pref[1:] {
 		m, ok := v.Members[id]
 		if !ok {
 			return false, fmt.Errorf("replica %s unknown", id)
 		}
-		out, err := n.replicaCall(ctx, m, wire.OpRead, read)
+		theirs, err := n.peers.Read(ctx, membership.Target{Member: m}, key)
 		if err != nil {
 			return false, fmt.Errorf("replica %s: %w", id, err)
 		}
-		theirs, err := wire.DecodeReadResponse(out)
-		if err != nil {
-			return false, err
-		}
-		if !theirs.Set.Equal(mine) {
+		if !theirs.Equal(mine) {
 			return false, nil // anti-entropy will make them agree first
 		}
 	}
 	body := wire.MergeRequest{Key: key, Set: mine}.Encode()
 	for _, id := range pref {
-		if _, err := n.replicaCall(ctx, v.Members[id], wire.OpReap, body); err != nil {
+		if err := n.peers.Reap(ctx, v.Member(id), body); err != nil {
 			// The others may have forgotten it already; the one left keeps
 			// the tombstone, which anti-entropy spreads again (harmless) and
 			// the next pass reaps.

@@ -125,7 +125,8 @@ func (n *Node) mint(req wire.WriteRequest) (wire.WriteResponse, error) {
 // whole sibling set only to decode it again cost more than the read. Each
 // answers exactly what HandleInternode would, refusals included.
 
-func (n *Node) selfRead(key []byte) (vclock.Set, error) {
+// ReadLocal implements transport.Local.
+func (n *Node) ReadLocal(key []byte) (vclock.Set, error) {
 	if n.closing.Load() {
 		return vclock.Set{}, wire.ShuttingDown()
 	}
@@ -136,7 +137,8 @@ func (n *Node) selfRead(key []byte) (vclock.Set, error) {
 	return s, nil
 }
 
-func (n *Node) selfMint(req wire.WriteRequest) (wire.WriteResponse, error) {
+// MintLocal implements transport.Local.
+func (n *Node) MintLocal(req wire.WriteRequest) (wire.WriteResponse, error) {
 	if n.closing.Load() {
 		return wire.WriteResponse{}, wire.ShuttingDown()
 	}
@@ -147,7 +149,7 @@ func (n *Node) selfMint(req wire.WriteRequest) (wire.WriteResponse, error) {
 	return resp, nil
 }
 
-// HandleInternode implements InternodeHandler: it decodes a peer's request,
+// HandleInternode implements transport.Handler: it decodes a peer's request,
 // applies it to the local replica and encodes the answer.
 func (n *Node) HandleInternode(ctx context.Context, op wire.Op, body []byte) ([]byte, error) {
 	if n.closing.Load() {

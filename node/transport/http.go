@@ -1,4 +1,4 @@
-package node
+package transport
 
 import (
 	"context"
@@ -13,9 +13,9 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// internodePrefix is the path under which nodes call each other; the
+// InternodePrefix is the path under which nodes call each other; the
 // operation follows it (e.g. /internal/v1/write).
-const internodePrefix = "/internal/v1/"
+const InternodePrefix = "/internal/v1/"
 
 // HTTPTransport sends internode requests over HTTP, pipelined
 // (pipeline.go) on pipelineConns connections per peer.
@@ -128,7 +128,7 @@ func (t *HTTPTransport) Call(ctx context.Context, addr string, op wire.Op, body 
 	if err != nil {
 		return nil, fmt.Errorf("%w: call %s %s: %v", wire.ErrUnreachable, addr, op, err)
 	}
-	call, _, err := pc.send(ctx, internodePrefix+string(op), body)
+	call, _, err := pc.send(ctx, InternodePrefix+string(op), body)
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
 		return nil, fmt.Errorf("call %s %s: %w", addr, op, err)
@@ -147,7 +147,7 @@ func (t *HTTPTransport) Call(ctx context.Context, addr string, op wire.Op, body 
 
 // Close closes every connection; requests waiting on them fail, and so
 // do later ones.
-func (t *HTTPTransport) Close() {
+func (t *HTTPTransport) Close() error {
 	t.closed.Store(true)
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -161,12 +161,13 @@ func (t *HTTPTransport) Close() {
 			s.mu.Unlock()
 		}
 	}
+	return nil
 }
 
-// serveInternode answers an internode request on the node's HTTP server.
+// ServeInternode answers an internode request on the node's HTTP server.
 // It sets no deadline of its own: replica operations are local and end
 // without one, so a timer per request would be spent for nothing.
-func serveInternode(rc *fasthttp.RequestCtx, h InternodeHandler, op wire.Op) {
+func ServeInternode(rc *fasthttp.RequestCtx, h Handler, op wire.Op) {
 	out, err := h.HandleInternode(context.Background(), op, rc.PostBody())
 	rc.SetContentType("application/octet-stream")
 	if err != nil {

@@ -1,4 +1,4 @@
-package node
+package transport
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dynkv/dynkv/node/internal/testutil"
 	"github.com/dynkv/dynkv/node/internal/wire"
 	"github.com/valyala/fasthttp"
 )
@@ -28,7 +29,7 @@ func startPeer(t *testing.T, addr string, h fasthttp.RequestHandler) *peerServer
 	}
 	var ln net.Listener
 	// A restarted peer's port may take a moment to free.
-	eventually(t, 5*time.Second, "listening on "+addr, func() bool {
+	testutil.Eventually(t, 5*time.Second, "listening on "+addr, func() bool {
 		var err error
 		ln, err = net.Listen("tcp", addr)
 		return err == nil
@@ -123,7 +124,7 @@ func TestPipelineInFlightFailOnBreak(t *testing.T) {
 			errs <- err
 		}()
 	}
-	eventually(t, 5*time.Second, "a request reaches the peer", func() bool { return arrived.Load() > 0 })
+	testutil.Eventually(t, 5*time.Second, "a request reaches the peer", func() bool { return arrived.Load() > 0 })
 	// Break every connection from the client side, as a reset would.
 	tr.Close()
 	for range 10 {
@@ -195,7 +196,7 @@ func TestPipelineRedialsAfterRestart(t *testing.T) {
 	p = startPeer(t, addr, echo)
 	// The old connections were closed by the peer while idle: the reader
 	// noticed, so the first requests after the restart go out on new ones.
-	eventually(t, 5*time.Second, "the transport notices the closed connections", func() bool {
+	testutil.Eventually(t, 5*time.Second, "the transport notices the closed connections", func() bool {
 		tr.mu.Lock()
 		defer tr.mu.Unlock()
 		for i := range tr.peers[addr].slots {
@@ -206,7 +207,7 @@ func TestPipelineRedialsAfterRestart(t *testing.T) {
 		return true
 	})
 	// A dial that failed in the restart gap is remembered for a moment.
-	eventually(t, 5*time.Second, "a call succeeds after the restart", func() bool { return call() == nil })
+	testutil.Eventually(t, 5*time.Second, "a call succeeds after the restart", func() bool { return call() == nil })
 	for i := range 10 {
 		if err := call(); err != nil {
 			t.Fatalf("call %d after the restart: %v", i, err)
@@ -294,7 +295,7 @@ func TestPipelineOversizedAnswer(t *testing.T) {
 	if _, err := call("big"); !errors.Is(err, wire.ErrUnreachable) {
 		t.Fatalf("oversized answer: %v; want a failure", err)
 	}
-	eventually(t, 5*time.Second, "the next request succeeds", func() bool {
+	testutil.Eventually(t, 5*time.Second, "the next request succeeds", func() bool {
 		got, err := call("small")
 		return err == nil && string(got) == "small"
 	})

@@ -1,4 +1,4 @@
-package node
+package transport
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 // packages' tests can run whole clusters in one process.
 type MemNetwork struct {
 	mu       sync.RWMutex
-	handlers map[string]InternodeHandler
+	handlers map[string]Handler
 	cut      map[[2]string]bool // from, to
 	delay    time.Duration
 	dropOne  func(from, to string) bool
@@ -25,12 +25,12 @@ type MemNetwork struct {
 
 // NewMemNetwork returns an empty network with every link up.
 func NewMemNetwork() *MemNetwork {
-	return &MemNetwork{handlers: map[string]InternodeHandler{}, cut: map[[2]string]bool{}, stalled: map[string]bool{}, gossip: map[string]string{}}
+	return &MemNetwork{handlers: map[string]Handler{}, cut: map[[2]string]bool{}, stalled: map[string]bool{}, gossip: map[string]string{}}
 }
 
 // Register makes h reachable at addr, replacing any earlier handler (a
 // restarted node). Unregister(addr) makes it unreachable (a killed node).
-func (m *MemNetwork) Register(addr string, h InternodeHandler) {
+func (m *MemNetwork) Register(addr string, h Handler) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.handlers[addr] = h
@@ -146,6 +146,9 @@ type memEndpoint struct {
 	net  *MemNetwork
 	from string
 }
+
+// Close implements Transport: the network outlives its endpoints.
+func (e memEndpoint) Close() error { return nil }
 
 func (e memEndpoint) Call(ctx context.Context, to string, op wire.Op, body []byte) ([]byte, error) {
 	m := e.net
