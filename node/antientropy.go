@@ -1,13 +1,10 @@
 package node
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
-	"sync/atomic"
 
 	"github.com/dynkv/dynkv/merkle"
 	"github.com/dynkv/dynkv/node/internal/wire"
@@ -22,130 +19,20 @@ import (
 // misses (hints dropped after their window, a wiped disk, a fallback that
 // died) without any client read.
 
-// partitionTree is one partition's tree. Writers to the partition hold lock
-// shared while they update the store and the tree; a build holds it
-// exclusively while it scans, so no write can be both in the scan and in a
-// delta (which would count it twice).
-type partitionTree struct {
-	lock  sync.RWMutex
-	tree  *merkle.Tree
-	ready atomic.Bool
-}
-
-type antiEntropy struct {
-	cfg merkle.Config
-
-	mu    sync.RWMutex
-	trees map[int]*partitionTree
-}
-
-func newAntiEntropy(cfg merkle.Config) *antiEntropy {
-	return &antiEntropy{cfg: cfg, trees: map[int]*partitionTree{}}
-}
-
-func (a *antiEntropy) tree(p int) *partitionTree {
-	a.mu.RLock()
-	defer a.mu.RUnlock()
-	return a.trees[p]
-}
-
-// track makes the set of tracked partitions equal to partitions and returns
-// the trees that need building.
-func (a *antiEntropy) track(partitions []int) ([]int, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	want := map[int]bool{}
-	var build []int
-	for _, p := range partitions {
-		want[p] = true
-		if _, ok := a.trees[p]; !ok {
-			t, err := merkle.New(a.cfg)
-			if err != nil {
-				return nil, err
-			}
-			a.trees[p] = &partitionTree{tree: t}
-			build = append(build, p)
-		}
-	}
-	for p := range a.trees {
-		if !want[p] {
-			delete(a.trees, p)
-		}
-	}
-	return build, nil
-}
-
-// lockForWrite is taken around every local store write of key; the returned
-// func applies the write's delta to the tree and releases the lock.
-func (n *Node) lockForWrite(p uint16) func(key, old, new []byte) {
-	pt := n.ae.tree(int(p))
-	if pt == nil {
-		return func(_, _, _ []byte) {}
-	}
-	pt.lock.RLock()
-	return func(key, old, new []byte) {
-		if !bytes.Equal(old, new) {
-			pt.tree.Update(key, old, new)
-		}
-		pt.lock.RUnlock()
-	}
-}
-
-// buildTrees (re)builds the listed partitions' trees from the store.
-func (n *Node) buildTrees(ctx context.Context, partitions []int) {
-	for _, p := range partitions {
-		if ctx.Err() != nil {
-			return
-		}
-		pt := n.ae.tree(p)
-		if pt == nil {
-			continue
-		}
-		pt.lock.Lock()
-		pt.tree.Reset()
-		err := n.store.Scan(uint16(p), func(key, value []byte) error {
-			pt.tree.Update(key, nil, value)
-			return nil
-		})
-		if err == nil {
-			pt.ready.Store(true)
-		}
-		pt.lock.Unlock()
-		if err != nil {
-			n.log.Warn("building Merkle tree failed; will retry", "partition", p, "err", err)
-			continue
-		}
-	}
-	n.metrics.aeTreesReady.Set(float64(n.ae.readyCount()))
-}
-
-func (a *antiEntropy) readyCount() int {
-	a.mu.RLock()
-	defer a.mu.RUnlock()
-	c := 0
-	for _, pt := range a.trees {
-		if pt.ready.Load() {
-			c++
-		}
-	}
-	return c
-}
-
 // syncTrees follows ring changes: new partitions get a tree built in the
 // background, partitions no longer replicated are forgotten.
 func (n *Node) syncTrees() {
 	v := n.cluster.View()
-	build, err := n.ae.track(v.Ring.PartitionsOf(n.cfg.NodeID))
+	build, err := n.replica.Track(v.Ring.PartitionsOf(n.cfg.NodeID))
 	if err != nil {
 		n.log.Error("cannot track partitions for anti-entropy", "err", err)
 		return
 	}
-	n.metrics.aeTreesReady.Set(float64(n.ae.readyCount()))
 	if len(build) > 0 && !n.closing.Load() {
 		n.loops.Add(1)
 		go func() {
 			defer n.loops.Done()
-			n.buildTrees(n.loopCtx, build)
+			n.replica.BuildTrees(n.loopCtx, build)
 		}()
 	}
 }
@@ -197,8 +84,8 @@ func (n *Node) AntiEntropyOnce(ctx context.Context) (ExchangeStats, error) {
 
 func (n *Node) exchange(ctx context.Context, p int, peer membership.Member) (st ExchangeStats, err error) {
 	st = ExchangeStats{Exchanges: 1}
-	pt := n.ae.tree(p)
-	if pt == nil || !pt.ready.Load() {
+	tree := n.replica.Tree(p)
+	if tree == nil {
 		return st, nil
 	}
 	result := "in_sync"
@@ -220,13 +107,13 @@ func (n *Node) exchange(ctx context.Context, p int, peer membership.Member) (st 
 		return st, fmt.Errorf("%w: bad root answer: %v", wire.ErrBadMessage, err)
 	}
 	st.HashesCompared++
-	if root[0] == pt.tree.Root() {
+	if root[0] == tree.Root() {
 		st.InSync = 1
 		return st, nil
 	}
 
 	// Descend only into subtrees whose hashes differ.
-	depth := pt.tree.Config().Depth
+	depth := tree.Config().Depth
 	frontier := []int{0}
 	for level := 0; level < depth && len(frontier) > 0; level++ {
 		theirs, err := peers.TreeChildren(ctx, peer, wire.TreeRequest{Partition: p, Level: level, Indexes: frontier})
@@ -234,14 +121,14 @@ func (n *Node) exchange(ctx context.Context, p int, peer membership.Member) (st 
 			result = "failed"
 			return st, err
 		}
-		fan := pt.tree.Config().Fanout
+		fan := tree.Config().Fanout
 		if len(theirs) != len(frontier)*fan {
 			result = "failed"
 			return st, fmt.Errorf("%w: %d hashes for %d nodes", wire.ErrBadMessage, len(theirs), len(frontier))
 		}
 		var next []int
 		for k, idx := range frontier {
-			mine, err := pt.tree.Children(level, idx)
+			mine, err := tree.Children(level, idx)
 			if err != nil {
 				return st, err
 			}
@@ -265,7 +152,7 @@ func (n *Node) exchange(ctx context.Context, p int, peer membership.Member) (st 
 		result = "failed"
 		return st, err
 	}
-	mine, err := n.leafEntries(p, frontier)
+	mine, err := n.replica.LeafEntries(p, frontier)
 	if err != nil {
 		return st, err
 	}
@@ -285,12 +172,12 @@ func (n *Node) exchange(ctx context.Context, p int, peer membership.Member) (st 
 		if err != nil {
 			return st, err
 		}
-		if err := n.mergeLocal(key, theirSet); err != nil {
+		if err := n.replica.Merge(key, theirSet); err != nil {
 			return st, err
 		}
 		st.KeysRepaired++
 		if isDiffer[string(key)] {
-			merged, err := n.readLocal(key)
+			merged, err := n.replica.Read(key)
 			if err != nil {
 				return st, err
 			}
@@ -303,7 +190,7 @@ func (n *Node) exchange(ctx context.Context, p int, peer membership.Member) (st 
 		if err := n.aeLimiter.Wait(ctx); err != nil {
 			return st, err
 		}
-		s, err := n.readLocal(key)
+		s, err := n.replica.Read(key)
 		if err != nil {
 			return st, err
 		}
@@ -313,60 +200,4 @@ func (n *Node) exchange(ctx context.Context, p int, peer membership.Member) (st 
 		st.KeysRepaired++
 	}
 	return st, nil
-}
-
-// leafEntries lists this replica's (key, value hash) entries in the given
-// leaves of partition p, in key order.
-func (n *Node) leafEntries(p int, leaves []int) ([]merkle.Entry, error) {
-	pt := n.ae.tree(p)
-	if pt == nil || !pt.ready.Load() {
-		return nil, &wire.RemoteError{Code: wire.CodeNotReady, Message: fmt.Sprintf("partition %d has no tree yet", p)}
-	}
-	want := map[int]bool{}
-	for _, l := range leaves {
-		want[l] = true
-	}
-	var out []merkle.Entry
-	err := n.store.Scan(uint16(p), func(key, value []byte) error {
-		if want[pt.tree.LeafOf(key)] {
-			out = append(out, merkle.Entry{Key: key, Hash: merkle.ValueHash(value)})
-		}
-		return nil
-	})
-	return out, err
-}
-
-// handleTree serves a peer's tree descent and entry requests.
-func (n *Node) handleTree(op wire.Op, body []byte) ([]byte, error) {
-	req, err := wire.DecodeTreeRequest(body)
-	if err != nil {
-		return nil, err
-	}
-	if req.Partition >= n.cfg.Ring.Partitions {
-		return nil, fmt.Errorf("%w: partition %d of %d", wire.ErrBadMessage, req.Partition, n.cfg.Ring.Partitions)
-	}
-	if op == wire.OpTreeEntries {
-		entries, err := n.leafEntries(req.Partition, req.Indexes)
-		if err != nil {
-			return nil, err
-		}
-		return merkle.AppendEntries([]byte{}, entries)
-	}
-	pt := n.ae.tree(req.Partition)
-	if pt == nil || !pt.ready.Load() {
-		return nil, &wire.RemoteError{Code: wire.CodeNotReady, Message: fmt.Sprintf("partition %d has no tree yet", req.Partition)}
-	}
-	if len(req.Indexes) == 0 {
-		// No node named: the root itself.
-		return merkle.AppendHashes(nil, []uint64{pt.tree.Root()}), nil
-	}
-	var hashes []uint64
-	for _, idx := range req.Indexes {
-		hs, err := pt.tree.Children(req.Level, idx)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", wire.ErrBadMessage, err)
-		}
-		hashes = append(hashes, hs...)
-	}
-	return merkle.AppendHashes(nil, hashes), nil
 }

@@ -344,7 +344,7 @@ func (n *Node) serveHealth(rc *fasthttp.RequestCtx) {
 		writeError(rc, shuttingDownAPI())
 		return
 	}
-	writeJSON(rc, http.StatusOK, map[string]any{"status": "ok", "node": n.cfg.NodeID, "actor": n.id.actor})
+	writeJSON(rc, http.StatusOK, map[string]any{"status": "ok", "node": n.cfg.NodeID, "actor": n.replica.Actor()})
 }
 
 func (n *Node) serveMetrics(rc *fasthttp.RequestCtx) {
@@ -400,7 +400,7 @@ func (n *Node) serveAdminLocal(rc *fasthttp.RequestCtx, rawKey string) {
 		writeError(rc, apiErr)
 		return
 	}
-	s, err := n.readLocal(key)
+	s, err := n.replica.Read(key)
 	if err != nil {
 		writeError(rc, err)
 		return
@@ -413,7 +413,7 @@ func (n *Node) serveAdminLocal(rc *fasthttp.RequestCtx, rawKey string) {
 			Modified: time.UnixMilli(sib.Modified).UTC().Format(time.RFC3339Nano),
 		}
 	}
-	p := n.partition(key)
+	p := n.cluster.View().Ring.PartitionOf(key)
 	writeJSON(rc, http.StatusOK, map[string]any{
 		"node": n.cfg.NodeID, "key": string(key), "partition": p, "found": !s.IsZero(),
 		"replica": n.cluster.View().Ring.IsReplica(int(p), n.cfg.NodeID),

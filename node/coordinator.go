@@ -226,7 +226,7 @@ func (n *Node) Get(ctx context.Context, key []byte, r int) (ReadResult, error) {
 	if self >= 0 {
 		// Read this replica in the request's goroutine while the peers
 		// are asked; the answer joins theirs (replies has room for it).
-		s, err := n.ReadLocal(key)
+		s, err := n.replica.ReadLocal(key)
 		pending++
 		replies <- reply{from: targets[self], set: s, err: err}
 	}

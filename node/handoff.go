@@ -10,7 +10,6 @@ import (
 
 	"github.com/dynkv/dynkv/node/internal/wire"
 	"github.com/dynkv/dynkv/node/membership"
-	"github.com/dynkv/dynkv/store"
 )
 
 // Ownership handoff: when the ring changes (a join, a leave), a node may
@@ -75,7 +74,7 @@ func (n *Node) HandoffOnce(ctx context.Context) (int, error) {
 		if v.Ring.IsReplica(p, n.cfg.NodeID) && !n.leaving.Load() {
 			continue
 		}
-		left, err := n.store.Count(uint16(p))
+		left, err := n.replica.Count(p)
 		if err != nil || left == 0 {
 			continue
 		}
@@ -123,7 +122,7 @@ func (n *Node) handoffPartition(ctx context.Context, v *membership.View, p, left
 					return fmt.Errorf("hand %q to %s: %w", e.key, m.ID, err)
 				}
 			}
-			if err := n.forgetIfUnchanged(e.key, e.value); err != nil {
+			if err := n.replica.ForgetIfUnchanged(e.key, e.value); err != nil {
 				return err
 			}
 			st.KeysDone++
@@ -137,7 +136,7 @@ func (n *Node) handoffPartition(ctx context.Context, v *membership.View, p, left
 	// pins the store's files for as long as the sends take.
 	var err error
 	for {
-		scanErr := n.store.Scan(uint16(p), func(key, value []byte) error {
+		scanErr := n.replica.Scan(p, func(key, value []byte) error {
 			if len(batch) == 256 {
 				return errPageFull
 			}
@@ -173,33 +172,15 @@ var errPageFull = errors.New("page full")
 
 var errAlreadyLeft = errors.New("already left the cluster")
 
-// metaLeaving records that Leave was called and not yet finished.
-const metaLeaving = "node/leaving"
-
 // resumeLeave continues a leave a crash interrupted.
 func (n *Node) resumeLeave() {
-	if _, err := n.store.GetMeta(metaLeaving); err != nil {
+	if !n.replica.WasLeaving() {
 		return
 	}
 	n.log.Info("resuming a leave that was interrupted")
 	if err := n.Leave(); err != nil {
 		n.log.Error("cannot resume leaving", "err", err)
 	}
-}
-
-// forgetIfUnchanged deletes a handed-off key unless a write changed it
-// after it was sent (then the next pass sends it again).
-func (n *Node) forgetIfUnchanged(key, sent []byte) error {
-	err := n.updateLocal(key, func(old []byte, exists bool) ([]byte, error) {
-		if !exists || string(old) != string(sent) {
-			return nil, store.ErrNoChange
-		}
-		return nil, nil // delete
-	})
-	if err != nil {
-		return fmt.Errorf("forget %q: %w", key, err)
-	}
-	return nil
 }
 
 // Leave hands this node's data off and then leaves the cluster for good:
@@ -213,7 +194,7 @@ func (n *Node) Leave() error {
 	if !n.leaving.CompareAndSwap(false, true) {
 		return nil
 	}
-	if err := n.store.PutMeta(metaLeaving, []byte{1}); err != nil {
+	if err := n.replica.RecordLeaving(); err != nil {
 		n.leaving.Store(false)
 		return fmt.Errorf("record leave: %w", err)
 	}
@@ -249,16 +230,16 @@ func (n *Node) handOffEverything(ctx context.Context) bool {
 	if _, err := n.HandoffOnce(ctx); err != nil {
 		n.log.Debug("handoff pass incomplete", "err", err)
 	}
-	for _, target := range n.hintQueue.Targets() {
-		if _, err := n.hintQueue.Deliver(ctx, target, n.sendToOtherReplica); err != nil {
+	for _, target := range n.replica.Hints().Targets() {
+		if _, err := n.replica.Hints().Deliver(ctx, target, n.sendToOtherReplica); err != nil {
 			n.log.Debug("handing hints on", "target", target, "err", err)
 		}
 	}
-	if len(n.hintQueue.Targets()) > 0 {
+	if len(n.replica.Hints().Targets()) > 0 {
 		return false
 	}
 	for p := range n.cfg.Ring.Partitions {
-		if c, err := n.store.Count(uint16(p)); err != nil || c > 0 {
+		if c, err := n.replica.Count(p); err != nil || c > 0 {
 			return false
 		}
 	}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dynkv/dynkv/vclock"
 )
 
 func startCluster(t testing.TB, opts LocalClusterOptions) *LocalCluster {
@@ -97,3 +99,6 @@ func eventually(t testing.TB, within time.Duration, what string, cond func() boo
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// readLocal is node's own stored state for key, for assertions.
+func (n *Node) readLocal(key []byte) (vclock.Set, error) { return n.replica.Read(key) }

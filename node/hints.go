@@ -13,31 +13,6 @@ import (
 	"github.com/dynkv/dynkv/node/membership"
 )
 
-// hintKeyspace holds hints in the node's one database, next to its data.
-const hintKeyspace = 'h'
-
-func (n *Node) openHints() (*hinted.Queue, error) {
-	ks, err := n.store.Keyspace(hintKeyspace)
-	if err != nil {
-		return nil, fmt.Errorf("hint keyspace: %w", err)
-	}
-	q, err := hinted.Open(ks, hinted.Config{
-		// The queue never drops a hint on its own: a hint may be the only
-		// copy of an acknowledged write (W met by fallbacks alone). Past
-		// HintWindow the node hands it to another replica instead (see
-		// redirectStaleHints), and anti-entropy carries it on.
-		Window:      100 * 365 * 24 * time.Hour,
-		Rate:        n.cfg.HintRate,
-		Concurrency: n.cfg.HintConcurrency,
-		Timeout:     n.cfg.RequestTimeout,
-		Logger:      n.log.With("component", "hints"),
-	}, mergeEncodedSets, n.cfg.Clock)
-	if err != nil {
-		return nil, fmt.Errorf("open hints: %w", err)
-	}
-	return q, nil
-}
-
 // aliveForHints reports whether a hint target should be offered its hints.
 func (n *Node) aliveForHints(target string) bool {
 	m, ok := n.cluster.View().Members[target]
@@ -66,7 +41,7 @@ func (n *Node) sendHint(ctx context.Context, target string, key, value []byte) e
 // another replica of each key. The background loop calls it on a timer;
 // tests call it directly.
 func (n *Node) DeliverHintsOnce(ctx context.Context) error {
-	err := n.hintQueue.RunOnce(ctx, n.aliveForHints, n.sendHint)
+	err := n.replica.Hints().RunOnce(ctx, n.aliveForHints, n.sendHint)
 	n.redirectStaleHints(ctx)
 	return err
 }
@@ -82,7 +57,7 @@ func (n *Node) redirectStaleHints(ctx context.Context) {
 	now := n.cfg.Monotonic()
 	n.hintDownMu.Lock()
 	var stale []string
-	for _, target := range n.hintQueue.Targets() {
+	for _, target := range n.replica.Hints().Targets() {
 		if n.aliveForHints(target) {
 			delete(n.hintDownSince, target)
 			continue
@@ -98,7 +73,7 @@ func (n *Node) redirectStaleHints(ctx context.Context) {
 	}
 	n.hintDownMu.Unlock()
 	for _, target := range stale {
-		moved, err := n.hintQueue.Deliver(ctx, target, n.sendToOtherReplica)
+		moved, err := n.replica.Hints().Deliver(ctx, target, n.sendToOtherReplica)
 		n.metrics.hintsRedirected.Add(float64(moved))
 		if err != nil {
 			n.log.Debug("could not hand stale hints to another replica; keeping them", "target", target, "moved", moved, "err", err)
@@ -127,7 +102,7 @@ func (n *Node) sendToOtherReplica(ctx context.Context, target string, key, value
 }
 
 // HintStats reports the hint queue's per-target counters.
-func (n *Node) HintStats() map[string]hinted.TargetStats { return n.hintQueue.Stats() }
+func (n *Node) HintStats() map[string]hinted.TargetStats { return n.replica.Hints().Stats() }
 
 // runLoops starts the background work that runs on timers.
 func (n *Node) runLoops() {
@@ -191,10 +166,10 @@ func (c hintCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c hintCollector) Collect(ch chan<- prometheus.Metric) {
-	if c.n.hintQueue == nil {
+	if c.n.replica == nil {
 		return
 	}
-	for target, st := range c.n.hintQueue.Stats() {
+	for target, st := range c.n.replica.Hints().Stats() {
 		ch <- prometheus.MustNewConstMetric(hintPendingDesc, prometheus.GaugeValue, float64(st.Pending), target)
 		ch <- prometheus.MustNewConstMetric(hintDeliveredDesc, prometheus.CounterValue, float64(st.Delivered), target)
 		ch <- prometheus.MustNewConstMetric(hintDroppedDesc, prometheus.CounterValue, float64(st.Dropped), target)

@@ -20,7 +20,6 @@ type metrics struct {
 	requests        *prometheus.CounterVec   // op, code
 	requestDuration *prometheus.HistogramVec // op
 	siblingsRead    prometheus.Histogram
-	localWrites     prometheus.Counter
 	readRepairs     prometheus.Counter
 	internode       *prometheus.CounterVec // op, result
 	internodeDur    *prometheus.HistogramVec
@@ -29,7 +28,6 @@ type metrics struct {
 	aeExchanges    *prometheus.CounterVec // result
 	aeKeysRepaired prometheus.Counter
 	aeBytesSent    prometheus.Counter
-	aeTreesReady   prometheus.Gauge
 
 	hintsRedirected  prometheus.Counter
 	tombstonesReaped prometheus.Counter
@@ -50,9 +48,9 @@ func newMetrics(n *Node) *metrics {
 		Name: "dynkv_read_siblings", Help: "Live siblings returned per successful read.",
 		Buckets: []float64{0, 1, 2, 3, 5, 10, 20, 50, 100},
 	})
-	m.localWrites = prometheus.NewCounter(prometheus.CounterOpts{
+	f(prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "dynkv_local_writes_total", Help: "Writes whose dot this node minted.",
-	})
+	}, func() float64 { return float64(n.replica.LocalWrites()) }))
 	m.readRepairs = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "dynkv_read_repairs_total", Help: "Replicas brought up to date after a read.",
 	})
@@ -75,9 +73,9 @@ func newMetrics(n *Node) *metrics {
 	m.aeBytesSent = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "dynkv_antientropy_bytes_sent_total", Help: "Request bytes sent by anti-entropy (tree descent and repairs).",
 	})
-	m.aeTreesReady = prometheus.NewGauge(prometheus.GaugeOpts{
+	f(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "dynkv_antientropy_trees_ready", Help: "Partitions whose Merkle tree is built.",
-	})
+	}, func() float64 { return float64(n.replica.TreesReady()) }))
 	m.hintsRedirected = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "dynkv_hints_redirected_total", Help: "Hints handed to another replica of their key after their target stayed down past the hint window.",
 	})
@@ -93,11 +91,9 @@ func newMetrics(n *Node) *metrics {
 	f(m.aeExchanges)
 	f(m.aeKeysRepaired)
 	f(m.aeBytesSent)
-	f(m.aeTreesReady)
 	f(m.requests)
 	f(m.requestDuration)
 	f(m.siblingsRead)
-	f(m.localWrites)
 	f(m.readRepairs)
 	f(m.internode)
 	f(m.internodeDur)

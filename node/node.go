@@ -15,10 +15,10 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/dynkv/dynkv/hinted"
-	"github.com/dynkv/dynkv/merkle"
+	"github.com/dynkv/dynkv/node/internal/wire"
 	"github.com/dynkv/dynkv/node/membership"
+	"github.com/dynkv/dynkv/node/replica"
 	"github.com/dynkv/dynkv/node/transport"
-	"github.com/dynkv/dynkv/store"
 )
 
 // Deps are a node's edges to the world; tests swap them.
@@ -27,9 +27,6 @@ type Deps struct {
 	Membership membership.Membership
 	// Transport carries internode requests; default HTTP.
 	Transport transport.Transport
-	// Store, if set, is used instead of opening cfg.DataDir (tests with an
-	// in-memory store). The node closes it.
-	Store *store.Store
 }
 
 // Node is one dynkv server: a replica of its partitions, a coordinator for
@@ -37,15 +34,12 @@ type Deps struct {
 type Node struct {
 	cfg        Config
 	log        *slog.Logger
-	store      *store.Store
-	id         identity
+	replica    *replica.Replica
 	transport  transport.Transport
 	peers      *transport.Peers
 	membership membership.Membership
 	cluster    *membership.Tracker
 	metrics    *metrics
-	hintQueue  *hinted.Queue
-	hints      hintStore
 
 	handoff handoffs
 	leaving atomic.Bool // Leave was called: this node hands everything off
@@ -53,8 +47,6 @@ type Node struct {
 
 	hintDownMu    sync.Mutex
 	hintDownSince map[string]time.Time // hint targets found down, since when
-	fallback      *fallbackMinter
-	ae            *antiEntropy
 	aeLimiter     *rate.Limiter
 
 	server   *fasthttp.Server
@@ -105,33 +97,29 @@ func Open(cfg Config, deps Deps) (*Node, error) {
 	}
 	n.metrics = newMetrics(n)
 
-	n.store = deps.Store
-	if n.store == nil {
-		n.store, err = store.Open(store.Options{Dir: cfg.DataDir, SyncWrites: cfg.SyncWrites, Logger: n.log})
-		if err != nil {
-			return nil, fmt.Errorf("open store: %w", err)
-		}
+	if n.replica, err = replica.Open(replica.Config{
+		NodeID: cfg.NodeID, DataDir: cfg.DataDir, Partitions: cfg.Ring.Partitions, SyncWrites: cfg.SyncWrites,
+		MaxValueBytes: cfg.MaxValueBytes, MaxSiblings: cfg.MaxSiblings, Clock: cfg.Clock, Logger: n.log,
+		Hints: hinted.Config{
+			// The queue never drops a hint on its own: a hint may be the
+			// only copy of an acknowledged write (W met by fallbacks
+			// alone). Past HintWindow the node hands it to another replica
+			// instead (see redirectStaleHints), and anti-entropy carries it on.
+			Window:      100 * 365 * 24 * time.Hour,
+			Rate:        cfg.HintRate,
+			Concurrency: cfg.HintConcurrency,
+			Timeout:     cfg.RequestTimeout,
+			Logger:      n.log.With("component", "hints"),
+		},
+	}); err != nil {
+		return nil, err
 	}
-	if n.id, err = loadIdentity(n.store, cfg.NodeID, cfg.Ring.Partitions); err != nil {
-		n.store.Close()
-		return nil, fmt.Errorf("data directory %s: %w", cfg.DataDir, err)
-	}
-	n.ae = newAntiEntropy(merkle.DefaultConfig())
 	n.aeLimiter = rate.NewLimiter(rate.Limit(cfg.AntiEntropyRate), max(1, int(cfg.AntiEntropyRate/100)))
-	if n.hintQueue, err = n.openHints(); err != nil {
-		n.store.Close()
-		return nil, err
-	}
-	n.hints = n.hintQueue
 	n.hintDownSince = map[string]time.Time{}
-	if n.fallback, err = newFallbackMinter(n.id.actor, 100_000); err != nil {
-		n.store.Close()
-		return nil, err
-	}
 	n.metrics.reg.MustRegister(hintCollector{n})
 	if cfg.HTTPAddr != "" {
 		if n.listener, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
-			n.store.Close()
+			n.replica.Kill()
 			return nil, fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
 		}
 		n.httpAddr = n.listener.Addr().String()
@@ -143,7 +131,7 @@ func Open(cfg Config, deps Deps) (*Node, error) {
 		n.transport = transport.NewHTTPTransport(cfg.ServerIdleTimeout, cfg.ConnectTimeout, 1024, cfg.MaxInternodeBytes)
 	}
 	n.peers = transport.NewPeers(transport.PeersConfig{
-		Self: cfg.NodeID, Local: n, Transport: n.transport,
+		Self: cfg.NodeID, Local: n.replica, Transport: n.transport,
 		Health: n.cluster.Health(), Observe: n.metrics.observeInternode,
 	})
 	n.bgCtx, n.bgCancel = context.WithCancel(context.Background())
@@ -158,7 +146,7 @@ func (n *Node) HTTPAddr() string { return n.httpAddr }
 func (n *Node) ID() string { return n.cfg.NodeID }
 
 // Actor is the name this incarnation's dots carry.
-func (n *Node) Actor() string { return n.id.actor }
+func (n *Node) Actor() string { return n.replica.Actor() }
 
 // Start joins membership and then serves HTTP (if listening), so that a
 // healthy /healthz means the node is also gossiping.
@@ -178,7 +166,7 @@ func (n *Node) Start() error {
 			}
 		}()
 	}
-	n.log.Info("node started", "http", n.httpAddr, "actor", n.id.actor,
+	n.log.Info("node started", "http", n.httpAddr, "actor", n.replica.Actor(),
 		"partitions", n.cfg.Ring.Partitions, "n", n.cfg.Ring.N, "r", n.cfg.R, "w", n.cfg.W)
 	return nil
 }
@@ -226,6 +214,7 @@ func (n *Node) Close() error {
 	// this node (a proxy, a load balancer watching /healthz) learns it is
 	// going instead of having connections reset.
 	n.closing.Store(true)
+	n.replica.Drain()
 	n.loopCancel()
 	if n.listener != nil && n.cfg.ShutdownDrain > 0 {
 		t := time.NewTimer(n.cfg.ShutdownDrain)
@@ -251,11 +240,8 @@ func (n *Node) Close() error {
 	if err := n.transport.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("transport: %w", err))
 	}
-	if err := markCleanShutdown(n.store); err != nil {
-		errs = append(errs, err)
-	}
-	if err := n.store.Close(); err != nil {
-		errs = append(errs, fmt.Errorf("close store: %w", err))
+	if err := n.replica.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("close replica: %w", err))
 	}
 	n.log.Info("node stopped")
 	return errors.Join(errs...)
@@ -276,6 +262,7 @@ func (n *Node) Kill() {
 	}
 	close(n.closed)
 	n.closing.Store(true)
+	n.replica.Drain()
 	n.loopCancel()
 	if n.listener != nil {
 		n.listener.Close()
@@ -287,7 +274,7 @@ func (n *Node) Kill() {
 	n.bg.Wait()
 	n.loops.Wait()
 	n.membership.Close()
-	n.store.Close()
+	n.replica.Kill()
 }
 
 func waitTimeout(wg *sync.WaitGroup, d time.Duration) {
@@ -299,4 +286,9 @@ func waitTimeout(wg *sync.WaitGroup, d time.Duration) {
 	case <-done:
 	case <-t.C:
 	}
+}
+
+// HandleInternode implements transport.Handler: the replica answers peers.
+func (n *Node) HandleInternode(ctx context.Context, op wire.Op, body []byte) ([]byte, error) {
+	return n.replica.HandleInternode(ctx, op, body)
 }

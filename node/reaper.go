@@ -7,7 +7,6 @@ import (
 
 	"github.com/dynkv/dynkv/node/internal/wire"
 	"github.com/dynkv/dynkv/node/membership"
-	"github.com/dynkv/dynkv/store"
 	"github.com/dynkv/dynkv/vclock"
 )
 
@@ -42,7 +41,7 @@ func (n *Node) ReapTombstonesOnce(ctx context.Context) (ReapStats, error) {
 			continue
 		}
 		var candidates [][]byte
-		err := n.store.Scan(uint16(p), func(key, value []byte) error {
+		err := n.replica.Scan(p, func(key, value []byte) error {
 			s, err := vclock.DecodeSet(value)
 			if err != nil {
 				return nil // not ours to judge here; anti-entropy/reads report it
@@ -88,7 +87,7 @@ func reapable(s vclock.Set, now time.Time, grace time.Duration) bool {
 
 // reap forgets key everywhere if every replica agrees on its state.
 func (n *Node) reap(ctx context.Context, key []byte, pref []string) (bool, error) {
-	mine, err := n.readLocal(key)
+	mine, err := n.replica.Read(key)
 	if err != nil || !reapable(mine, n.cfg.Clock(), n.cfg.TombstoneGrace) {
 		return false, err
 	}
@@ -116,22 +115,4 @@ func (n *Node) reap(ctx context.Context, key []byte, pref []string) (bool, error
 		}
 	}
 	return true, nil
-}
-
-// reapLocal deletes key if its stored state equals s.
-func (n *Node) reapLocal(key []byte, s vclock.Set) error {
-	err := n.updateLocal(key, func(old []byte, exists bool) ([]byte, error) {
-		cur, err := decodeStored(old, exists)
-		if err != nil {
-			return nil, err
-		}
-		if !exists || !cur.Equal(s) {
-			return nil, store.ErrNoChange
-		}
-		return nil, nil // delete
-	})
-	if err != nil {
-		return fmt.Errorf("reap %q: %w", key, err)
-	}
-	return nil
 }

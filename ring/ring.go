@@ -120,8 +120,13 @@ func (r *Ring) Members() []string { return append([]string{}, r.members...) }
 // so the hash function (xxhash64, seed 0, over the raw key bytes), the
 // modulo and Partitions must never change for an existing cluster. It does
 // not go through consistent, so upgrading consistent cannot change it.
-func (r *Ring) PartitionOf(key []byte) int {
-	return int(xxhash.Sum64(key) % uint64(r.cfg.Partitions))
+func (r *Ring) PartitionOf(key []byte) int { return PartitionOf(key, r.cfg.Partitions) }
+
+// PartitionOf is Ring.PartitionOf without a ring: a key's partition depends
+// only on the partition count, never on the members, so a replica can place
+// a key before it has seen any membership.
+func PartitionOf(key []byte, partitions int) int {
+	return int(xxhash.Sum64(key) % uint64(partitions))
 }
 
 // Owner returns the member that owns partition p (the head of its

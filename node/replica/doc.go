@@ -1,0 +1,27 @@
+// Package replica is a node's own copy of its keys: the only writer of the
+// store. It applies writes (minting their dots), merges, hints kept as a
+// fallback, reaps and hand-off deletions, keeps every partition's Merkle
+// tree current under that partition's lock, and answers peers' internode
+// requests by decoding them and applying them here.
+//
+// # Invariants
+//
+//   - Every change to a key is a per-key read-modify-write in the store
+//     (concurrent writes and merges of one key never lose each other), and
+//     it reaches the partition's tree under the partition's lock held
+//     shared, while a tree build holds it exclusively: no write is both in
+//     a build's scan and in a delta.
+//   - A refused write (sibling cap, value too large, malformed) stores
+//     nothing: the checks run before the store is touched or inside the
+//     read-modify-write before it returns a value.
+//   - A dot is never minted twice for different values: the actor names
+//     an incarnation that changes after every shutdown that was not clean
+//     (identity.go), and a fallback mints with an actor of its own
+//     (fallback.go). See docs/GUARANTEES.md, G4.
+//   - A draining replica refuses every request with shutting_down, to
+//     peers and to its own coordinator alike.
+//
+// It knows nothing of quorums, membership or transports: which keys it
+// replicates is told to it (Track), and its answers are what any caller
+// gets.
+package replica

@@ -1,0 +1,262 @@
+package replica
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/dynkv/dynkv/hinted"
+	"github.com/dynkv/dynkv/merkle"
+	"github.com/dynkv/dynkv/node/internal/wire"
+	"github.com/dynkv/dynkv/ring"
+	"github.com/dynkv/dynkv/store"
+	"github.com/dynkv/dynkv/vclock"
+)
+
+// Config configures a replica; the node fills it from its own Config.
+type Config struct {
+	NodeID     string
+	DataDir    string
+	Partitions int // fixed for the data directory's life; checked at Open
+	SyncWrites bool
+	// MaxValueBytes and MaxSiblings bound what a write may store.
+	MaxValueBytes int
+	MaxSiblings   int
+	// Clock is the wall clock that stamps siblings' Modified times.
+	Clock func() time.Time
+	// Hints configures the hint queue (rate, concurrency, window).
+	Hints  hinted.Config
+	Logger *slog.Logger
+}
+
+// Replica is one node's copy of its keys. Safe for concurrent use.
+type Replica struct {
+	cfg      Config
+	log      *slog.Logger
+	store    Store
+	actor    string
+	hints    *hinted.Queue
+	fallback *fallbackMinter
+	trees    *partitions
+	draining atomic.Bool
+
+	localWrites atomic.Int64
+}
+
+// Open opens the data directory, checks it against cfg and chooses this
+// run's actor. It must run before anything is served.
+func Open(cfg Config) (*Replica, error) {
+	s, hintKV, err := openStore(cfg.DataDir, cfg.SyncWrites, cfg.Logger)
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	r := &Replica{cfg: cfg, log: cfg.Logger, store: s, trees: newPartitions(merkle.DefaultConfig())}
+	fail := func(err error) (*Replica, error) {
+		s.Close()
+		return nil, err
+	}
+	if r.actor, err = loadIdentity(s, cfg.NodeID, cfg.Partitions); err != nil {
+		return fail(fmt.Errorf("data directory %s: %w", cfg.DataDir, err))
+	}
+	if r.hints, err = hinted.Open(hintKV, cfg.Hints, mergeEncodedSets, cfg.Clock); err != nil {
+		return fail(fmt.Errorf("open hints: %w", err))
+	}
+	if r.fallback, err = newFallbackMinter(r.actor, 100_000); err != nil {
+		return fail(err)
+	}
+	return r, nil
+}
+
+// Actor is the name this incarnation's dots carry.
+func (r *Replica) Actor() string { return r.actor }
+
+// Hints is the queue of what this node keeps for other replicas.
+func (r *Replica) Hints() *hinted.Queue { return r.hints }
+
+// Drain makes every later request answer shutting_down.
+func (r *Replica) Drain() { r.draining.Store(true) }
+
+// Draining reports whether Drain was called.
+func (r *Replica) Draining() bool { return r.draining.Load() }
+
+// LocalWrites counts the writes whose dot this replica minted.
+func (r *Replica) LocalWrites() int64 { return r.localWrites.Load() }
+
+// Close records a clean shutdown (so the next start keeps this actor) and
+// closes the store. Nothing may call the replica afterwards.
+func (r *Replica) Close() error {
+	err := markCleanShutdown(r.store)
+	return errors.Join(err, r.store.Close())
+}
+
+// Kill closes the store without marking the shutdown clean, as a crash
+// would leave it: the next start draws a new actor.
+func (r *Replica) Kill() { r.store.Close() }
+
+func (r *Replica) partition(key []byte) uint16 {
+	return uint16(ring.PartitionOf(key, r.cfg.Partitions))
+}
+
+// Read returns this replica's state for key (empty when absent).
+func (r *Replica) Read(key []byte) (vclock.Set, error) {
+	b, err := r.store.Get(r.partition(key), key)
+	if errors.Is(err, store.ErrNotFound) {
+		return vclock.Set{}, nil
+	}
+	if err != nil {
+		return vclock.Set{}, fmt.Errorf("read %q: %w", key, err)
+	}
+	s, err := vclock.DecodeSet(b)
+	if err != nil {
+		return vclock.Set{}, fmt.Errorf("decode stored %q: %w", key, err)
+	}
+	return s, nil
+}
+
+// update is every write to the store: a per-key read-modify-write (see
+// store.Update for fn's contract) that applies the change to the
+// partition's Merkle tree too, under the partition's lock.
+func (r *Replica) update(key []byte, fn func(old []byte, exists bool) ([]byte, error)) error {
+	p := r.partition(key)
+	var before, after []byte
+	changed := false
+	done := r.trees.lockForWrite(int(p))
+	err := r.store.Update(p, key, func(old []byte, exists bool) ([]byte, error) {
+		next, err := fn(old, exists)
+		if err != nil {
+			return nil, err
+		}
+		before, after, changed = old, next, true
+		return next, nil
+	})
+	if err != nil || !changed {
+		before, after = nil, nil // nothing was stored: no delta
+	}
+	done(key, before, after)
+	return err
+}
+
+// Mint checks a client write, mints its dot, applies it and returns the
+// new state. Nothing is stored when the write is refused.
+func (r *Replica) Mint(req wire.WriteRequest) (wire.WriteResponse, error) {
+	if err := r.checkValue(req.Value); err != nil {
+		return wire.WriteResponse{}, err
+	}
+	var out wire.WriteResponse
+	err := r.update(req.Key, func(old []byte, exists bool) ([]byte, error) {
+		cur, err := decodeStored(old, exists)
+		if err != nil {
+			return nil, err
+		}
+		next, dot := cur.Write(r.actor, req.Context, r.sibling(req))
+		if err := r.checkSiblings(next); err != nil {
+			return nil, err
+		}
+		out = wire.WriteResponse{Dot: dot, Set: next}
+		return next.Encode(), nil
+	})
+	if err != nil {
+		return wire.WriteResponse{}, fmt.Errorf("write %q: %w", req.Key, err)
+	}
+	r.localWrites.Add(1)
+	return out, nil
+}
+
+func (r *Replica) sibling(req wire.WriteRequest) vclock.Sibling {
+	return vclock.Sibling{
+		Value: req.Value, ContentType: req.ContentType, Deleted: req.Deleted,
+		Modified: r.cfg.Clock().UnixMilli(),
+	}
+}
+
+func (r *Replica) checkValue(v []byte) error {
+	if len(v) > r.cfg.MaxValueBytes {
+		return &wire.RemoteError{Code: wire.CodeValueTooLarge, Message: fmt.Sprintf("value of %d bytes exceeds %d", len(v), r.cfg.MaxValueBytes)}
+	}
+	return nil
+}
+
+func (r *Replica) checkSiblings(s vclock.Set) error {
+	if len(s.Siblings) > r.cfg.MaxSiblings {
+		return &wire.RemoteError{
+			Code:    wire.CodeTooManySiblings,
+			Message: fmt.Sprintf("the write would give the key more than %d siblings; read it, resolve the siblings and write back with the context", r.cfg.MaxSiblings),
+		}
+	}
+	return nil
+}
+
+// Merge merges a remote state into this replica's.
+func (r *Replica) Merge(key []byte, in vclock.Set) error {
+	err := r.update(key, func(old []byte, exists bool) ([]byte, error) {
+		cur, err := decodeStored(old, exists)
+		if err != nil {
+			return nil, err
+		}
+		next := cur.Merge(in)
+		if exists && next.Equal(cur) {
+			return nil, store.ErrNoChange
+		}
+		return next.Encode(), nil
+	})
+	if err != nil {
+		return fmt.Errorf("merge %q: %w", key, err)
+	}
+	return nil
+}
+
+// Reap forgets key if its stored state equals s (tombstone reaping: a
+// write racing the reap changed the state and survives).
+func (r *Replica) Reap(key []byte, s vclock.Set) error {
+	err := r.update(key, func(old []byte, exists bool) ([]byte, error) {
+		cur, err := decodeStored(old, exists)
+		if err != nil {
+			return nil, err
+		}
+		if !exists || !cur.Equal(s) {
+			return nil, store.ErrNoChange
+		}
+		return nil, nil // delete
+	})
+	if err != nil {
+		return fmt.Errorf("reap %q: %w", key, err)
+	}
+	return nil
+}
+
+// ForgetIfUnchanged deletes a handed-off key unless a write changed it
+// after it was sent (then the next pass sends it again).
+func (r *Replica) ForgetIfUnchanged(key, sent []byte) error {
+	err := r.update(key, func(old []byte, exists bool) ([]byte, error) {
+		if !exists || string(old) != string(sent) {
+			return nil, store.ErrNoChange
+		}
+		return nil, nil // delete
+	})
+	if err != nil {
+		return fmt.Errorf("forget %q: %w", key, err)
+	}
+	return nil
+}
+
+func decodeStored(b []byte, exists bool) (vclock.Set, error) {
+	if !exists {
+		return vclock.Set{}, nil
+	}
+	s, err := vclock.DecodeSet(b)
+	if err != nil {
+		return vclock.Set{}, fmt.Errorf("decode stored set: %w", err)
+	}
+	return s, nil
+}
+
+// Scan calls fn with every stored (key, encoded set) of partition p, in
+// key order, stopping at fn's first error.
+func (r *Replica) Scan(p int, fn func(key, value []byte) error) error {
+	return r.store.Scan(uint16(p), fn)
+}
+
+// Count is how many keys partition p holds here.
+func (r *Replica) Count(p int) (int, error) { return r.store.Count(uint16(p)) }
