@@ -13,10 +13,10 @@ import (
 )
 
 // Membership changes (Leave, Remove) and the views of one node at a time
-// (Handoffs, Metrics). Leave, Handoffs and Metrics are aimed at a given
-// node, found at the HTTP address the member list gives, and never fail
-// over to another: asking some other node to leave, or reading its
-// counters instead, would be wrong. They make one attempt; the caller's
+// (Handoffs, NodeStatus, Metrics). Leave, Handoffs, NodeStatus and Metrics
+// are aimed at a given node, found at the HTTP address the member list
+// gives, and never fail over to another: asking some other node to leave,
+// or reading its counters instead, would be wrong. They make one attempt; the caller's
 // context and WithAttemptTimeout bound it.
 
 // Member statuses, as Member.Status reports them.
@@ -193,7 +193,8 @@ func (c *Client) Handoffs(ctx context.Context) ([]NodeHandoffs, error) {
 
 // Metrics returns member m's metrics (GET /metrics at its HTTP address) in
 // the Prometheus text format, for github.com/prometheus/common/expfmt's
-// TextParser. docs/API.md lists dynkv's series.
+// TextParser. docs/API.md lists dynkv's series. Metric names are for
+// dashboards and may change; read a node's progress with NodeStatus.
 func (c *Client) Metrics(ctx context.Context, m Member) ([]byte, error) {
 	ep, err := c.memberEndpoint(m)
 	if err != nil {
@@ -205,6 +206,95 @@ func (c *Client) Metrics(ctx context.Context, m Member) ([]byte, error) {
 		return nil, nodeError("metrics", m.ID, err)
 	}
 	return bytes.Clone(resp.body.Bytes()), nil
+}
+
+// NodeStatus is one node's own report (GET /cluster/status), what `dynkv
+// status` shows per member. It is the stable way to read a node's
+// progress: metric names are not an API.
+type NodeStatus struct {
+	// Node is the node's ID; Actor the replica ID its writes' dots carry.
+	Node  string `json:"node"`
+	Actor string `json:"actor"`
+	// Draining is set while the node shuts down; Leaving once it was asked
+	// to leave and hands everything off.
+	Draining bool `json:"draining"`
+	Leaving  bool `json:"leaving"`
+	// Partitions and N are the ring's.
+	Partitions int `json:"partitions"`
+	N          int `json:"n"`
+	// Leads counts the partitions this node is first in the preference
+	// list of, Replicas those it replicates, in the node's own view of the
+	// ring.
+	Leads    int `json:"leads"`
+	Replicas int `json:"replicas"`
+	// Hints are the hints this node keeps for other replicas, by target.
+	Hints map[string]HintStatus `json:"hints"`
+	// Handoffs are the partitions it is handing off now (as Handoffs).
+	Handoffs []Handoff `json:"handoffs"`
+	// HandoffKeys counts the keys it has handed to new replicas since start.
+	HandoffKeys int64 `json:"handoff_keys"`
+	// AntiEntropy is its anti-entropy progress since start.
+	AntiEntropy AntiEntropyStatus `json:"antientropy"`
+	// TombstonesReaped and ReadRepairs are counts since start.
+	TombstonesReaped int64 `json:"tombstones_reaped"`
+	ReadRepairs      int64 `json:"read_repairs"`
+	// Disk is the store's size on disk.
+	Disk DiskStatus `json:"disk"`
+}
+
+// HintStatus is the hints a node keeps for one target.
+type HintStatus struct {
+	// Pending counts the hints not delivered yet.
+	Pending int `json:"pending"`
+	// Delivered counts those delivered to the target since start,
+	// Redirected those handed to another replica after the hint window.
+	Delivered  uint64 `json:"delivered"`
+	Redirected uint64 `json:"redirected"`
+}
+
+// AntiEntropyStatus is a node's anti-entropy progress since start.
+type AntiEntropyStatus struct {
+	// TreesReady counts the partitions whose Merkle tree is built.
+	TreesReady int `json:"trees_ready"`
+	// Exchanges counts the exchanges with other replicas by result:
+	// in_sync, repaired, failed.
+	Exchanges map[string]int64 `json:"exchanges"`
+	// KeysRepaired counts the keys exchanges repaired, BytesSent the
+	// bytes they sent.
+	KeysRepaired int64 `json:"keys_repaired"`
+	BytesSent    int64 `json:"bytes_sent"`
+}
+
+// DiskStatus is a node's store on disk.
+type DiskStatus struct {
+	// StoreBytes is the LSM tree and the value log together.
+	StoreBytes int64 `json:"store_bytes"`
+}
+
+// NodeStatus returns member m's own report (GET /cluster/status at its
+// HTTP address). Like Metrics it asks m alone: a member that cannot be
+// reached fails with ErrUnavailable.
+func (c *Client) NodeStatus(ctx context.Context, m Member) (NodeStatus, error) {
+	var st NodeStatus
+	ep, err := c.memberEndpoint(m)
+	if err == nil {
+		err = c.getJSONAt(ctx, ep, "/cluster/status", &st)
+	}
+	if err != nil {
+		return NodeStatus{}, nodeError("status", m.ID, err)
+	}
+	// Empty rather than nil, so callers may range and index without
+	// checking (as Handoffs does).
+	if st.Hints == nil {
+		st.Hints = map[string]HintStatus{}
+	}
+	if st.Handoffs == nil {
+		st.Handoffs = []Handoff{}
+	}
+	if st.AntiEntropy.Exchanges == nil {
+		st.AntiEntropy.Exchanges = map[string]int64{}
+	}
+	return st, nil
 }
 
 // member looks id up in the member list.

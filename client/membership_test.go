@@ -219,3 +219,54 @@ func TestMetrics(t *testing.T) {
 		t.Errorf("Metrics of an unreachable member: %v", err)
 	}
 }
+
+// TestNodeStatus reads every member's own report from the shared cluster:
+// it is the node's own, the ring adds up across members, and the SDK's
+// types know every field the server sends (so the two cannot drift apart
+// silently). An unreachable member fails with ErrUnavailable.
+func TestNodeStatus(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	c := newClient(t, shared.endpoints)
+	ms, err := c.Members(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	actors := map[string]string{}
+	for i := range shared.cluster.Size() {
+		actors[node.NodeID(i)] = shared.cluster.Node(i).Status().Actor
+	}
+	leads, replicas := 0, 0
+	var st client.NodeStatus
+	for _, m := range ms {
+		if st, err = c.NodeStatus(ctx, m); err != nil {
+			t.Fatalf("NodeStatus(%s): %v", m.ID, err)
+		}
+		leads += st.Leads
+		replicas += st.Replicas
+		if st.Node != m.ID || st.Actor != actors[m.ID] || st.Draining || st.Leaving || st.Partitions == 0 || st.N == 0 ||
+			st.Hints == nil || st.Handoffs == nil || st.AntiEntropy.Exchanges == nil {
+			t.Errorf("NodeStatus(%s): %+v", m.ID, st)
+		}
+	}
+	if leads != st.Partitions || replicas != min(st.N, len(ms))*st.Partitions {
+		t.Errorf("leads add up to %d, replicas to %d, with %d members, %d partitions, N=%d",
+			leads, replicas, len(ms), st.Partitions, st.N)
+	}
+
+	resp, err := http.Get(shared.endpoints[0] + "/cluster/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	dec := json.NewDecoder(resp.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&st); err != nil {
+		t.Errorf("GET /cluster/status sends what client.NodeStatus lacks: %v", err)
+	}
+
+	if _, err := c.NodeStatus(ctx, client.Member{ID: "nowhere", HTTPAddr: "127.0.0.1:1"}); !errors.Is(err, client.ErrUnavailable) ||
+		!strings.HasPrefix(err.Error(), "dynkv status nowhere: ") {
+		t.Errorf("NodeStatus of an unreachable member: %v", err)
+	}
+}

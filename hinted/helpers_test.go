@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -37,6 +38,23 @@ func (c *fakeClock) Advance(d time.Duration) {
 func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
 	c.Advance(d)
 	return ctx.Err()
+}
+
+// monoClock is a fake Config.Monotonic: nanoseconds in an atomic that only
+// the test advances, so a Window passes without sleeping and independently
+// of the wall clock (fakeClock) passed to Open.
+type monoClock struct{ ns atomic.Int64 }
+
+func (m *monoClock) Now() time.Time          { return time.Unix(0, m.ns.Load()) }
+func (m *monoClock) Advance(d time.Duration) { m.ns.Add(int64(d)) }
+
+// noRedirect is a RunOnce redirect for tests in which no target may be
+// redirected.
+func noRedirect(t testing.TB) SendFunc {
+	return func(_ context.Context, target string, key, _ []byte) error {
+		t.Errorf("hint %s/%s redirected", target, key)
+		return errors.New("unexpected redirect")
+	}
 }
 
 // unionMerge treats a value as a comma-separated set of tokens and returns

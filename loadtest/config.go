@@ -11,7 +11,8 @@ import (
 // Workload names an operation mix.
 type Workload string
 
-// The workloads of SPEC §7, after YCSB's core workloads.
+// The workloads of the load generator (README, "Measure it"), after
+// YCSB's core workloads.
 const (
 	WorkloadA     Workload = "A"     // 50 % read, 50 % update
 	WorkloadB     Workload = "B"     // 95 % read, 5 % update

@@ -13,7 +13,7 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// The dynkv driver speaks the client HTTP API (SPEC §3) with fasthttp
+// The dynkv driver speaks the client HTTP API (docs/API.md) with fasthttp
 // directly: one request and response object per client, reused, so a read
 // or write allocates only when the answer has siblings or is an error.
 // (When the Go SDK in package client settles, a driver on it belongs next

@@ -21,7 +21,7 @@ import (
 	"github.com/dynkv/dynkv/vclock"
 )
 
-// The client HTTP API of SPEC §3. Handlers are thin: they parse and
+// The client HTTP API of docs/API.md. Handlers are thin: they parse and
 // validate, call the coordinator, and render. Nothing from the fasthttp
 // request outlives the handler: keys and values are copied before any
 // goroutine may see them.
@@ -119,7 +119,7 @@ func (n *Node) ServeHTTP(rc *fasthttp.RequestCtx) {
 		}
 	case path == "/cluster/handoffs":
 		if allow(rc, method, fasthttp.MethodGet) {
-			writeJSON(rc, http.StatusOK, map[string]any{"node": n.cfg.NodeID, "leaving": n.leaving.Load(), "handoffs": n.Handoffs()})
+			writeJSON(rc, http.StatusOK, map[string]any{"node": n.cfg.NodeID, "leaving": n.repair.Leaving(), "handoffs": n.Handoffs()})
 		}
 	case path == "/cluster/leave":
 		if allow(rc, method, fasthttp.MethodPost) {
@@ -149,6 +149,10 @@ func (n *Node) ServeHTTP(rc *fasthttp.RequestCtx) {
 				return
 			}
 			writeJSON(rc, http.StatusAccepted, map[string]any{"removed": id, "status": "its partitions are re-replicated from the survivors by anti-entropy"})
+		}
+	case path == "/cluster/status":
+		if allow(rc, method, fasthttp.MethodGet) {
+			n.serveStatus(rc)
 		}
 	case path == "/cluster/ring":
 		if allow(rc, method, fasthttp.MethodGet) {
@@ -459,10 +463,4 @@ func membersForDisplay(list []membership.Member) []membership.Member {
 		out[i] = m
 	}
 	return out
-}
-
-// shuttingDownAPI is a stopping node's answer to clients: 503, which the
-// SDK retries elsewhere because nothing was applied.
-func shuttingDownAPI() *APIError {
-	return &APIError{Status: http.StatusServiceUnavailable, Code: CodeShuttingDown, Message: "node is shutting down"}
 }

@@ -4,9 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"regexp"
 	"time"
 
+	"github.com/dynkv/dynkv/node/clock"
 	"github.com/dynkv/dynkv/ring"
 )
 
@@ -33,7 +33,8 @@ type Config struct {
 
 	// MaxValueBytes bounds a client value; default 1 MiB.
 	MaxValueBytes int
-	// MaxSiblings caps the siblings of one key (G7); default 100.
+	// MaxSiblings caps the siblings of one key (docs/GUARANTEES.md, G7);
+	// default 100.
 	MaxSiblings int
 	// MaxInternodeBytes bounds an internode message (a whole sibling set);
 	// default 64 MiB, or more when MaxValueBytes needs it.
@@ -70,8 +71,10 @@ type Config struct {
 	// HintInterval is how often hints are offered to their targets; default
 	// 1 s; negative disables delivery (tests drive DeliverHintsOnce).
 	HintInterval time.Duration
-	// HintWindow drops hints older than this: anti-entropy repairs what
-	// they carried; default 3 h. Tombstone grace must exceed it.
+	// HintWindow is how long a hint target may stay down before its hints
+	// are handed to another replica of each key (never dropped: a hint may
+	// be a write's only copy), from where anti-entropy carries them on;
+	// default 3 h. Tombstone grace must exceed it.
 	HintWindow time.Duration
 	// HintRate caps hints delivered per second (all targets), so a
 	// returning node is not flooded; default 500.
@@ -99,10 +102,12 @@ type Config struct {
 	// Clock is the wall clock: it stamps siblings' Modified times; default
 	// time.Now.
 	Clock func() time.Time
-	// Monotonic measures durations (cool-downs, the hint window), which a
-	// wall clock stepped backwards would stretch; default time.Now, whose
-	// readings carry Go's monotonic clock.
-	Monotonic func() time.Time
+	// Time measures durations (cool-downs, the hint window), which a wall
+	// clock stepped backwards would stretch, and drives every timer and
+	// ticker: speculative reads, read repair, the repair loops, the leave
+	// backoff, the shutdown drain and the internode silence bound. Default
+	// clock.Real(); tests pass a clock.Manual and advance it.
+	Time clock.Clock
 	// Logger receives the node's logs; default slog.Default().
 	Logger *slog.Logger
 }
@@ -134,7 +139,20 @@ func DefaultConfig() Config {
 	}
 }
 
-var nodeIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+// validNodeID reports whether id is 1-128 of A-Z a-z 0-9 . _ - starting
+// with a letter or digit: safe in file names, tags and log lines.
+func validNodeID(id string) bool {
+	if len(id) == 0 || len(id) > 128 {
+		return false
+	}
+	for i, c := range []byte(id) {
+		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		if !alnum && (i == 0 || c != '.' && c != '_' && c != '-') {
+			return false
+		}
+	}
+	return true
+}
 
 // withDefaults fills zero fields from DefaultConfig.
 func (c Config) withDefaults() Config {
@@ -169,8 +187,8 @@ func (c Config) withDefaults() Config {
 	if c.Clock == nil {
 		c.Clock = time.Now
 	}
-	if c.Monotonic == nil {
-		c.Monotonic = time.Now
+	if c.Time == nil {
+		c.Time = clock.Real()
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -188,7 +206,7 @@ func setDefault[T comparable](v *T, def T) {
 // Validate reports every problem with the configuration at once.
 func (c Config) Validate() error {
 	var errs []error
-	if !nodeIDPattern.MatchString(c.NodeID) {
+	if !validNodeID(c.NodeID) {
 		errs = append(errs, fmt.Errorf("node id %q: want 1-128 of A-Z a-z 0-9 . _ - starting with a letter or digit", c.NodeID))
 	}
 	if c.DataDir == "" {

@@ -3,10 +3,11 @@ package node
 import (
 	"net"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/dynkv/dynkv/node/clock"
 )
 
 // connTracker follows the server's connections and requests so that
@@ -16,23 +17,40 @@ import (
 // opened (and as active before its first byte arrives), so with busy peers
 // a graceful shutdown would otherwise wait out its whole timeout.
 type connTracker struct {
-	inflight atomic.Int64
+	time clock.Clock
 
-	mu    sync.Mutex
-	conns map[net.Conn]fasthttp.ConnState
+	mu       sync.Mutex
+	conns    map[net.Conn]fasthttp.ConnState
+	inflight int
+	idle     chan struct{} // closed when inflight drops to 0; nil while 0
+}
+
+func newConnTracker(c clock.Clock) *connTracker {
+	return &connTracker{time: c, conns: map[net.Conn]fasthttp.ConnState{}}
 }
 
 // wrap counts h's calls in flight.
 func (t *connTracker) wrap(h fasthttp.RequestHandler) fasthttp.RequestHandler {
 	return func(rc *fasthttp.RequestCtx) {
-		t.inflight.Add(1)
-		defer t.inflight.Add(-1)
+		t.mu.Lock()
+		t.inflight++
+		if t.idle == nil {
+			t.idle = make(chan struct{})
+		}
+		t.mu.Unlock()
+		defer t.done()
 		h(rc)
 	}
 }
 
-func newConnTracker() *connTracker {
-	return &connTracker{conns: map[net.Conn]fasthttp.ConnState{}}
+func (t *connTracker) done() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.inflight--
+	if t.inflight == 0 {
+		close(t.idle)
+		t.idle = nil
+	}
 }
 
 // observe is the server's ConnState hook.
@@ -50,9 +68,16 @@ func (t *connTracker) observe(c net.Conn, st fasthttp.ConnState) {
 // drain waits up to timeout for requests in flight to finish, then closes
 // every connection.
 func (t *connTracker) drain(timeout time.Duration) {
-	deadline := time.Now().Add(timeout)
-	for t.inflight.Load() > 0 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
+	t.mu.Lock()
+	idle := t.idle
+	t.mu.Unlock()
+	if idle != nil && timeout > 0 {
+		deadline := t.time.NewTimer(timeout)
+		select {
+		case <-idle:
+		case <-deadline.C():
+		}
+		deadline.Stop()
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()

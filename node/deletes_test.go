@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// Done-when 5 (G6): a delete on one side of a partition and a write to the
+// docs/GUARANTEES.md, G6: a delete on one side of a partition and a write to the
 // same key on the other both survive as siblings; a key deleted while a
 // replica was cut off stays deleted through hints and anti-entropy.
 func TestDeleteAcrossPartition(t *testing.T) {
@@ -98,7 +98,7 @@ func TestTombstoneReaping(t *testing.T) {
 	c := startCluster(t, LocalClusterOptions{Nodes: 4, Configure: func(i int, cfg *Config) {
 		manualLoops(i, cfg)
 		cfg.Clock = clock.of(i)
-		cfg.Monotonic = clock.monotonic
+		cfg.Time = clock
 		cfg.TombstoneGrace = time.Hour
 	}})
 	key, pref := keyOwnedBy(t, c.Node(0), "n1")

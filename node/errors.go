@@ -1,30 +1,32 @@
 package node
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 
+	"github.com/dynkv/dynkv/node/coordinator"
 	"github.com/dynkv/dynkv/node/internal/wire"
-	"github.com/dynkv/dynkv/node/membership"
 )
 
-// Stable machine-readable error codes of the client API (SPEC §3).
+// This file is the one place that knows HTTP statuses: every error the
+// parts return (the coordinator's QuorumError, a replica's refusal) is
+// turned into the client API's answer here.
+
+// Stable machine-readable error codes of the client API (docs/API.md).
 const (
-	CodeBadKey            = "bad_key"
+	CodeBadKey            = wire.CodeBadKey
 	CodeBadQuorum         = "bad_quorum"
-	CodeBadContext        = "bad_context"
+	CodeBadContext        = wire.CodeBadContext
 	CodeNotFound          = "not_found"
 	CodeUnknownRoute      = "unknown_route"
 	CodeMethodNotAllowed  = "method_not_allowed"
-	CodeTooManySiblings   = "too_many_siblings"
-	CodeValueTooLarge     = "value_too_large"
+	CodeTooManySiblings   = wire.CodeTooManySiblings
+	CodeValueTooLarge     = wire.CodeValueTooLarge
 	CodeQuorumUnavailable = "quorum_unavailable"
 	CodeTimeout           = "timeout"
 	CodeInternal          = "internal"
-	CodeShuttingDown      = "shutting_down"
+	CodeShuttingDown      = wire.CodeShuttingDown
 )
 
 // APIError is an error a client sees: an HTTP status, a stable code, a
@@ -60,31 +62,32 @@ func badRequest(code, format string, args ...any) *APIError {
 	return &APIError{Status: http.StatusBadRequest, Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
-func quorumError(op string, acks, required int, why ...string) *APIError {
-	return &APIError{
-		Status: http.StatusServiceUnavailable, Code: CodeQuorumUnavailable,
-		Message: fmt.Sprintf("%s reached %d of the %d replicas required%s", op, acks, required, because(why)),
-		Acks:    acks, Required: required,
+// apiError turns a part's error into the client's; nil stays nil, and an
+// error it does not know is a 500.
+func apiError(err error) error {
+	if err == nil {
+		return nil
 	}
+	var ae *APIError
+	var qe *coordinator.QuorumError
+	var re *wire.RemoteError
+	switch {
+	case errors.As(err, &ae):
+		return ae
+	case errors.As(err, &qe):
+		e := &APIError{Status: http.StatusServiceUnavailable, Code: CodeQuorumUnavailable, Message: qe.Error(), Acks: qe.Acks, Required: qe.Required}
+		if qe.TimedOut {
+			e.Status, e.Code = http.StatusGatewayTimeout, CodeTimeout
+		}
+		return e
+	case errors.As(err, &re):
+		return refusalError(re)
+	}
+	return &APIError{Status: http.StatusInternalServerError, Code: CodeInternal, Message: err.Error()}
 }
 
-func timeoutError(op string, acks, required int, why ...string) *APIError {
-	return &APIError{
-		Status: http.StatusGatewayTimeout, Code: CodeTimeout,
-		Message: fmt.Sprintf("%s timed out with %d of the %d replicas required%s", op, acks, required, because(why)),
-		Acks:    acks, Required: required,
-	}
-}
-
-func tooManySiblingsRemote(limit int) *wire.RemoteError {
-	return &wire.RemoteError{
-		Code:    wire.CodeTooManySiblings,
-		Message: fmt.Sprintf("the write would give the key more than %d siblings; read it, resolve the siblings and write back with the context", limit),
-	}
-}
-
-// apiErrorFromRemote restores a client-facing error refused by a peer.
-func apiErrorFromRemote(re *wire.RemoteError) *APIError {
+// refusalError restores a client-facing error refused by a replica.
+func refusalError(re *wire.RemoteError) *APIError {
 	switch re.Code {
 	case CodeTooManySiblings:
 		return &APIError{Status: http.StatusConflict, Code: re.Code, Message: re.Message}
@@ -92,30 +95,16 @@ func apiErrorFromRemote(re *wire.RemoteError) *APIError {
 		return &APIError{Status: http.StatusRequestEntityTooLarge, Code: re.Code, Message: re.Message}
 	case CodeBadKey, CodeBadContext:
 		return &APIError{Status: http.StatusBadRequest, Code: re.Code, Message: re.Message}
+	case CodeShuttingDown:
+		return shuttingDownAPI()
 	}
-	return nil
+	return &APIError{Status: http.StatusInternalServerError, Code: CodeInternal, Message: fmt.Sprintf("replica refused the request: %s", re.Message)}
+}
+
+// shuttingDownAPI is a stopping node's answer to clients: 503, which the
+// SDK retries elsewhere because nothing was applied.
+func shuttingDownAPI() *APIError {
+	return &APIError{Status: http.StatusServiceUnavailable, Code: CodeShuttingDown, Message: "node is shutting down"}
 }
 
 func asAPIError(err error, target **APIError) bool { return errors.As(err, target) }
-
-// because renders per-replica failure reasons for an error message.
-func because(why []string) string {
-	if len(why) == 0 {
-		return ""
-	}
-	return " (" + strings.Join(why, "; ") + ")"
-}
-
-// replicaFailure is one replica's reason, short enough for a client message.
-func replicaFailure(m membership.Member, err error) string {
-	var re *wire.RemoteError
-	switch {
-	case errors.As(err, &re):
-		return fmt.Sprintf("%s refused: %s", m.ID, re.Code)
-	case errors.Is(err, context.DeadlineExceeded):
-		return m.ID + ": no answer in time"
-	case errors.Is(err, wire.ErrUnreachable):
-		return m.ID + ": unreachable"
-	}
-	return fmt.Sprintf("%s: %v", m.ID, err)
-}

@@ -6,66 +6,52 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"slices"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/valyala/fasthttp"
-	"golang.org/x/time/rate"
 
 	"github.com/dynkv/dynkv/hinted"
+	"github.com/dynkv/dynkv/node/coordinator"
 	"github.com/dynkv/dynkv/node/internal/wire"
 	"github.com/dynkv/dynkv/node/membership"
+	"github.com/dynkv/dynkv/node/repair"
 	"github.com/dynkv/dynkv/node/replica"
 	"github.com/dynkv/dynkv/node/transport"
 )
 
 // Deps are a node's edges to the world; tests swap them.
 type Deps struct {
-	// membership.Membership is required.
+	// Membership is required.
 	Membership membership.Membership
 	// Transport carries internode requests; default HTTP.
 	Transport transport.Transport
 }
 
-// Node is one dynkv server: a replica of its partitions, a coordinator for
-// any request, and the HTTP API.
+// Node is one dynkv server: its parts wired together, their lifecycle, and
+// the HTTP face (api.go).
 type Node struct {
 	cfg        Config
 	log        *slog.Logger
+	membership membership.Membership
+	cluster    *membership.Tracker
 	replica    *replica.Replica
 	transport  transport.Transport
 	peers      *transport.Peers
-	membership membership.Membership
-	cluster    *membership.Tracker
+	coord      *coordinator.Coordinator
+	repair     *repair.Repair
 	metrics    *metrics
-
-	handoff handoffs
-	leaving atomic.Bool // Leave was called: this node hands everything off
-	left    atomic.Bool
-
-	hintDownMu    sync.Mutex
-	hintDownSince map[string]time.Time // hint targets found down, since when
-	aeLimiter     *rate.Limiter
 
 	server   *fasthttp.Server
 	conns    *connTracker
 	listener net.Listener
 	httpAddr string
 
-	bgCtx    context.Context
-	bgCancel context.CancelFunc
-	bg       sync.WaitGroup // replication, read repair: bounded work
-
-	loopCtx    context.Context
-	loopCancel context.CancelFunc
-	loops      sync.WaitGroup // timers and tree builds: run until cancelled
-	closing    atomic.Bool
-	closed     chan struct{}
-	closeMu    sync.Mutex
-	drainCut   chan struct{} // closed to end the shutdown drain early
-	cutOnce    sync.Once
+	closing  atomic.Bool
+	closed   chan struct{}
+	closeMu  sync.Mutex
+	drainCut chan struct{} // closed to end the shutdown drain early
+	cutOnce  sync.Once
 }
 
 // Open validates cfg, opens the data directory and binds the HTTP listener
@@ -89,54 +75,79 @@ func Open(cfg Config, deps Deps) (*Node, error) {
 	var err error
 	n.cluster, err = membership.NewTracker(membership.TrackerConfig{
 		Self: cfg.NodeID, Ring: cfg.Ring, Source: deps.Membership,
-		Health:   membership.NewHealth(cfg.Monotonic, cfg.SuspectCooldown),
+		Health:   membership.NewHealth(cfg.Time.Now, cfg.SuspectCooldown),
 		Draining: n.closing.Load, Logger: n.log, OnChange: n.viewChanged,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("ring: %w", err)
 	}
 	n.metrics = newMetrics(n)
+	if n.replica, err = replica.Open(n.replicaConfig()); err != nil {
+		return nil, err
+	}
+	if err := n.listen(); err != nil {
+		n.replica.Kill()
+		return nil, err
+	}
+	n.wire()
+	return n, nil
+}
 
-	if n.replica, err = replica.Open(replica.Config{
+func (n *Node) replicaConfig() replica.Config {
+	cfg := n.cfg
+	return replica.Config{
 		NodeID: cfg.NodeID, DataDir: cfg.DataDir, Partitions: cfg.Ring.Partitions, SyncWrites: cfg.SyncWrites,
 		MaxValueBytes: cfg.MaxValueBytes, MaxSiblings: cfg.MaxSiblings, Clock: cfg.Clock, Logger: n.log,
 		Hints: hinted.Config{
-			// The queue never drops a hint on its own: a hint may be the
-			// only copy of an acknowledged write (W met by fallbacks
-			// alone). Past HintWindow the node hands it to another replica
-			// instead (see redirectStaleHints), and anti-entropy carries it on.
-			Window:      100 * 365 * 24 * time.Hour,
+			Window:      cfg.HintWindow,
+			Monotonic:   cfg.Time.Now,
 			Rate:        cfg.HintRate,
 			Concurrency: cfg.HintConcurrency,
 			Timeout:     cfg.RequestTimeout,
 			Logger:      n.log.With("component", "hints"),
 		},
-	}); err != nil {
-		return nil, err
 	}
-	n.aeLimiter = rate.NewLimiter(rate.Limit(cfg.AntiEntropyRate), max(1, int(cfg.AntiEntropyRate/100)))
-	n.hintDownSince = map[string]time.Time{}
-	n.metrics.reg.MustRegister(hintCollector{n})
-	if cfg.HTTPAddr != "" {
-		if n.listener, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
-			n.replica.Kill()
-			return nil, fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
+}
+
+// listen binds the HTTP listener, if there is to be one.
+func (n *Node) listen() error {
+	if n.cfg.HTTPAddr != "" {
+		var err error
+		if n.listener, err = net.Listen("tcp", n.cfg.HTTPAddr); err != nil {
+			return fmt.Errorf("listen on %s: %w", n.cfg.HTTPAddr, err)
 		}
 		n.httpAddr = n.listener.Addr().String()
 	}
-	if cfg.AdvertiseHTTPAddr != "" {
-		n.httpAddr = cfg.AdvertiseHTTPAddr
+	if n.cfg.AdvertiseHTTPAddr != "" {
+		n.httpAddr = n.cfg.AdvertiseHTTPAddr
 	}
+	return nil
+}
+
+// wire connects the parts: peers over the transport, the coordinator and
+// the repair work over the peers.
+func (n *Node) wire() {
+	cfg := n.cfg
 	if n.transport == nil {
-		n.transport = transport.NewHTTPTransport(cfg.ServerIdleTimeout, cfg.ConnectTimeout, 1024, cfg.MaxInternodeBytes)
+		n.transport = transport.NewHTTPTransport(transport.HTTPConfig{
+			ServerIdleTimeout: cfg.ServerIdleTimeout, ConnectTimeout: cfg.ConnectTimeout,
+			MaxPending: 1024, MaxAnswer: cfg.MaxInternodeBytes, Time: cfg.Time,
+		})
 	}
 	n.peers = transport.NewPeers(transport.PeersConfig{
 		Self: cfg.NodeID, Local: n.replica, Transport: n.transport,
 		Health: n.cluster.Health(), Observe: n.metrics.observeInternode,
 	})
-	n.bgCtx, n.bgCancel = context.WithCancel(context.Background())
-	n.loopCtx, n.loopCancel = context.WithCancel(context.Background())
-	return n, nil
+	n.coord = coordinator.New(coordinator.Config{
+		R: cfg.R, W: cfg.W, RequestTimeout: cfg.RequestTimeout, ReadRepairTimeout: cfg.ReadRepairTimeout,
+		ReadSpeculateAfter: cfg.ReadSpeculateAfter, Time: cfg.Time, Logger: n.log,
+	}, n.cluster, n.peers)
+	n.repair = repair.New(repair.Config{
+		Self: cfg.NodeID, Partitions: cfg.Ring.Partitions,
+		HintInterval: cfg.HintInterval, AntiEntropyInterval: cfg.AntiEntropyInterval,
+		AntiEntropyRate: cfg.AntiEntropyRate, TombstoneGrace: cfg.TombstoneGrace,
+		Wall: cfg.Clock, Time: cfg.Time, Logger: n.log,
+	}, n.replica, n.peers, n.cluster, n.membership)
 }
 
 // HTTPAddr is the address clients and peers reach this node at.
@@ -155,10 +166,9 @@ func (n *Node) Start() error {
 		return fmt.Errorf("membership: %w", err)
 	}
 	n.cluster.Rebuild()
-	n.runLoops()
-	n.resumeLeave()
+	n.repair.Start()
 	if n.listener != nil {
-		n.conns = newConnTracker()
+		n.conns = newConnTracker(n.cfg.Time)
 		n.server = n.newHTTPServer()
 		go func() {
 			if err := n.server.Serve(n.listener); err != nil {
@@ -171,28 +181,21 @@ func (n *Node) Start() error {
 	return nil
 }
 
-// Members is this node's current view of the cluster, sorted by ID.
-func (n *Node) Members() []membership.Member { return slices.Clone(n.cluster.View().List) }
-
 // viewChanged follows every new view: the metrics, and the trees of the
 // partitions this node replicates when the ring moved.
 func (n *Node) viewChanged(v *membership.View, ringChanged bool) {
 	n.metrics.setMembers(v.List)
 	if ringChanged {
-		n.syncTrees()
+		n.repair.SyncTrees(v)
 	}
 }
 
-// background runs f on its own goroutine with a bounded context, tracked so
-// Close can wait for it.
-func (n *Node) background(f func(ctx context.Context)) {
-	n.bg.Add(1)
-	go func() {
-		defer n.bg.Done()
-		ctx, cancel := context.WithTimeout(n.bgCtx, n.cfg.RequestTimeout)
-		defer cancel()
-		f(ctx)
-	}()
+// stopTaking makes the node refuse new work: clients and peers get 503
+// shutting_down, which they safely retry elsewhere.
+func (n *Node) stopTaking() {
+	n.closing.Store(true)
+	n.replica.Drain()
+	n.repair.Stop()
 }
 
 // Close shuts the node down without leaving the cluster: it stops taking
@@ -207,19 +210,14 @@ func (n *Node) Close() error {
 	default:
 	}
 	defer close(n.closed)
-	var errs []error
-	// New client requests are refused from here with 503 shutting_down,
-	// which clients safely retry elsewhere; requests in flight finish. The
-	// listener stays open for the drain period so that whatever routes to
-	// this node (a proxy, a load balancer watching /healthz) learns it is
-	// going instead of having connections reset.
-	n.closing.Store(true)
-	n.replica.Drain()
-	n.loopCancel()
+	// The listener stays open for the drain period so that whatever routes
+	// to this node (a proxy, a load balancer watching /healthz) learns it
+	// is going instead of having connections reset.
+	n.stopTaking()
 	if n.listener != nil && n.cfg.ShutdownDrain > 0 {
-		t := time.NewTimer(n.cfg.ShutdownDrain)
+		t := n.cfg.Time.NewTimer(n.cfg.ShutdownDrain)
 		select {
-		case <-t.C:
+		case <-t.C():
 		case <-n.drainCut:
 			t.Stop()
 		}
@@ -230,10 +228,9 @@ func (n *Node) Close() error {
 	if n.server != nil {
 		n.conns.drain(n.cfg.RequestTimeout)
 	}
-	n.loops.Wait()
-	waitTimeout(&n.bg, n.cfg.RequestTimeout)
-	n.bgCancel()
-	n.bg.Wait()
+	n.repair.Wait()
+	n.coord.Drain(n.cfg.RequestTimeout)
+	var errs []error
 	if err := n.membership.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("membership: %w", err))
 	}
@@ -261,31 +258,17 @@ func (n *Node) Kill() {
 	default:
 	}
 	close(n.closed)
-	n.closing.Store(true)
-	n.replica.Drain()
-	n.loopCancel()
+	n.stopTaking()
 	if n.listener != nil {
 		n.listener.Close()
 	}
 	if n.conns != nil {
 		n.conns.drain(0)
 	}
-	n.bgCancel()
-	n.bg.Wait()
-	n.loops.Wait()
+	n.coord.Drain(0)
+	n.repair.Wait()
 	n.membership.Close()
 	n.replica.Kill()
-}
-
-func waitTimeout(wg *sync.WaitGroup, d time.Duration) {
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-done:
-	case <-t.C:
-	}
 }
 
 // HandleInternode implements transport.Handler: the replica answers peers.

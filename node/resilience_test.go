@@ -36,7 +36,7 @@ func tick(t testing.TB, c *LocalCluster) ExchangeStats {
 		_ = n.DeliverHintsOnce(t.Context())
 		_, _ = n.HandoffOnce(t.Context())
 		st, _ := n.AntiEntropyOnce(t.Context())
-		total.add(st)
+		total.Add(st)
 	}
 	return total
 }
@@ -88,7 +88,7 @@ func holds(n *Node, key []byte, value string) bool {
 	return false
 }
 
-// Done-when 1 (G1): with two of a key's three replicas cut off, a W=2 write
+// docs/GUARANTEES.md, G1: with two of a key's three replicas cut off, a W=2 write
 // succeeds through a fallback; once they return, both replicas hold it
 // without any read.
 func TestSloppyQuorumWriteAndHandoff(t *testing.T) {
@@ -212,7 +212,7 @@ func TestHintsSurviveRestartAndDeliverOnce(t *testing.T) {
 	}
 }
 
-// Done-when 3 (G3): a node whose data directory is wiped gets every key of
+// docs/GUARANTEES.md, G3: a node whose data directory is wiped gets every key of
 // its partitions back from anti-entropy alone, without any read.
 func TestWipedNodeIsRepairedByAntiEntropy(t *testing.T) {
 	c := startCluster(t, LocalClusterOptions{Nodes: 4, Configure: manualLoops})
@@ -254,7 +254,7 @@ func TestWipedNodeIsRepairedByAntiEntropy(t *testing.T) {
 		if missing == 0 {
 			return true
 		}
-		total.add(tick(t, c))
+		total.Add(tick(t, c))
 		return false
 	})
 	t.Logf("wiped node held %d keys again after %v: %d exchanges, %d keys repaired, %d bytes sent",

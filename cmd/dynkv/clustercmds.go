@@ -2,10 +2,10 @@ package main
 
 // The membership commands: leave, remove and status. Like the key commands
 // they talk to the cluster through the SDK; status also reads each
-// member's /metrics.
+// member's own report (GET /cluster/status), which is an API, where metric
+// names are not.
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -17,9 +17,6 @@ import (
 	"sync"
 	"text/tabwriter"
 	"time"
-
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 
 	sdk "github.com/dynkv/dynkv/client"
 )
@@ -113,7 +110,7 @@ func leavingMember(ctx context.Context, cl *sdk.Client, node string) (sdk.Member
 
 // progress is what leave --wait knows of a leaving node.
 type progress struct {
-	handedOff    int64 // dynkv_handoff_keys_total
+	handedOff    int64 // the node's handoff_keys, since it started
 	hintsPending int64
 	partitions   int // in progress
 	keysLeft     int // in the partitions in progress
@@ -135,23 +132,19 @@ func (p progress) line(id string, baseline progress) string {
 // could.
 func leaveProgress(ctx context.Context, cl *sdk.Client, m sdk.Member) (progress, bool) {
 	var p progress
-	text, err := cl.Metrics(ctx, m)
+	ns, err := cl.NodeStatus(ctx, m)
 	if err != nil {
 		return p, false
 	}
-	nm, err := parseNodeMetrics(text)
-	if err != nil {
-		return p, false
-	}
-	p.handedOff = nm.HandoffKeys
-	for _, v := range nm.HintsPending {
-		p.hintsPending += v
+	p.handedOff = ns.HandoffKeys
+	for _, h := range ns.Hints {
+		p.hintsPending += int64(h.Pending)
 	}
 	return p, true
 }
 
 // waitLeft polls the member list, the handoffs and the leaving node's
-// metrics until the cluster sees id as left (or forgets it), reporting each
+// status until the cluster sees id as left (or forgets it), reporting each
 // new state to show. It returns the last state seen, and the context's
 // error (with the last polling error) if time ran out.
 func waitLeft(ctx context.Context, cl *sdk.Client, id string, baseline progress, show func(string)) (progress, error) {
@@ -244,7 +237,9 @@ func runRemove(args []string, stdout, stderr io.Writer, lookupEnv func(string) (
 	})
 }
 
-// nodeMetrics are the series of one node's /metrics that status shows.
+// nodeMetrics are the counters of one node that status shows, filled from
+// its NodeStatus. Its JSON is status -o json's, unchanged since it was
+// read from /metrics, so scripts reading it keep working.
 type nodeMetrics struct {
 	HintsPending     map[string]int64 `json:"hints_pending"`   // by target
 	HintsDelivered   map[string]int64 `json:"hints_delivered"` // by target
@@ -258,49 +253,20 @@ type nodeMetrics struct {
 	ReadRepairs      int64            `json:"read_repairs"`
 }
 
-// parseNodeMetrics reads the Prometheus text of one node.
-func parseNodeMetrics(text []byte) (*nodeMetrics, error) {
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := parser.TextToMetricFamilies(bytes.NewReader(text))
-	if err != nil {
-		return nil, fmt.Errorf("parse metrics: %w", err)
+// newNodeMetrics takes status's counters from one node's report.
+func newNodeMetrics(ns sdk.NodeStatus) *nodeMetrics {
+	nm := &nodeMetrics{
+		HintsPending: map[string]int64{}, HintsDelivered: map[string]int64{},
+		TreesReady: int64(ns.AntiEntropy.TreesReady), Exchanges: ns.AntiEntropy.Exchanges,
+		KeysRepaired: ns.AntiEntropy.KeysRepaired, AEBytesSent: ns.AntiEntropy.BytesSent,
+		HandoffKeys: ns.HandoffKeys, TombstonesReaped: ns.TombstonesReaped, ReadRepairs: ns.ReadRepairs,
 	}
-	// each calls f with every sample of the family name and its label.
-	each := func(name, label string, f func(labelValue string, v int64)) {
-		for _, m := range fams[name].GetMetric() {
-			lv := ""
-			for _, lp := range m.GetLabel() {
-				if lp.GetName() == label {
-					lv = lp.GetValue()
-				}
-			}
-			// Only the getter of the metric's own type gives non-zero.
-			v := m.GetCounter().GetValue() + m.GetGauge().GetValue() + m.GetUntyped().GetValue()
-			f(lv, int64(math.Round(v)))
-		}
+	for target, h := range ns.Hints {
+		nm.HintsPending[target] = int64(h.Pending)
+		nm.HintsDelivered[target] = int64(h.Delivered)
+		nm.HintsRedirected += int64(h.Redirected)
 	}
-	byLabel := func(name, label string) map[string]int64 {
-		out := map[string]int64{}
-		each(name, label, func(lv string, v int64) { out[lv] += v })
-		return out
-	}
-	total := func(name string) int64 {
-		var sum int64
-		each(name, "", func(_ string, v int64) { sum += v })
-		return sum
-	}
-	return &nodeMetrics{
-		HintsPending:     byLabel("dynkv_hints_pending", "target"),
-		HintsDelivered:   byLabel("dynkv_hints_delivered_total", "target"),
-		HintsRedirected:  total("dynkv_hints_redirected_total"),
-		TreesReady:       total("dynkv_antientropy_trees_ready"),
-		Exchanges:        byLabel("dynkv_antientropy_exchanges_total", "result"),
-		KeysRepaired:     total("dynkv_antientropy_keys_repaired_total"),
-		AEBytesSent:      total("dynkv_antientropy_bytes_sent_total"),
-		HandoffKeys:      total("dynkv_handoff_keys_total"),
-		TombstonesReaped: total("dynkv_tombstones_reaped_total"),
-		ReadRepairs:      total("dynkv_read_repairs_total"),
-	}, nil
+	return nm
 }
 
 // statusJSON is `dynkv status -o json`.
@@ -357,8 +323,8 @@ func runStatus(args []string, stdout, stderr io.Writer, lookupEnv func(string) (
 }
 
 // gatherStatus asks for the members and the ring (from the first node that
-// answers), then every member that has not left for its handoffs and
-// metrics, in parallel.
+// answers), then every member that has not left for its handoffs and its
+// own report (GET /cluster/status), in parallel.
 func gatherStatus(ctx context.Context, cl *sdk.Client) (*statusJSON, error) {
 	ms, err := cl.Members(ctx)
 	if err != nil {
@@ -378,8 +344,7 @@ func gatherStatus(ctx context.Context, cl *sdk.Client) (*statusJSON, error) {
 			replica[id]++
 		}
 	}
-	st := &statusJSON{Partitions: ring.Partitions, N: ring.N, Members: make([]memberStatus, len(ms)),
-		HintsPending: []hintsByTarget{}, Handoffs: []sdk.Handoff{}}
+	st := &statusJSON{Partitions: ring.Partitions, N: ring.N, Members: make([]memberStatus, len(ms)), Handoffs: []sdk.Handoff{}}
 
 	var (
 		wg       sync.WaitGroup
@@ -400,15 +365,12 @@ func gatherStatus(ctx context.Context, cl *sdk.Client) (*statusJSON, error) {
 			continue
 		}
 		wg.Go(func() {
-			text, err := cl.Metrics(ctx, m)
-			if err == nil {
-				s.Metrics, err = parseNodeMetrics(text)
-			}
+			ns, err := cl.NodeStatus(ctx, m)
 			if err != nil {
 				s.Error = oneLine(sdkCause(err))
 				return
 			}
-			s.Reachable = true
+			s.Metrics, s.Reachable = newNodeMetrics(ns), true
 		})
 	}
 	wg.Wait()
@@ -426,8 +388,16 @@ func gatherStatus(ctx context.Context, cl *sdk.Client) (*statusJSON, error) {
 		}
 		st.Handoffs = append(st.Handoffs, h.Handoffs...)
 	}
+	st.HintsPending = hintsPending(st.Members)
+	return st, nil
+}
+
+// hintsPending turns the hints each member holds, by target, into the
+// hints pending for each target, by holder: an operator asks about the
+// node that is down, not the ones keeping its writes.
+func hintsPending(members []memberStatus) []hintsByTarget {
 	hints := map[string]*hintsByTarget{}
-	for _, s := range st.Members {
+	for _, s := range members {
 		if s.Metrics == nil {
 			continue
 		}
@@ -444,11 +414,12 @@ func gatherStatus(ctx context.Context, cl *sdk.Client) (*statusJSON, error) {
 			h.HeldBy[s.ID] += n
 		}
 	}
+	out := []hintsByTarget{}
 	for _, h := range hints {
-		st.HintsPending = append(st.HintsPending, *h)
+		out = append(out, *h)
 	}
-	slices.SortFunc(st.HintsPending, func(a, b hintsByTarget) int { return strings.Compare(a.Target, b.Target) })
-	return st, nil
+	slices.SortFunc(out, func(a, b hintsByTarget) int { return strings.Compare(a.Target, b.Target) })
+	return out
 }
 
 // sdkCause drops the "dynkv <operation>:" an SDK error starts with, for a

@@ -258,5 +258,8 @@ func (r *Replica) Scan(p int, fn func(key, value []byte) error) error {
 	return r.store.Scan(uint16(p), fn)
 }
 
+// Size is the store's bytes on disk (LSM tree, value log).
+func (r *Replica) Size() (lsm, vlog int64) { return r.store.Size() }
+
 // Count is how many keys partition p holds here.
 func (r *Replica) Count(p int) (int, error) { return r.store.Count(uint16(p)) }

@@ -18,6 +18,8 @@ type Store interface {
 	PutMeta(name string, value []byte) error
 	DeleteMeta(name string) error
 	Sync() error
+	// Size is the database's bytes on disk: its LSM tree and value log.
+	Size() (lsm, vlog int64)
 	Close() error
 }
 

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/dynkv/dynkv/node/clock"
 	"github.com/dynkv/dynkv/node/internal/wire"
 	"github.com/valyala/fasthttp"
 )
@@ -29,6 +30,7 @@ type HTTPTransport struct {
 	connect    time.Duration
 	maxPending int
 	maxAnswer  int
+	time       clock.Clock
 
 	mu     sync.Mutex
 	peers  map[string]*peerConns
@@ -58,16 +60,32 @@ type connSlot struct {
 	dialAt  time.Time
 }
 
-// NewHTTPTransport returns a transport; serverIdleTimeout is the IdleTimeout
-// of the peers' HTTP servers, connectTimeout bounds dialing one,
-// maxPending bounds the requests waiting on one connection and maxAnswer
-// the body of one answer.
-func NewHTTPTransport(serverIdleTimeout, connectTimeout time.Duration, maxPending, maxAnswer int) *HTTPTransport {
+// HTTPConfig configures an HTTPTransport.
+type HTTPConfig struct {
+	// ServerIdleTimeout is the IdleTimeout of the peers' HTTP servers.
+	ServerIdleTimeout time.Duration
+	// ConnectTimeout bounds dialing a peer.
+	ConnectTimeout time.Duration
+	// MaxPending bounds the requests waiting on one connection.
+	MaxPending int
+	// MaxAnswer bounds the body of one answer, in bytes.
+	MaxAnswer int
+	// Time drives the silence bound and the dial-failure memo; default
+	// clock.Real().
+	Time clock.Clock
+}
+
+// NewHTTPTransport returns a transport.
+func NewHTTPTransport(cfg HTTPConfig) *HTTPTransport {
+	if cfg.Time == nil {
+		cfg.Time = clock.Real()
+	}
 	return &HTTPTransport{
-		idleConn:   serverIdleTimeout / 2,
-		connect:    connectTimeout,
-		maxPending: maxPending,
-		maxAnswer:  maxAnswer,
+		idleConn:   cfg.ServerIdleTimeout / 2,
+		connect:    cfg.ConnectTimeout,
+		maxPending: cfg.MaxPending,
+		maxAnswer:  cfg.MaxAnswer,
+		time:       cfg.Time,
 		peers:      map[string]*peerConns{},
 	}
 }
@@ -102,15 +120,15 @@ func (t *HTTPTransport) conn(addr string) (*pipeConn, error) {
 		s.pc.fail(errors.New("retired: idle or broken"))
 		s.pc = nil
 	}
-	if s.dialErr != nil && time.Since(s.dialAt) < dialFailureMemo {
+	if s.dialErr != nil && t.time.Now().Sub(s.dialAt) < dialFailureMemo {
 		return nil, s.dialErr
 	}
 	c, err := net.DialTimeout("tcp", addr, t.connect)
-	s.dialAt, s.dialErr = time.Now(), err
+	s.dialAt, s.dialErr = t.time.Now(), err
 	if err != nil {
 		return nil, err
 	}
-	s.pc = newPipeConn(c, addr, t.maxPending, t.maxAnswer, t.silentAfter())
+	s.pc = newPipeConn(c, addr, t.maxPending, t.maxAnswer, t.silentAfter(), t.time)
 	return s.pc, nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/dynkv/dynkv/node/clock"
 	"github.com/valyala/fasthttp"
 )
 
@@ -52,6 +53,7 @@ type pipeConn struct {
 	// maxAnswer bounds an answer's body, so that a peer (or anything
 	// listening at its address) cannot make this node buffer without end.
 	maxAnswer int
+	time      clock.Clock
 }
 
 // pipeCall is one request's answer, filled in by the reader.
@@ -67,7 +69,7 @@ type pipeCall struct {
 // connection.
 var errPipelineFull = errors.New("too many requests waiting on the connection")
 
-func newPipeConn(conn net.Conn, host string, maxPending, maxAnswer int, silentAfter time.Duration) *pipeConn {
+func newPipeConn(conn net.Conn, host string, maxPending, maxAnswer int, silentAfter time.Duration, c clock.Clock) *pipeConn {
 	pc := &pipeConn{
 		conn:        conn,
 		bw:          bufio.NewWriterSize(conn, 64<<10),
@@ -76,8 +78,9 @@ func newPipeConn(conn net.Conn, host string, maxPending, maxAnswer int, silentAf
 		done:        make(chan struct{}),
 		silentAfter: silentAfter,
 		maxAnswer:   maxAnswer,
+		time:        c,
 	}
-	now := time.Now().UnixNano()
+	now := c.Now().UnixNano()
 	pc.lastUsed.Store(now)
 	pc.lastRead.Store(now)
 	go pc.readLoop()
@@ -97,7 +100,7 @@ func (pc *pipeConn) fail(err error) {
 
 // usable reports whether new requests may be written on pc.
 func (pc *pipeConn) usable(maxIdle time.Duration) bool {
-	return !pc.broken.Load() && time.Since(time.Unix(0, pc.lastUsed.Load())) < maxIdle
+	return !pc.broken.Load() && pc.time.Now().Sub(time.Unix(0, pc.lastUsed.Load())) < maxIdle
 }
 
 // send writes one request and waits for its answer or ctx. sent reports
@@ -127,8 +130,8 @@ func (pc *pipeConn) send(ctx context.Context, path string, body []byte) (call *p
 	// answer to any request on it resets the clock; but a peer answers a
 	// connection's requests in order, so one request slower than
 	// silentAfter (a stall of seconds) also ends the connection.
-	since := time.Now().UnixNano()
-	silent := time.NewTimer(pc.silentAfter)
+	since := pc.time.Now().UnixNano()
+	silent := pc.time.NewTimer(pc.silentAfter)
 	defer silent.Stop()
 	for {
 		select {
@@ -137,7 +140,7 @@ func (pc *pipeConn) send(ctx context.Context, path string, body []byte) (call *p
 		case <-ctx.Done():
 			// The answer is still read, in turn, and dropped.
 			return nil, true, ctx.Err()
-		case <-silent.C:
+		case <-silent.C():
 			if last := pc.lastRead.Load(); last > since {
 				since = last
 				silent.Reset(pc.silentAfter)
@@ -160,7 +163,7 @@ func (pc *pipeConn) write(ctx context.Context, call *pipeCall, path string, body
 	default:
 		return errPipelineFull
 	}
-	pc.lastUsed.Store(time.Now().UnixNano())
+	pc.lastUsed.Store(pc.time.Now().UnixNano())
 	if d, ok := ctx.Deadline(); ok {
 		pc.conn.SetWriteDeadline(d)
 	}
@@ -214,7 +217,7 @@ func (pc *pipeConn) readLoop() {
 		call.status = resp.StatusCode()
 		call.octetStream = string(resp.Header.ContentType()) == "application/octet-stream"
 		call.body = append([]byte(nil), resp.Body()...)
-		pc.lastRead.Store(time.Now().UnixNano())
+		pc.lastRead.Store(pc.time.Now().UnixNano())
 		close(call.ready)
 		if resp.ConnectionClose() {
 			pc.fail(errors.New("peer closed the connection"))

@@ -56,7 +56,7 @@ func echo(rc *fasthttp.RequestCtx) {
 // connections each get their own answer.
 func TestPipelineAnswersInOrder(t *testing.T) {
 	p := startPeer(t, "", echo)
-	tr := NewHTTPTransport(time.Minute, time.Second, 1024, 1<<20)
+	tr := NewHTTPTransport(HTTPConfig{ServerIdleTimeout: time.Minute, ConnectTimeout: time.Second, MaxPending: 1024, MaxAnswer: 1 << 20})
 	defer tr.Close()
 	var wg sync.WaitGroup
 	for g := range 64 {
@@ -82,7 +82,7 @@ func TestPipelineAnswersInOrder(t *testing.T) {
 // PipelineClient got wrong.
 func TestPipelineDeadPeerFailsFast(t *testing.T) {
 	p := startPeer(t, "", echo)
-	tr := NewHTTPTransport(time.Minute, time.Second, 1024, 1<<20)
+	tr := NewHTTPTransport(HTTPConfig{ServerIdleTimeout: time.Minute, ConnectTimeout: time.Second, MaxPending: 1024, MaxAnswer: 1 << 20})
 	defer tr.Close()
 	ctx := context.Background()
 	long := func() (context.Context, context.CancelFunc) { return context.WithTimeout(ctx, 20*time.Second) }
@@ -113,7 +113,7 @@ func TestPipelineInFlightFailOnBreak(t *testing.T) {
 		echo(rc)
 	})
 	defer close(release)
-	tr := NewHTTPTransport(time.Minute, time.Second, 1024, 1<<20)
+	tr := NewHTTPTransport(HTTPConfig{ServerIdleTimeout: time.Minute, ConnectTimeout: time.Second, MaxPending: 1024, MaxAnswer: 1 << 20})
 	defer tr.Close()
 	errs := make(chan error, 10)
 	for range 10 {
@@ -150,7 +150,7 @@ func TestPipelineDeadlineThenNextAnswer(t *testing.T) {
 		}
 		echo(rc)
 	})
-	tr := NewHTTPTransport(time.Minute, time.Second, 1024, 1<<20)
+	tr := NewHTTPTransport(HTTPConfig{ServerIdleTimeout: time.Minute, ConnectTimeout: time.Second, MaxPending: 1024, MaxAnswer: 1 << 20})
 	defer tr.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	// Both slots must carry a slow request, so that the next call shares a
@@ -178,7 +178,7 @@ func TestPipelineDeadlineThenNextAnswer(t *testing.T) {
 // closed connection.
 func TestPipelineRedialsAfterRestart(t *testing.T) {
 	p := startPeer(t, "", echo)
-	tr := NewHTTPTransport(time.Minute, time.Second, 1024, 1<<20)
+	tr := NewHTTPTransport(HTTPConfig{ServerIdleTimeout: time.Minute, ConnectTimeout: time.Second, MaxPending: 1024, MaxAnswer: 1 << 20})
 	defer tr.Close()
 	call := func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -222,7 +222,7 @@ func TestPipelineNotADynkvPeer(t *testing.T) {
 		rc.SetStatusCode(fasthttp.StatusNotFound)
 		rc.SetBodyString("<html>not here</html>")
 	})
-	tr := NewHTTPTransport(time.Minute, time.Second, 1024, 1<<20)
+	tr := NewHTTPTransport(HTTPConfig{ServerIdleTimeout: time.Minute, ConnectTimeout: time.Second, MaxPending: 1024, MaxAnswer: 1 << 20})
 	defer tr.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -263,7 +263,7 @@ func TestPipelineSilentPeerIsGivenUp(t *testing.T) {
 			c.Close()
 		}
 	}()
-	tr := NewHTTPTransport(time.Minute, 50*time.Millisecond, 1024, 1<<20) // silent after 100 ms
+	tr := NewHTTPTransport(HTTPConfig{ServerIdleTimeout: time.Minute, ConnectTimeout: 50 * time.Millisecond, MaxPending: 1024, MaxAnswer: 1 << 20}) // silent after 100 ms
 	defer tr.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -285,7 +285,7 @@ func TestPipelineOversizedAnswer(t *testing.T) {
 		}
 		echo(rc)
 	})
-	tr := NewHTTPTransport(time.Minute, time.Second, 1024, 1<<10)
+	tr := NewHTTPTransport(HTTPConfig{ServerIdleTimeout: time.Minute, ConnectTimeout: time.Second, MaxPending: 1024, MaxAnswer: 1 << 10})
 	defer tr.Close()
 	call := func(body string) ([]byte, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

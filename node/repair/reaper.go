@@ -1,4 +1,4 @@
-package node
+package repair
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"github.com/dynkv/dynkv/vclock"
 )
 
-// Tombstone reaping (G6). A delete leaves a tombstone so that it supersedes
+// Tombstone reaping (docs/GUARANTEES.md, G6). A delete leaves a tombstone so that it supersedes
 // exactly what it saw and cannot be undone by a stale replica. Once every
 // replica holds the very same tombstone-only state and the grace period has
 // passed, the key can be forgotten: no replica has anything that could bring
@@ -31,22 +31,22 @@ type ReapStats struct {
 // ReapTombstonesOnce reaps the tombstones of every partition this node owns
 // (is first in the preference list of). The anti-entropy loop calls it after
 // each pass; tests call it directly.
-func (n *Node) ReapTombstonesOnce(ctx context.Context) (ReapStats, error) {
+func (rp *Repair) ReapTombstonesOnce(ctx context.Context) (ReapStats, error) {
 	var st ReapStats
-	v := n.cluster.View()
-	now := n.cfg.Clock()
-	for _, p := range v.Ring.PartitionsOf(n.cfg.NodeID) {
+	v := rp.cluster.View()
+	now := rp.cfg.Wall()
+	for _, p := range v.Ring.PartitionsOf(rp.cfg.Self) {
 		pref := v.Ring.PreferenceList(p)
-		if len(pref) == 0 || pref[0] != n.cfg.NodeID {
+		if len(pref) == 0 || pref[0] != rp.cfg.Self {
 			continue
 		}
 		var candidates [][]byte
-		err := n.replica.Scan(p, func(key, value []byte) error {
+		err := rp.replica.Scan(p, func(key, value []byte) error {
 			s, err := vclock.DecodeSet(value)
 			if err != nil {
 				return nil // not ours to judge here; anti-entropy/reads report it
 			}
-			if reapable(s, now, n.cfg.TombstoneGrace) {
+			if reapable(s, now, rp.cfg.TombstoneGrace) {
 				candidates = append(candidates, key)
 			}
 			return nil
@@ -59,9 +59,9 @@ func (n *Node) ReapTombstonesOnce(ctx context.Context) (ReapStats, error) {
 				return st, ctx.Err()
 			}
 			st.Candidates++
-			ok, err := n.reap(ctx, key, pref)
+			ok, err := rp.reap(ctx, key, pref)
 			if err != nil {
-				n.log.Debug("tombstone not reaped", "key", key, "err", err)
+				rp.log.Debug("tombstone not reaped", "key", key, "err", err)
 				continue
 			}
 			if ok {
@@ -69,7 +69,7 @@ func (n *Node) ReapTombstonesOnce(ctx context.Context) (ReapStats, error) {
 			}
 		}
 	}
-	n.metrics.tombstonesReaped.Add(float64(st.Reaped))
+	rp.stats.TombstonesReaped.Add(int64(st.Reaped))
 	return st, nil
 }
 
@@ -86,18 +86,18 @@ func reapable(s vclock.Set, now time.Time, grace time.Duration) bool {
 }
 
 // reap forgets key everywhere if every replica agrees on its state.
-func (n *Node) reap(ctx context.Context, key []byte, pref []string) (bool, error) {
-	mine, err := n.replica.Read(key)
-	if err != nil || !reapable(mine, n.cfg.Clock(), n.cfg.TombstoneGrace) {
+func (rp *Repair) reap(ctx context.Context, key []byte, pref []string) (bool, error) {
+	mine, err := rp.replica.Read(key)
+	if err != nil || !reapable(mine, rp.cfg.Wall(), rp.cfg.TombstoneGrace) {
 		return false, err
 	}
-	v := n.cluster.View()
+	v := rp.cluster.View()
 	for _, id := range pref[1:] {
 		m, ok := v.Members[id]
 		if !ok {
 			return false, fmt.Errorf("replica %s unknown", id)
 		}
-		theirs, err := n.peers.Read(ctx, membership.Target{Member: m}, key)
+		theirs, err := rp.peers.Read(ctx, membership.Target{Member: m}, key)
 		if err != nil {
 			return false, fmt.Errorf("replica %s: %w", id, err)
 		}
@@ -107,7 +107,7 @@ func (n *Node) reap(ctx context.Context, key []byte, pref []string) (bool, error
 	}
 	body := wire.MergeRequest{Key: key, Set: mine}.Encode()
 	for _, id := range pref {
-		if err := n.peers.Reap(ctx, v.Member(id), body); err != nil {
+		if err := rp.peers.Reap(ctx, v.Member(id), body); err != nil {
 			// The others may have forgotten it already; the one left keeps
 			// the tombstone, which anti-entropy spreads again (harmless) and
 			// the next pass reaps.

@@ -1,4 +1,4 @@
-package node
+package coordinator
 
 import "github.com/dynkv/dynkv/node/membership"
 
@@ -10,27 +10,27 @@ import "github.com/dynkv/dynkv/node/membership"
 //
 // spares are the usable nodes of the walk not chosen, in order: stand-ins
 // for replicas that fail during the request.
-func (n *Node) targetsFor(key []byte) (targets []membership.Target, spares []membership.Member, partition int) {
-	v := n.cluster.View()
-	partition = v.Ring.PartitionOf(key)
+func (c *Coordinator) targetsFor(key []byte) (targets []membership.Target, spares []membership.Member) {
+	v := c.cluster.View()
+	partition := v.Ring.PartitionOf(key)
 	walk := v.Ring.Walk(partition)
 	prefLen := len(v.Ring.PreferenceList(partition))
-	member := v.Member
+	self := c.cluster.Self()
 	var down []membership.Member
 	for _, id := range walk[:prefLen] {
-		m := member(id)
+		m := v.Member(id)
 		switch {
-		case !n.cluster.Usable(m):
+		case !c.cluster.Usable(m):
 			down = append(down, m)
-		case id == n.cfg.NodeID:
+		case id == self:
 			targets = append([]membership.Target{{Member: m}}, targets...)
 		default:
 			targets = append(targets, membership.Target{Member: m})
 		}
 	}
 	for _, id := range walk[prefLen:] {
-		m := member(id)
-		if !n.cluster.Usable(m) {
+		m := v.Member(id)
+		if !c.cluster.Usable(m) {
 			continue
 		}
 		if len(down) > 0 {
@@ -43,5 +43,5 @@ func (n *Node) targetsFor(key []byte) (targets []membership.Target, spares []mem
 	for _, m := range down {
 		targets = append(targets, membership.Target{Member: m})
 	}
-	return targets, spares, partition
+	return targets, spares
 }

@@ -1,0 +1,90 @@
+package node
+
+import (
+	"net/http"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/dynkv/dynkv/node/repair"
+)
+
+// NodeStatus is one node's own report, GET /cluster/status: what `dynkv
+// status` shows per member. It is the stable JSON API for that; metric
+// names are not.
+type NodeStatus struct {
+	Node     string `json:"node"`
+	Actor    string `json:"actor"`
+	Draining bool   `json:"draining"`
+	Leaving  bool   `json:"leaving"`
+	// Partitions and N are the ring's; Leads counts the partitions this
+	// node is first in the preference list of, Replicas those it
+	// replicates, both in its own view of the ring.
+	Partitions int `json:"partitions"`
+	N          int `json:"n"`
+	Leads      int `json:"leads"`
+	Replicas   int `json:"replicas"`
+	// Hints are the hints this node keeps for other replicas, by target.
+	Hints       map[string]HintStatus  `json:"hints"`
+	Handoffs    []repair.HandoffStatus `json:"handoffs"`
+	HandoffKeys int64                  `json:"handoff_keys"`
+	AntiEntropy AntiEntropyStatus      `json:"antientropy"`
+	// TombstonesReaped and ReadRepairs are cumulative since start.
+	TombstonesReaped int64      `json:"tombstones_reaped"`
+	ReadRepairs      int64      `json:"read_repairs"`
+	Disk             DiskStatus `json:"disk"`
+}
+
+// HintStatus is the hints kept for one target.
+type HintStatus struct {
+	Pending    int    `json:"pending"`
+	Delivered  uint64 `json:"delivered"`
+	Redirected uint64 `json:"redirected"`
+}
+
+// AntiEntropyStatus is anti-entropy's progress since start.
+type AntiEntropyStatus struct {
+	TreesReady   int              `json:"trees_ready"`
+	Exchanges    map[string]int64 `json:"exchanges"` // in_sync, repaired, failed
+	KeysRepaired int64            `json:"keys_repaired"`
+	BytesSent    int64            `json:"bytes_sent"`
+}
+
+// DiskStatus is the store's size on disk.
+type DiskStatus struct {
+	StoreBytes int64 `json:"store_bytes"`
+}
+
+// Status is this node's own report.
+func (n *Node) Status() NodeStatus {
+	v := n.cluster.View()
+	cfg := v.Ring.Config()
+	st := NodeStatus{
+		Node: n.cfg.NodeID, Actor: n.replica.Actor(), Draining: n.closing.Load(), Leaving: n.repair.Leaving(),
+		Partitions: cfg.Partitions, N: cfg.N, Hints: map[string]HintStatus{}, Handoffs: n.repair.Handoffs(),
+		ReadRepairs: n.coord.ReadRepairs(),
+	}
+	for _, p := range v.Ring.PartitionsOf(n.cfg.NodeID) {
+		st.Replicas++
+		if v.Ring.Owner(p) == n.cfg.NodeID {
+			st.Leads++
+		}
+	}
+	for target, hs := range n.replica.Hints().Stats() {
+		st.Hints[target] = HintStatus{Pending: hs.Pending, Delivered: hs.Delivered, Redirected: hs.Redirected}
+	}
+	rs := n.repair.Stats()
+	st.HandoffKeys = rs.HandoffKeys.Load()
+	st.TombstonesReaped = rs.TombstonesReaped.Load()
+	st.AntiEntropy = AntiEntropyStatus{
+		TreesReady: n.replica.TreesReady(),
+		Exchanges: map[string]int64{
+			"in_sync": rs.ExchangesInSync.Load(), "repaired": rs.ExchangesRepaired.Load(), "failed": rs.ExchangesFailed.Load(),
+		},
+		KeysRepaired: rs.KeysRepaired.Load(), BytesSent: rs.BytesSent.Load(),
+	}
+	lsm, vlog := n.replica.Size()
+	st.Disk.StoreBytes = lsm + vlog
+	return st
+}
+
+func (n *Node) serveStatus(rc *fasthttp.RequestCtx) { writeJSON(rc, http.StatusOK, n.Status()) }
