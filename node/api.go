@@ -16,7 +16,6 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/dynkv/dynkv/node/internal/wire"
-	"github.com/dynkv/dynkv/node/membership"
 	"github.com/dynkv/dynkv/node/transport"
 	"github.com/dynkv/dynkv/vclock"
 )
@@ -98,69 +97,38 @@ func (n *Node) ServeHTTP(rc *fasthttp.RequestCtx) {
 		if allow(rc, method, fasthttp.MethodGet) {
 			n.serveAdminLocal(rc, path[len("/admin/local/"):])
 		}
-	case path == "/healthz", path == "/readyz":
+	case strings.HasPrefix(path, "/cluster/"):
+		n.serveCluster(rc, method, path)
+	default:
+		n.serveProbe(rc, method, path)
+	}
+}
+
+// serveProbe answers health checks and metrics.
+func (n *Node) serveProbe(rc *fasthttp.RequestCtx, method, path string) {
+	switch path {
+	case "/healthz", "/readyz":
 		if allow(rc, method, fasthttp.MethodGet, fasthttp.MethodHead) {
 			n.serveHealth(rc)
 		}
-	case path == "/livez":
+	case "/livez":
 		// Liveness: the process serves HTTP, also while it drains. A
 		// supervisor restarting on failed readiness would kill a node
 		// that is merely shutting down gracefully.
 		if allow(rc, method, fasthttp.MethodGet, fasthttp.MethodHead) {
 			writeJSON(rc, http.StatusOK, map[string]any{"status": "alive", "node": n.cfg.NodeID, "draining": n.closing.Load()})
 		}
-	case path == "/metrics":
+	case "/metrics":
 		if allow(rc, method, fasthttp.MethodGet) {
 			n.serveMetrics(rc)
 		}
-	case path == "/cluster/members":
-		if allow(rc, method, fasthttp.MethodGet) {
-			writeJSON(rc, http.StatusOK, membersForDisplay(n.cluster.View().List))
-		}
-	case path == "/cluster/handoffs":
-		if allow(rc, method, fasthttp.MethodGet) {
-			writeJSON(rc, http.StatusOK, map[string]any{"node": n.cfg.NodeID, "leaving": n.repair.Leaving(), "handoffs": n.Handoffs()})
-		}
-	case path == "/cluster/leave":
-		if allow(rc, method, fasthttp.MethodPost) {
-			if err := n.Leave(); err != nil {
-				writeError(rc, err)
-				return
-			}
-			writeJSON(rc, http.StatusAccepted, map[string]any{"node": n.cfg.NodeID, "status": "leaving: handing data off, then leaving"})
-		}
-	case strings.HasPrefix(path, "/cluster/remove/"):
-		if allow(rc, method, fasthttp.MethodPost) {
-			id, err := url.PathUnescape(path[len("/cluster/remove/"):])
-			if err != nil || id == "" {
-				writeError(rc, badRequest("bad_node", "name the node to remove: /cluster/remove/{node}"))
-				return
-			}
-			if _, ok := n.cluster.View().Members[id]; !ok {
-				writeError(rc, &APIError{Status: http.StatusNotFound, Code: "unknown_node", Message: fmt.Sprintf("%s is not a member", id)})
-				return
-			}
-			if err := n.Remove(id); err != nil {
-				code := "cannot_remove"
-				if errors.Is(err, errAlreadyLeft) {
-					code = "already_left"
-				}
-				writeError(rc, &APIError{Status: http.StatusConflict, Code: code, Message: err.Error()})
-				return
-			}
-			writeJSON(rc, http.StatusAccepted, map[string]any{"removed": id, "status": "its partitions are re-replicated from the survivors by anti-entropy"})
-		}
-	case path == "/cluster/status":
-		if allow(rc, method, fasthttp.MethodGet) {
-			n.serveStatus(rc)
-		}
-	case path == "/cluster/ring":
-		if allow(rc, method, fasthttp.MethodGet) {
-			n.serveRing(rc)
-		}
 	default:
-		writeError(rc, &APIError{Status: http.StatusNotFound, Code: CodeUnknownRoute, Message: fmt.Sprintf("no route for %s", path)})
+		notFound(rc, path)
 	}
+}
+
+func notFound(rc *fasthttp.RequestCtx, path string) {
+	writeError(rc, &APIError{Status: http.StatusNotFound, Code: CodeUnknownRoute, Message: fmt.Sprintf("no route for %s", path)})
 }
 
 func allow(rc *fasthttp.RequestCtx, method string, allowed ...string) bool {
@@ -361,70 +329,6 @@ func (n *Node) serveMetrics(rc *fasthttp.RequestCtx) {
 	rc.SetBody(b)
 }
 
-type ringPartitionJSON struct {
-	Partition      int      `json:"partition"`
-	PreferenceList []string `json:"preference_list"`
-}
-
-func (n *Node) serveRing(rc *fasthttp.RequestCtx) {
-	r := n.cluster.View().Ring
-	if raw := rc.QueryArgs().Peek("key"); raw != nil {
-		if len(raw) == 0 || len(raw) > wire.MaxKeyLen {
-			writeError(rc, badRequest(CodeBadKey, "key must be 1 to %d bytes", wire.MaxKeyLen))
-			return
-		}
-		p := r.PartitionOf(raw)
-		writeJSON(rc, http.StatusOK, map[string]any{
-			"key": string(raw), "partition": p,
-			"preference_list": r.PreferenceList(p), "fallbacks": r.Fallbacks(p),
-		})
-		return
-	}
-	cfg := r.Config()
-	parts := make([]ringPartitionJSON, cfg.Partitions)
-	for p := range parts {
-		parts[p] = ringPartitionJSON{Partition: p, PreferenceList: r.PreferenceList(p)}
-	}
-	writeJSON(rc, http.StatusOK, map[string]any{
-		"partitions": cfg.Partitions, "n": cfg.N, "members": r.Members(), "preference_lists": parts,
-	})
-}
-
-type localSiblingJSON struct {
-	Dot         string `json:"dot"`
-	Value       string `json:"value"`
-	ContentType string `json:"content_type"`
-	Deleted     bool   `json:"deleted"`
-	Modified    string `json:"modified"`
-}
-
-func (n *Node) serveAdminLocal(rc *fasthttp.RequestCtx, rawKey string) {
-	key, apiErr := parseKey(rawKey)
-	if apiErr != nil {
-		writeError(rc, apiErr)
-		return
-	}
-	s, err := n.replica.Read(key)
-	if err != nil {
-		writeError(rc, err)
-		return
-	}
-	sibs := make([]localSiblingJSON, len(s.Siblings))
-	for i, sib := range s.Siblings {
-		sibs[i] = localSiblingJSON{
-			Dot: sib.Dot.String(), Value: base64.StdEncoding.EncodeToString(sib.Value),
-			ContentType: sib.ContentType, Deleted: sib.Deleted,
-			Modified: time.UnixMilli(sib.Modified).UTC().Format(time.RFC3339Nano),
-		}
-	}
-	p := n.cluster.View().Ring.PartitionOf(key)
-	writeJSON(rc, http.StatusOK, map[string]any{
-		"node": n.cfg.NodeID, "key": string(key), "partition": p, "found": !s.IsZero(),
-		"replica": n.cluster.View().Ring.IsReplica(int(p), n.cfg.NodeID),
-		"context": s.Context.Token(), "context_debug": s.Context.String(), "siblings": sibs,
-	})
-}
-
 func writeJSON(rc *fasthttp.RequestCtx, status int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -450,17 +354,4 @@ func writeErrorWith(rc *fasthttp.RequestCtx, err error, extra map[string]any) {
 		body[k] = v
 	}
 	writeJSON(rc, e.Status, body)
-}
-
-// membersForDisplay shows a node that announced its leave as leaving while
-// it hands its data off (gossip still sees it alive, which it is).
-func membersForDisplay(list []membership.Member) []membership.Member {
-	out := make([]membership.Member, len(list))
-	for i, m := range list {
-		if m.Status == membership.StatusAlive && m.Tags[membership.TagState] == membership.StateLeaving {
-			m.Status = membership.StatusLeaving
-		}
-		out[i] = m
-	}
-	return out
 }

@@ -98,6 +98,13 @@ type Config struct {
 	// SyncWrites fsyncs every write (survives power loss); default off,
 	// which survives kill -9 (see store).
 	SyncWrites bool
+	// MemTableBytes and ValueLogFileBytes size the store's memtables and
+	// value-log files; zero takes the store's defaults (8 MiB, 64 MiB),
+	// sized for 3-5 nodes in one process. Smaller ones open faster and
+	// hold less memory (the test clusters use 1 MiB and 4 MiB); a node on
+	// a machine of its own may raise them.
+	MemTableBytes     int64
+	ValueLogFileBytes int64
 
 	// Clock is the wall clock: it stamps siblings' Modified times; default
 	// time.Now.

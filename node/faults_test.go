@@ -53,6 +53,9 @@ func TestRandomFaultSchedules(t *testing.T) {
 	}
 	for seed := first; seed < first+uint64(seeds); seed++ {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
+			// Seeds are independent clusters; run side by side, they
+			// overlap one's disk waits (opening stores) with another's CPU.
+			t.Parallel()
 			t.Logf("replay with: DYNKV_SEED=%d go test -run TestRandomFaultSchedules ./node/", seed)
 			runFaultSchedule(t, seed)
 		})

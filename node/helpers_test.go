@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -102,3 +104,29 @@ func eventually(t testing.TB, within time.Duration, what string, cond func() boo
 
 // readLocal is node's own stored state for key, for assertions.
 func (n *Node) readLocal(key []byte) (vclock.Set, error) { return n.replica.Read(key) }
+
+// inParallel runs f(0..n-1) on a few goroutines and fails the test with
+// the first error: bulk loads and checks that would otherwise leave one of
+// the machine's cores idle.
+func inParallel(t testing.TB, n int, f func(i int) error) {
+	t.Helper()
+	const workers = 8
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for range workers {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				if err := f(i); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		t.Fatal(err)
+	}
+}

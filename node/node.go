@@ -97,6 +97,7 @@ func (n *Node) replicaConfig() replica.Config {
 	cfg := n.cfg
 	return replica.Config{
 		NodeID: cfg.NodeID, DataDir: cfg.DataDir, Partitions: cfg.Ring.Partitions, SyncWrites: cfg.SyncWrites,
+		MemTableBytes: cfg.MemTableBytes, ValueLogFileBytes: cfg.ValueLogFileBytes,
 		MaxValueBytes: cfg.MaxValueBytes, MaxSiblings: cfg.MaxSiblings, Clock: cfg.Clock, Logger: n.log,
 		Hints: hinted.Config{
 			Window:      cfg.HintWindow,

@@ -21,6 +21,9 @@ type Config struct {
 	DataDir    string
 	Partitions int // fixed for the data directory's life; checked at Open
 	SyncWrites bool
+	// MemTableBytes and ValueLogFileBytes size the store (0: its defaults).
+	MemTableBytes     int64
+	ValueLogFileBytes int64
 	// MaxValueBytes and MaxSiblings bound what a write may store.
 	MaxValueBytes int
 	MaxSiblings   int
@@ -48,7 +51,10 @@ type Replica struct {
 // Open opens the data directory, checks it against cfg and chooses this
 // run's actor. It must run before anything is served.
 func Open(cfg Config) (*Replica, error) {
-	s, hintKV, err := openStore(cfg.DataDir, cfg.SyncWrites, cfg.Logger)
+	s, hintKV, err := openStore(store.Options{
+		Dir: cfg.DataDir, SyncWrites: cfg.SyncWrites, Logger: cfg.Logger,
+		MemTableSize: cfg.MemTableBytes, ValueLogFileSize: cfg.ValueLogFileBytes,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}

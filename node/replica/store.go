@@ -1,8 +1,6 @@
 package replica
 
 import (
-	"log/slog"
-
 	"github.com/dynkv/dynkv/store"
 )
 
@@ -28,9 +26,9 @@ var _ Store = (*store.Store)(nil)
 // hintKeyspace holds hints in the node's one database, next to its data.
 const hintKeyspace = 'h'
 
-// openStore opens the badger database in dir and its hint keyspace.
-func openStore(dir string, syncWrites bool, log *slog.Logger) (*store.Store, *store.Keyspace, error) {
-	s, err := store.Open(store.Options{Dir: dir, SyncWrites: syncWrites, Logger: log})
+// openStore opens the badger database and its hint keyspace.
+func openStore(opts store.Options) (*store.Store, *store.Keyspace, error) {
+	s, err := store.Open(opts)
 	if err != nil {
 		return nil, nil, err
 	}

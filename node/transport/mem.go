@@ -20,12 +20,13 @@ type MemNetwork struct {
 	delay    time.Duration
 	dropOne  func(from, to string) bool
 	stalled  map[string]bool   // addresses that take messages and never answer
+	resumed  chan struct{}     // closed by Heal: stalled calls go on, as a resumed process would
 	gossip   map[string]string // gossip address -> name, for faultyGossip
 }
 
 // NewMemNetwork returns an empty network with every link up.
 func NewMemNetwork() *MemNetwork {
-	return &MemNetwork{handlers: map[string]Handler{}, cut: map[[2]string]bool{}, stalled: map[string]bool{}, gossip: map[string]string{}}
+	return &MemNetwork{handlers: map[string]Handler{}, cut: map[[2]string]bool{}, stalled: map[string]bool{}, gossip: map[string]string{}, resumed: make(chan struct{})}
 }
 
 // Register makes h reachable at addr, replacing any earlier handler (a
@@ -91,10 +92,13 @@ func (m *MemNetwork) Heal() {
 	m.dropOne = nil
 	m.delay = 0
 	clear(m.stalled)
+	close(m.resumed)
+	m.resumed = make(chan struct{})
 }
 
-// Stall makes addr take messages and never answer, as a process that is
-// stopped (SIGSTOP) or stuck would: callers wait until their context ends.
+// Stall makes addr take messages and not answer, as a process that is
+// stopped (SIGSTOP) or stuck would: callers wait until their context ends,
+// or until Heal resumes it and their messages are delivered.
 func (m *MemNetwork) Stall(addr string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -156,14 +160,17 @@ func (e memEndpoint) Call(ctx context.Context, to string, op wire.Op, body []byt
 	h, ok := m.handlers[to]
 	blocked := m.cut[[2]string{e.from, to}]
 	back := m.cut[[2]string{to, e.from}]
-	delay, drop, stalled := m.delay, m.dropOne, m.stalled[to]
+	delay, drop, stalled, resumed := m.delay, m.dropOne, m.stalled[to], m.resumed
 	m.mu.RUnlock()
 	if !ok || blocked || (drop != nil && drop(e.from, to)) {
 		return nil, fmt.Errorf("%w: %s -> %s", wire.ErrUnreachable, e.from, to)
 	}
 	if stalled {
-		<-ctx.Done()
-		return nil, fmt.Errorf("call %s %s: %w", to, op, ctx.Err())
+		select {
+		case <-resumed:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("call %s %s: %w", to, op, ctx.Err())
+		}
 	}
 	if delay > 0 {
 		t := time.NewTimer(delay)

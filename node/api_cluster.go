@@ -1,0 +1,152 @@
+package node
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/dynkv/dynkv/node/internal/wire"
+	"github.com/dynkv/dynkv/node/membership"
+)
+
+// The cluster and operator routes: /cluster/... and /admin/local/....
+
+// serveCluster routes /cluster/....
+func (n *Node) serveCluster(rc *fasthttp.RequestCtx, method, path string) {
+	switch {
+	case path == "/cluster/members":
+		if allow(rc, method, fasthttp.MethodGet) {
+			writeJSON(rc, http.StatusOK, membersForDisplay(n.cluster.View().List))
+		}
+	case path == "/cluster/handoffs":
+		if allow(rc, method, fasthttp.MethodGet) {
+			writeJSON(rc, http.StatusOK, map[string]any{"node": n.cfg.NodeID, "leaving": n.repair.Leaving(), "handoffs": n.Handoffs()})
+		}
+	case path == "/cluster/leave":
+		if allow(rc, method, fasthttp.MethodPost) {
+			if err := n.Leave(); err != nil {
+				writeError(rc, err)
+				return
+			}
+			writeJSON(rc, http.StatusAccepted, map[string]any{"node": n.cfg.NodeID, "status": "leaving: handing data off, then leaving"})
+		}
+	case strings.HasPrefix(path, "/cluster/remove/"):
+		if allow(rc, method, fasthttp.MethodPost) {
+			n.serveRemove(rc, path[len("/cluster/remove/"):])
+		}
+	case path == "/cluster/status":
+		if allow(rc, method, fasthttp.MethodGet) {
+			n.serveStatus(rc)
+		}
+	case path == "/cluster/ring":
+		if allow(rc, method, fasthttp.MethodGet) {
+			n.serveRing(rc)
+		}
+	default:
+		notFound(rc, path)
+	}
+}
+
+func (n *Node) serveRemove(rc *fasthttp.RequestCtx, rawID string) {
+	id, err := url.PathUnescape(rawID)
+	if err != nil || id == "" {
+		writeError(rc, badRequest("bad_node", "name the node to remove: /cluster/remove/{node}"))
+		return
+	}
+	if _, ok := n.cluster.View().Members[id]; !ok {
+		writeError(rc, &APIError{Status: http.StatusNotFound, Code: "unknown_node", Message: fmt.Sprintf("%s is not a member", id)})
+		return
+	}
+	if err := n.Remove(id); err != nil {
+		code := "cannot_remove"
+		if errors.Is(err, errAlreadyLeft) {
+			code = "already_left"
+		}
+		writeError(rc, &APIError{Status: http.StatusConflict, Code: code, Message: err.Error()})
+		return
+	}
+	writeJSON(rc, http.StatusAccepted, map[string]any{"removed": id, "status": "its partitions are re-replicated from the survivors by anti-entropy"})
+}
+
+type ringPartitionJSON struct {
+	Partition      int      `json:"partition"`
+	PreferenceList []string `json:"preference_list"`
+}
+
+func (n *Node) serveRing(rc *fasthttp.RequestCtx) {
+	r := n.cluster.View().Ring
+	if raw := rc.QueryArgs().Peek("key"); raw != nil {
+		if len(raw) == 0 || len(raw) > wire.MaxKeyLen {
+			writeError(rc, badRequest(CodeBadKey, "key must be 1 to %d bytes", wire.MaxKeyLen))
+			return
+		}
+		p := r.PartitionOf(raw)
+		writeJSON(rc, http.StatusOK, map[string]any{
+			"key": string(raw), "partition": p,
+			"preference_list": r.PreferenceList(p), "fallbacks": r.Fallbacks(p),
+		})
+		return
+	}
+	cfg := r.Config()
+	parts := make([]ringPartitionJSON, cfg.Partitions)
+	for p := range parts {
+		parts[p] = ringPartitionJSON{Partition: p, PreferenceList: r.PreferenceList(p)}
+	}
+	writeJSON(rc, http.StatusOK, map[string]any{
+		"partitions": cfg.Partitions, "n": cfg.N, "members": r.Members(), "preference_lists": parts,
+	})
+}
+
+type localSiblingJSON struct {
+	Dot         string `json:"dot"`
+	Value       string `json:"value"`
+	ContentType string `json:"content_type"`
+	Deleted     bool   `json:"deleted"`
+	Modified    string `json:"modified"`
+}
+
+func (n *Node) serveAdminLocal(rc *fasthttp.RequestCtx, rawKey string) {
+	key, apiErr := parseKey(rawKey)
+	if apiErr != nil {
+		writeError(rc, apiErr)
+		return
+	}
+	s, err := n.replica.Read(key)
+	if err != nil {
+		writeError(rc, err)
+		return
+	}
+	sibs := make([]localSiblingJSON, len(s.Siblings))
+	for i, sib := range s.Siblings {
+		sibs[i] = localSiblingJSON{
+			Dot: sib.Dot.String(), Value: base64.StdEncoding.EncodeToString(sib.Value),
+			ContentType: sib.ContentType, Deleted: sib.Deleted,
+			Modified: time.UnixMilli(sib.Modified).UTC().Format(time.RFC3339Nano),
+		}
+	}
+	p := n.cluster.View().Ring.PartitionOf(key)
+	writeJSON(rc, http.StatusOK, map[string]any{
+		"node": n.cfg.NodeID, "key": string(key), "partition": p, "found": !s.IsZero(),
+		"replica": n.cluster.View().Ring.IsReplica(int(p), n.cfg.NodeID),
+		"context": s.Context.Token(), "context_debug": s.Context.String(), "siblings": sibs,
+	})
+}
+
+// membersForDisplay shows a node that announced its leave as leaving while
+// it hands its data off (gossip still sees it alive, which it is).
+func membersForDisplay(list []membership.Member) []membership.Member {
+	out := make([]membership.Member, len(list))
+	for i, m := range list {
+		if m.Status == membership.StatusAlive && m.Tags[membership.TagState] == membership.StateLeaving {
+			m.Status = membership.StatusLeaving
+		}
+		out[i] = m
+	}
+	return out
+}
