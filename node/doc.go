@@ -1,37 +1,38 @@
-// Package node is the dynkv server: a replica of its partitions, a
-// coordinator for any client request, the HTTP API, the internode transport
-// and the boundary to gossip membership.
+// Package node is the dynkv server: it wires its parts together, runs
+// their lifecycle (Open, Start, Close, Kill), and is their HTTP face.
 //
-// It owns how requests flow; it does not own causality (package vclock),
-// placement (package ring) or storage layout (package store), and it
-// imports no gossip library outside membership_serf.go.
+//   - node/coordinator runs client reads and writes across a key's
+//     replicas over a pure quorum core;
+//   - node/replica is this node's copy of its keys and the only writer of
+//     the store;
+//   - node/repair is anti-entropy, hint delivery, handoff, leave and
+//     tombstone reaping, and their loops;
+//   - node/transport carries internode calls (pipelined HTTP, or an
+//     in-memory network in tests) and types them;
+//   - node/membership is serf at one boundary, the cluster View, and peer
+//     health;
+//   - node/internal/wire is the internode message format; node/clock the
+//     time source of every timer.
 //
-// # Request flow
+// docs/DESIGN.md draws the request path through them.
 //
-// Any node accepts any request. For a write, the coordinator asks the first
-// reachable replica of the key (itself if it is one) to mint the new
-// version's dot: the dot's actor is always a replica, so dots for one key
-// are minted by at most N actors per incarnation. That replica returns its
-// resulting sibling set, which the coordinator merges into the other
-// replicas until W have acknowledged. Reads ask every replica, answer once R
-// have replied, and repair the stale ones in the background.
+// # What this package owns
+//
+// The client HTTP API (api.go, api_cluster.go; docs/API.md), and the one
+// mapping from the parts' errors to HTTP statuses (errors.go): the parts
+// know nothing of HTTP. Metrics (metrics.go) read the parts' own counters
+// when scraped. LocalCluster runs several nodes in one process over
+// transport.MemNetwork and membership.StaticMembership (or real serf on
+// loopback), so any package can test a whole cluster.
 //
 // # Invariants
 //
-//   - A write is acknowledged only after W replicas durably merged a state
-//     that contains it (the dot-minting replica counts as one).
-//   - A refused write (too many siblings, too large, malformed) writes
-//     nothing anywhere: refusal happens before the minting replica stores.
-//   - A node's actor changes whenever its previous run did not end cleanly,
-//     so a dot is never minted twice for different values (see identity.go).
-//   - Every client context returned is exact: the client's own context plus
-//     the new dot, never the concurrent siblings it did not see.
 //   - Nothing from a fasthttp request outlives its handler: keys and values
 //     are copied before any goroutine may see them.
-//
-// # Testing
-//
-// Transport and membership.Membership are interfaces. MemNetwork (partitionable,
-// lossy, slow on demand), membership.StaticMembership and LocalCluster are exported so
-// any package can run a whole cluster in one process.
+//   - A stopping node refuses new work with 503 shutting_down (clients and
+//     peers alike) before it stops anything else, lets requests in flight
+//     finish, and marks its shutdown clean only after every part stopped:
+//     the next start then keeps its actor (docs/GUARANTEES.md, G4).
+//   - No package-level state: several nodes share a process in dev and in
+//     tests.
 package node
