@@ -12,18 +12,16 @@ import (
 
 // pass is what a delivery does with the hints it sends: deliver them to
 // their target, or redirect them to another replica of their key.
-type pass struct {
-	redirect bool
-}
+type pass uint8
 
-var (
-	delivering  = pass{}
-	redirecting = pass{redirect: true}
+const (
+	delivering  pass = iota // to the hints' target
+	redirecting             // to another replica of each hint's key
 )
 
 // what names the pass in errors and logs.
 func (p pass) what() string {
-	if p.redirect {
+	if p == redirecting {
 		return "redirect hints of"
 	}
 	return "deliver to"
@@ -31,7 +29,7 @@ func (p pass) what() string {
 
 // rejectedMsg is the log line for a hint dropped because it was refused.
 func (p pass) rejectedMsg() string {
-	if p.redirect {
+	if p == redirecting {
 		return "hinted: replica rejected a redirected hint; dropped"
 	}
 	return "hinted: target rejected a hint; dropped"
@@ -40,7 +38,7 @@ func (p pass) rejectedMsg() string {
 // sent counts one hint the pass moved; Delivered and Redirected are kept
 // apart so that metrics tell a target that caught up from one given up on.
 func (p pass) sent(st *targetState) {
-	if p.redirect {
+	if p == redirecting {
 		st.Redirected++
 	} else {
 		st.Delivered++
@@ -246,7 +244,7 @@ loop:
 			continue
 		}
 		fn := send
-		if p.redirect {
+		if p == redirecting {
 			fn = redirect
 		}
 		select {

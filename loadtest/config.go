@@ -21,8 +21,11 @@ const (
 	WorkloadWrite Workload = "write" // 100 % update
 )
 
-// Workloads lists every workload, for help texts.
-var Workloads = []Workload{WorkloadA, WorkloadB, WorkloadC, WorkloadF, WorkloadWrite}
+// Workloads lists every workload, for help texts. The slice is new at each
+// call, the caller's to keep or change.
+func Workloads() []Workload {
+	return []Workload{WorkloadA, WorkloadB, WorkloadC, WorkloadF, WorkloadWrite}
+}
 
 // ParseWorkload reads a workload name, case-insensitively; "write-only" is
 // accepted for "write".

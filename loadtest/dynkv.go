@@ -130,11 +130,6 @@ type dynkvClient struct {
 	siblings siblingsJSON
 }
 
-var (
-	ctxHeaderKey    = []byte(headerContext)
-	contentTypeOcts = []byte("application/octet-stream")
-)
-
 func (c *dynkvClient) setHost() {
 	c.base = append(append(append(c.base[:0], "http://"...), c.d.hosts[c.host].Addr...), "/kv/"...)
 }
@@ -212,9 +207,11 @@ func (c *dynkvClient) Write(ctx context.Context, key, value, token []byte, res *
 	c.req.Reset()
 	c.req.Header.SetMethod(fasthttp.MethodPut)
 	c.setURL(key, "w", c.d.opts.W)
-	c.req.Header.SetContentTypeBytes(contentTypeOcts)
+	// The string forms copy into the request's own buffers, as the []byte
+	// ones do: neither allocates once the request is warm.
+	c.req.Header.SetContentType("application/octet-stream")
 	if len(token) > 0 {
-		c.req.Header.SetBytesKV(ctxHeaderKey, token)
+		c.req.Header.SetBytesV(headerContext, token)
 	}
 	c.req.SetBodyRaw(value)
 	res.Token = res.Token[:0]

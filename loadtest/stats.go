@@ -1,6 +1,7 @@
 package loadtest
 
 import (
+	"strconv"
 	"sync"
 	"time"
 
@@ -18,9 +19,19 @@ const (
 	numOps
 )
 
-var opNames = [numOps]string{"read", "update", "rmw", "insert"}
-
-func (o opKind) String() string { return opNames[o] }
+func (o opKind) String() string {
+	switch o {
+	case opRead:
+		return "read"
+	case opUpdate:
+		return "update"
+	case opRMW:
+		return "rmw"
+	case opInsert:
+		return "insert"
+	}
+	return "opKind(" + strconv.Itoa(int(o)) + ")"
+}
 
 // Histogram range: 1 µs to 60 s in microseconds, 3 significant digits.
 const (

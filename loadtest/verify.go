@@ -63,6 +63,31 @@ func (g *Generator) Verify(ctx context.Context) (*VerifyReport, error) {
 	}
 	start := time.Now()
 	rep := &VerifyReport{}
+	jobs := g.verifyJobs(rep)
+	var done atomic.Int64
+	finished, err := g.startCheckers(ctx, jobs, rep, &done)
+	if err != nil {
+		return nil, err
+	}
+	g.verifyProgress(start, finished, &done, len(jobs))
+	<-finished
+	rep.ElapsedSeconds = time.Since(start).Seconds()
+	rep.Passed = rep.Lost == 0 && rep.CorruptValues == 0 && rep.KeysUnreadable == 0 &&
+		rep.KeysChecked == int64(len(jobs))
+	return rep, ctx.Err()
+}
+
+// verifyJob is one key to check and the ids of its acknowledged writes, in
+// ascending order.
+type verifyJob struct {
+	key uint32
+	ids []uint64
+}
+
+// verifyJobs gathers the acknowledged writes from every worker's ledger,
+// counting the attempted and acknowledged ones into rep, and groups them
+// by key, in key order.
+func (g *Generator) verifyJobs(rep *VerifyReport) []verifyJob {
 	type ref struct {
 		key uint32
 		id  uint64
@@ -80,25 +105,27 @@ func (g *Generator) Verify(ctx context.Context) (*VerifyReport, error) {
 	slices.SortFunc(refs, func(a, b ref) int {
 		return cmp.Or(cmp.Compare(a.key, b.key), cmp.Compare(a.id, b.id))
 	})
-	type job struct {
-		key uint32
-		ids []uint64
-	}
-	var jobs []job
+	var jobs []verifyJob
 	for i := 0; i < len(refs); {
 		j := i
 		ids := []uint64{}
 		for ; j < len(refs) && refs[j].key == refs[i].key; j++ {
 			ids = append(ids, refs[j].id)
 		}
-		jobs = append(jobs, job{refs[i].key, ids})
+		jobs = append(jobs, verifyJob{refs[i].key, ids})
 		i = j
 	}
+	return jobs
+}
 
+// startCheckers starts the checkers, one client each, at most one per
+// client of the run and per job. They take the jobs in turn until none is
+// left or ctx is done, each counting into done and merging what it found
+// into rep as it stops; the channel is closed once all have stopped.
+func (g *Generator) startCheckers(ctx context.Context, jobs []verifyJob, rep *VerifyReport, done *atomic.Int64) (<-chan struct{}, error) {
 	var (
 		mu   sync.Mutex
 		next atomic.Int64
-		done atomic.Int64
 		wg   sync.WaitGroup
 	)
 	checkers := min(g.cfg.Concurrency, max(1, len(jobs)))
@@ -126,24 +153,26 @@ func (g *Generator) Verify(ctx context.Context) (*VerifyReport, error) {
 	}
 	finished := make(chan struct{})
 	go func() { wg.Wait(); close(finished) }()
-	if g.cfg.Progress != nil {
-		t := time.NewTicker(g.cfg.ProgressInterval)
-		defer t.Stop()
-	wait:
-		for {
-			select {
-			case <-finished:
-				break wait
-			case now := <-t.C:
-				fmt.Fprintf(g.cfg.Progress, "[verify %5.1fs] %d of %d keys checked\n", now.Sub(start).Seconds(), done.Load(), len(jobs))
-			}
+	return finished, nil
+}
+
+// verifyProgress prints, once per ProgressInterval until finished is
+// closed, how many of the total keys are checked; without Progress it
+// returns at once.
+func (g *Generator) verifyProgress(start time.Time, finished <-chan struct{}, done *atomic.Int64, total int) {
+	if g.cfg.Progress == nil {
+		return
+	}
+	t := time.NewTicker(g.cfg.ProgressInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-finished:
+			return
+		case now := <-t.C:
+			fmt.Fprintf(g.cfg.Progress, "[verify %5.1fs] %d of %d keys checked\n", now.Sub(start).Seconds(), done.Load(), total)
 		}
 	}
-	<-finished
-	rep.ElapsedSeconds = time.Since(start).Seconds()
-	rep.Passed = rep.Lost == 0 && rep.CorruptValues == 0 && rep.KeysUnreadable == 0 &&
-		rep.KeysChecked == int64(len(jobs))
-	return rep, ctx.Err()
 }
 
 func (r *VerifyReport) merge(o *VerifyReport) {

@@ -20,7 +20,7 @@ import (
 // scan seeks inside its own tag, so it sees neither data nor metadata. The
 // tags 'd' and 'm', and '!' (the first byte of badger's internal
 // "!badger!" keys), are refused. A future store namespace must be added to
-// reservedTags; a tag once used by a keyspace on disk must never be reused
+// reservedTag; a tag once used by a keyspace on disk must never be reused
 // for anything else.
 
 // MaxKeyspaceKeySize is the longest key, in bytes, that a Keyspace accepts:
@@ -31,8 +31,15 @@ const MaxKeyspaceKeySize = badgerMaxKey - 1
 // store uses itself.
 var ErrReservedKeyspace = errors.New("store: reserved keyspace tag")
 
-// reservedTags are the namespace bytes a Keyspace may not use.
-var reservedTags = [...]byte{nsData, nsMeta, '!'}
+// reservedTag reports whether tag is a namespace byte a Keyspace may not
+// use.
+func reservedTag(tag byte) bool {
+	switch tag {
+	case nsData, nsMeta, '!':
+		return true
+	}
+	return false
+}
 
 // Keyspace is a named key prefix in the store, separate from partition data
 // and metadata. It shares the Store's database, locks and lifetime: it needs
@@ -47,10 +54,8 @@ type Keyspace struct {
 // Keyspace returns the keyspace tagged name. It fails, wrapping
 // ErrReservedKeyspace, for 'd', 'm' and '!'.
 func (s *Store) Keyspace(name byte) (*Keyspace, error) {
-	for _, r := range reservedTags {
-		if name == r {
-			return nil, fmt.Errorf("%w: %q", ErrReservedKeyspace, name)
-		}
+	if reservedTag(name) {
+		return nil, fmt.Errorf("%w: %q", ErrReservedKeyspace, name)
 	}
 	return &Keyspace{s: s, tag: name}, nil
 }

@@ -13,14 +13,12 @@ const tokenFormatV1 = 1
 // MaxTokenLen bounds a token accepted from a client (base64 characters).
 const MaxTokenLen = 64 << 10
 
-var tokenEncoding = base64.RawURLEncoding
-
 // Token returns the opaque client form of the context; "" for the empty one.
 func (c Context) Token() string {
 	if c.IsZero() {
 		return ""
 	}
-	return tokenEncoding.EncodeToString(c.AppendBinary([]byte{tokenFormatV1}))
+	return base64.RawURLEncoding.EncodeToString(c.AppendBinary([]byte{tokenFormatV1}))
 }
 
 // ParseToken parses a token made by Context.Token. "" is the empty context.
@@ -32,7 +30,7 @@ func ParseToken(token string) (Context, error) {
 	if len(token) > MaxTokenLen {
 		return Context{}, malformed("token of %d bytes exceeds %d", len(token), MaxTokenLen)
 	}
-	raw, err := tokenEncoding.DecodeString(trimPadding(token))
+	raw, err := base64.RawURLEncoding.DecodeString(trimPadding(token))
 	if err != nil {
 		return Context{}, fmt.Errorf("%w: token is not base64url: %v", ErrMalformed, err)
 	}

@@ -107,7 +107,7 @@ func (c *devCmd) plan(args []string, lookupEnv func(string) (string, bool)) (dev
 }
 
 // runDev is `dynkv dev`.
-func runDev(args []string, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
+func runDev(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
 	cmd := newDevCmd()
 	p, err := cmd.plan(args, lookupEnv)
 	switch {

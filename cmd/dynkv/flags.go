@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,7 +14,25 @@ import (
 // --node-id is also read from DYNKV_NODE_ID.
 const envPrefix = "DYNKV_"
 
-var oneDash = regexp.MustCompile(`(^|\s)-([a-z])`)
+// doubleDashes gives every one-dash flag name in msg its second dash: a
+// dash before a lower-case letter, at the start or after white space, as
+// in "flag provided but not defined: -foo".
+func doubleDashes(msg string) string {
+	var b strings.Builder
+	for i := 0; i < len(msg); i++ {
+		if msg[i] == '-' && i+1 < len(msg) && 'a' <= msg[i+1] && msg[i+1] <= 'z' && (i == 0 || isSpace(msg[i-1])) {
+			b.WriteByte('-')
+		}
+		b.WriteByte(msg[i])
+	}
+	return b.String()
+}
+
+// isSpace is the white space of RE2's \s: tab, newline, form feed, carriage
+// return and space.
+func isSpace(c byte) bool {
+	return c == '\t' || c == '\n' || c == '\f' || c == '\r' || c == ' '
+}
 
 // envName is the environment variable backing a flag.
 func envName(flagName string) string {
@@ -47,7 +64,7 @@ func (f *flags) parse(args []string, lookupEnv func(string) (string, bool)) erro
 			return err
 		}
 		// The flag package names flags with one dash; our help uses two.
-		return errors.New(oneDash.ReplaceAllString(err.Error(), "$1--$2"))
+		return errors.New(doubleDashes(err.Error()))
 	}
 	if f.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", f.Arg(0))
@@ -159,16 +176,23 @@ func (f *flags) bytes(p *int, name string, def int, usage string) {
 	f.Var(bytesValue{p}, name, usage)
 }
 
-var byteUnits = []struct {
+// byteUnit is a size suffix and the bytes it stands for.
+type byteUnit struct {
 	suffix string
 	size   int
-}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"B", 1}}
+}
+
+// byteUnits lists the suffixes, largest first: String picks the largest
+// that divides the size, Set must try "B" after the others.
+func byteUnits() [4]byteUnit {
+	return [...]byteUnit{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"B", 1}}
+}
 
 func (b bytesValue) String() string {
 	if b.p == nil {
 		return ""
 	}
-	for _, u := range byteUnits {
+	for _, u := range byteUnits() {
 		if *b.p != 0 && *b.p%u.size == 0 {
 			return strconv.Itoa(*b.p/u.size) + u.suffix
 		}
@@ -178,7 +202,7 @@ func (b bytesValue) String() string {
 
 func (b bytesValue) Set(s string) error {
 	num, mult := s, 1
-	for _, u := range byteUnits {
+	for _, u := range byteUnits() {
 		if n, ok := strings.CutSuffix(s, u.suffix); ok {
 			num, mult = n, u.size
 			break

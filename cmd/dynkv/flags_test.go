@@ -249,7 +249,7 @@ func TestRunDispatch(t *testing.T) {
 		{[]string{"serve", "--n", "x"}, 2, "--n"},
 	} {
 		var out bytes.Buffer
-		code := run(tc.args, &out, &out, envMap(nil))
+		code := run(tc.args, strings.NewReader(""), &out, &out, envMap(nil))
 		if code != tc.wantCode || !strings.Contains(out.String(), tc.wantOut) {
 			t.Errorf("run(%q) = %d, output %q; want %d and %q", tc.args, code, out.String(), tc.wantCode, tc.wantOut)
 		}

@@ -17,7 +17,7 @@ import (
 	"time"
 )
 
-func runHealthcheck(args []string, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
+func runHealthcheck(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
 	f := newFlags("dynkv healthcheck [flags]",
 		"Exit 0 when the node listening on --http-addr answers GET /healthz with 200, 1 otherwise\n"+
 			"(also while it shuts down, when /healthz answers 503). For container health checks:\n"+

@@ -47,7 +47,7 @@ func TestHealthcheck(t *testing.T) {
 	addr := strings.TrimPrefix(srv.URL, "http://")
 	check := func(env map[string]string, args ...string) (int, string) {
 		var out bytes.Buffer
-		code := run(append([]string{"healthcheck"}, args...), &out, &out, envMap(env))
+		code := run(append([]string{"healthcheck"}, args...), strings.NewReader(""), &out, &out, envMap(env))
 		return code, out.String()
 	}
 

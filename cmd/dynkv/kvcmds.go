@@ -11,7 +11,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -23,9 +22,6 @@ import (
 
 // kvDefaultEndpoints are the nodes of `dynkv dev` with its default ports.
 const kvDefaultEndpoints = "http://127.0.0.1:8081,http://127.0.0.1:8082,http://127.0.0.1:8083"
-
-// kvStdin is where put reads a value given as "-" or not at all.
-var kvStdin io.Reader = os.Stdin
 
 // kvCmd is what every client command shares: its flags, the cluster's
 // endpoints, the output format and a bound on the whole command.
@@ -178,7 +174,7 @@ type getJSON struct {
 	Siblings []sdk.Sibling `json:"siblings"`
 }
 
-func runGet(args []string, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
+func runGet(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
 	c := newKVCmd("get", "dynkv get [flags] KEY",
 		"Read KEY and print every value it holds (several after concurrent writes: siblings),\n"+
 			"with the causal context to pass to put or delete --context.\n"+
@@ -278,7 +274,7 @@ func isText(v []byte) bool {
 	return true
 }
 
-func runPut(args []string, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
+func runPut(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
 	c := newKVCmd("put", "dynkv put [flags] KEY [VALUE]",
 		"Write VALUE under KEY; without VALUE, or with -, the value is read from stdin.\n"+
 			"Pass the context of your last read with --context: the write then replaces what\n"+
@@ -305,7 +301,7 @@ func runPut(args []string, stdout, stderr io.Writer, lookupEnv func(string) (str
 		var value []byte
 		if len(pos) == 2 && pos[1] != "-" {
 			value = []byte(pos[1])
-		} else if value, err = io.ReadAll(kvStdin); err != nil {
+		} else if value, err = io.ReadAll(stdin); err != nil {
 			return fmt.Errorf("read the value from stdin: %w", err)
 		}
 		var node string
@@ -321,7 +317,7 @@ func runPut(args []string, stdout, stderr io.Writer, lookupEnv func(string) (str
 	})
 }
 
-func runDelete(args []string, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
+func runDelete(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
 	c := newKVCmd("delete", "dynkv delete [flags] KEY",
 		"Delete the versions of KEY that --context saw; a write concurrent with it survives as\n"+
 			"a sibling. Without --context, delete first reads KEY and deletes what that read\n"+
@@ -362,7 +358,7 @@ func runDelete(args []string, stdout, stderr io.Writer, lookupEnv func(string) (
 	})
 }
 
-func runMembers(args []string, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
+func runMembers(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
 	c := newKVCmd("members", "dynkv members [flags]",
 		"List the cluster's members as the first node that answers sees them: ID, status\n"+
 			"(alive, suspect, failed, leaving, left) and addresses.", "text", "json")
@@ -400,7 +396,7 @@ func tags(t map[string]string) string {
 	return orDash(strings.Join(kv, ","))
 }
 
-func runRing(args []string, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
+func runRing(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
 	c := newKVCmd("ring", "dynkv ring [flags]",
 		"Show how partitions are placed: per node, the partitions it leads (first in the\n"+
 			"preference list) and replicates. --key shows one key's partition, preference list and\n"+

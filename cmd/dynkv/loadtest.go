@@ -55,7 +55,17 @@ func (v *workloadValue) Set(s string) error {
 	return nil
 }
 
-var defaultEndpoints = map[string]string{"dynkv": "127.0.0.1:8081", "dynkv-sdk": "127.0.0.1:8081", "redis": "127.0.0.1:6379"}
+// defaultEndpoint is where a driver finds its store without --endpoints:
+// `dynkv dev`'s first node, or a local Redis.
+func defaultEndpoint(driver string) string {
+	switch driver {
+	case "dynkv", "dynkv-sdk":
+		return "127.0.0.1:8081"
+	case "redis":
+		return "127.0.0.1:6379"
+	}
+	return ""
+}
 
 func newLoadtestCmd() *loadtestCmd {
 	d := loadtest.DefaultConfig()
@@ -121,7 +131,7 @@ func (c *loadtestCmd) plan(args []string, lookupEnv func(string) (string, bool),
 	}
 	endpoints := c.endpoints
 	if len(endpoints) == 0 {
-		endpoints = []string{defaultEndpoints[c.driver]}
+		endpoints = []string{defaultEndpoint(c.driver)}
 	}
 	var d loadtest.Driver
 	var err error
@@ -146,7 +156,7 @@ func (c *loadtestCmd) plan(args []string, lookupEnv func(string) (string, bool),
 }
 
 // runLoadtest is `dynkv loadtest`.
-func runLoadtest(args []string, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
+func runLoadtest(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
 	cmd := newLoadtestCmd()
 	cfg, d, err := cmd.plan(args, lookupEnv, stderr)
 	switch {
@@ -170,43 +180,16 @@ func runLoadtest(args []string, stdout, stderr io.Writer, lookupEnv func(string)
 		}
 	}
 
-	// The first signal ends the run (the report covers what ran and
-	// --verify still checks it); the second abandons the check too.
-	sigs, stopSignals := notifyShutdown()
-	defer stopSignals()
-	runCtx, stopRun := context.WithCancel(context.Background())
-	defer stopRun()
-	checkCtx, stopCheck := context.WithCancel(context.Background())
-	defer stopCheck()
-	go func() {
-		for _, stop := range []context.CancelFunc{stopRun, stopCheck} {
-			select {
-			case <-sigs:
-				stop()
-			case <-checkCtx.Done():
-				return
-			}
-		}
-	}()
-
+	runCtx, checkCtx, stop := signalContexts()
+	defer stop()
 	rep, err := g.Run(runCtx)
 	if err != nil {
 		fmt.Fprintf(stderr, "dynkv loadtest: %v\n", err)
 		return 1
 	}
 	code := 0
-	if cfg.Verify {
-		if cfg.Progress != nil {
-			fmt.Fprintln(stderr, "verifying every acknowledged write...")
-		}
-		rep.Verify, err = g.Verify(checkCtx)
-		switch {
-		case rep.Verify == nil:
-			fmt.Fprintf(stderr, "dynkv loadtest: verify: %v\n", err)
-			code = 1
-		case err != nil || !rep.Verify.Passed:
-			code = 1
-		}
+	if cfg.Verify && !verifyRun(checkCtx, g, rep, cfg.Progress != nil, stderr) {
+		code = 1
 	}
 	if cmd.contexts != "" {
 		if err := saveContexts(g, cmd.contexts); err != nil {
@@ -214,8 +197,8 @@ func runLoadtest(args []string, stdout, stderr io.Writer, lookupEnv func(string)
 			code = 1
 		}
 	}
-	if rep.Run != nil && rep.Run.Ops == 0 && rep.Run.Errors > 0 || rep.Preload != nil && rep.Preload.Ops == 0 {
-		code = 1 // nothing succeeded: almost certainly a misconfiguration
+	if nothingSucceeded(rep) {
+		code = 1 // almost certainly a misconfiguration
 	}
 	if cmd.jsonOut {
 		err = rep.WriteJSON(stdout)
@@ -227,6 +210,56 @@ func runLoadtest(args []string, stdout, stderr io.Writer, lookupEnv func(string)
 		return 1
 	}
 	return code
+}
+
+// signalContexts returns the contexts of the run and of its check: the
+// first SIGINT or SIGTERM ends the run (the report covers what ran and
+// --verify still checks it), the second abandons the check too. stop
+// releases both and the signals.
+func signalContexts() (runCtx, checkCtx context.Context, stop func()) {
+	sigs, stopSignals := notifyShutdown()
+	runCtx, stopRun := context.WithCancel(context.Background())
+	checkCtx, stopCheck := context.WithCancel(context.Background())
+	go func() {
+		for _, stop := range []context.CancelFunc{stopRun, stopCheck} {
+			select {
+			case <-sigs:
+				stop()
+			case <-checkCtx.Done():
+				return
+			}
+		}
+	}()
+	return runCtx, checkCtx, func() {
+		stopCheck()
+		stopRun()
+		stopSignals()
+	}
+}
+
+// verifyRun checks every acknowledged write of the run into rep.Verify and
+// reports whether the check completed and passed; a check that could not
+// run at all says why on stderr.
+func verifyRun(ctx context.Context, g *loadtest.Generator, rep *loadtest.Report, progress bool, stderr io.Writer) bool {
+	if progress {
+		fmt.Fprintln(stderr, "verifying every acknowledged write...")
+	}
+	var err error
+	rep.Verify, err = g.Verify(ctx)
+	switch {
+	case rep.Verify == nil:
+		fmt.Fprintf(stderr, "dynkv loadtest: verify: %v\n", err)
+		return false
+	case err != nil || !rep.Verify.Passed:
+		return false
+	}
+	return true
+}
+
+// nothingSucceeded reports a run in which every timed operation failed, or
+// a preload that wrote nothing.
+func nothingSucceeded(rep *loadtest.Report) bool {
+	return rep.Run != nil && rep.Run.Ops == 0 && rep.Run.Errors > 0 || rep.Preload != nil && rep.Preload.Ops == 0
 }
 
 // loadContexts reads the contexts file when it exists.

@@ -12,25 +12,32 @@ import (
 )
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, os.LookupEnv))
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.LookupEnv))
 }
 
-// commands maps each subcommand to its entry point, which returns the exit
-// code: 0 success, 1 failure at run time, 2 bad usage.
-var commands = map[string]func(args []string, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int{
-	"serve":    runServe,
-	"dev":      runDev,
-	"loadtest": runLoadtest,
-	"get":      runGet,
-	"put":      runPut,
-	"delete":   runDelete,
-	"members":  runMembers,
-	"ring":     runRing,
-	"status":   runStatus,
-	"leave":    runLeave,
-	"remove":   runRemove,
+// command is a subcommand's entry point. It gets the process's streams and
+// environment as arguments rather than from package state, so a test can
+// hand it its own; it returns the exit code: 0 success, 1 failure at run
+// time, 2 bad usage.
+type command func(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int
 
-	"healthcheck": runHealthcheck,
+// commands maps each subcommand to its entry point.
+func commands() map[string]command {
+	return map[string]command{
+		"serve":    runServe,
+		"dev":      runDev,
+		"loadtest": runLoadtest,
+		"get":      runGet,
+		"put":      runPut,
+		"delete":   runDelete,
+		"members":  runMembers,
+		"ring":     runRing,
+		"status":   runStatus,
+		"leave":    runLeave,
+		"remove":   runRemove,
+
+		"healthcheck": runHealthcheck,
+	}
 }
 
 const usage = `dynkv is a Dynamo-style, always-writable key-value store.
@@ -56,16 +63,17 @@ Commands:
 Run 'dynkv <command> --help' for a command's flags.
 `
 
-func run(args []string, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
 	name, rest := args[0], args[1:]
+	cmds := commands()
 	switch name {
 	case "help", "-h", "-help", "--help":
-		if len(rest) > 0 && commands[rest[0]] != nil {
-			return commands[rest[0]]([]string{"--help"}, stdout, stderr, lookupEnv)
+		if len(rest) > 0 && cmds[rest[0]] != nil {
+			return cmds[rest[0]]([]string{"--help"}, stdin, stdout, stderr, lookupEnv)
 		}
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -73,12 +81,12 @@ func run(args []string, stdout, stderr io.Writer, lookupEnv func(string) (string
 		fmt.Fprintf(stdout, "dynkv %s (%s)\n", version(), runtime.Version())
 		return 0
 	}
-	cmd := commands[name]
+	cmd := cmds[name]
 	if cmd == nil {
 		fmt.Fprintf(stderr, "dynkv: unknown command %q; run 'dynkv help' for the list\n", name)
 		return 2
 	}
-	return cmd(rest, stdout, stderr, lookupEnv)
+	return cmd(rest, stdin, stdout, stderr, lookupEnv)
 }
 
 // version is the module version, or the VCS revision of a development

@@ -158,7 +158,7 @@ func checkDialable(flagName, addr string) error {
 }
 
 // runServe is `dynkv serve`.
-func runServe(args []string, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
+func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
 	cmd := newServeCmd()
 	cfg, err := cmd.config(args, lookupEnv)
 	switch {

@@ -12,7 +12,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"regexp"
 	"time"
 
 	"github.com/dynkv/dynkv/client"
@@ -29,14 +28,17 @@ type Product struct {
 	Color string `json:"color"` // the swatch standing in for a photo
 }
 
-// catalog is the shop's fixed product list.
-var catalog = []Product{
-	{"mug", "Dynamo mug", 1200, "#c0392b"},
-	{"apple", "Vector-clock apple", 150, "#27ae60"},
-	{"pear", "Sibling pear", 180, "#d4ac0d"},
-	{"tee", "Quorum T-shirt", 2400, "#2e86c1"},
-	{"socks", "Sloppy-quorum socks", 900, "#8e44ad"},
-	{"book", "Gossip paperback", 1800, "#616a6b"},
+// products returns the shop's fixed product list, in display order: a new
+// slice at each call, which NewShop keeps as its catalog.
+func products() []Product {
+	return []Product{
+		{"mug", "Dynamo mug", 1200, "#c0392b"},
+		{"apple", "Vector-clock apple", 150, "#27ae60"},
+		{"pear", "Sibling pear", 180, "#d4ac0d"},
+		{"tee", "Quorum T-shirt", 2400, "#2e86c1"},
+		{"socks", "Sloppy-quorum socks", 900, "#8e44ad"},
+		{"book", "Gossip paperback", 1800, "#616a6b"},
+	}
 }
 
 // Shop serves the web shop. Carts live in dynkv under "cart/<id>", as
@@ -53,6 +55,7 @@ type Shop struct {
 	kv       *client.Client
 	log      *slog.Logger
 	page     *template.Template
+	catalog  []Product // what the shop sells, in display order
 	byID     map[string]Product
 	newTag   func() string
 	timeout  time.Duration
@@ -65,8 +68,8 @@ func NewShop(kv *client.Client, log *slog.Logger) (*Shop, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse page template: %w", err)
 	}
-	s := &Shop{kv: kv, log: log, page: page, byID: map[string]Product{}, newTag: randomTag, timeout: 15 * time.Second}
-	for _, p := range catalog {
+	s := &Shop{kv: kv, log: log, page: page, catalog: products(), byID: map[string]Product{}, newTag: randomTag, timeout: 15 * time.Second}
+	for _, p := range s.catalog {
 		s.byID[p.ID] = p
 	}
 	static, err := fs.Sub(assets, "assets")
@@ -91,7 +94,21 @@ func randomTag() string {
 	return hex.EncodeToString(b[:])
 }
 
-var cartIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+// validCartID reports whether id can name a cart: 1 to 64 ASCII letters,
+// digits, - or _, so that it is safe in a key, a URL and a cookie as is.
+func validCartID(id string) bool {
+	if len(id) < 1 || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		switch c := id[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_':
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 func cartKey(id string) string { return "cart/" + id }
 
@@ -130,7 +147,7 @@ func (s *Shop) view(cart string, set *ORSet, cc client.CausalContext, steps []st
 	}
 	v := cartView{Cart: cart, Items: []Product{}, State: state, Context: cc.String(), Steps: steps}
 	total := 0
-	for _, p := range catalog { // in catalog order
+	for _, p := range s.catalog { // in catalog order
 		if set.Contains(p.ID) {
 			v.Items = append(v.Items, p)
 			total += p.Price
@@ -144,7 +161,7 @@ func (s *Shop) view(cart string, set *ORSet, cc client.CausalContext, steps []st
 // which only a hand-written value could hold, last).
 func (s *Shop) names(set *ORSet) []string {
 	out := []string{}
-	for _, p := range catalog {
+	for _, p := range s.catalog {
 		if set.Contains(p.ID) {
 			out = append(out, p.Name)
 		}
@@ -209,9 +226,9 @@ func (s *Shop) read(ctx context.Context, cart string, steps []step) (cartView, e
 
 func (s *Shop) servePage(w http.ResponseWriter, r *http.Request) {
 	cart := r.URL.Query().Get("cart")
-	if !cartIDPattern.MatchString(cart) {
+	if !validCartID(cart) {
 		// A new visitor gets a cart of their own; share the URL to share it.
-		if c, err := r.Cookie("cart"); err == nil && cartIDPattern.MatchString(c.Value) {
+		if c, err := r.Cookie("cart"); err == nil && validCartID(c.Value) {
 			cart = c.Value
 		} else {
 			cart = randomTag()[:10]
@@ -227,8 +244,8 @@ func (s *Shop) servePage(w http.ResponseWriter, r *http.Request) {
 		Products []Product
 		Prices   map[string]string
 		Initial  any
-	}{Cart: cart, Products: catalog, Prices: map[string]string{}}
-	for _, p := range catalog {
+	}{Cart: cart, Products: s.catalog, Prices: map[string]string{}}
+	for _, p := range s.catalog {
 		data.Prices[p.ID] = money(p.Price)
 	}
 	v, err := s.read(ctx, cart, nil)
@@ -247,7 +264,7 @@ func (s *Shop) servePage(w http.ResponseWriter, r *http.Request) {
 
 func (s *Shop) serveCart(w http.ResponseWriter, r *http.Request) {
 	cart := r.URL.Query().Get("cart")
-	if !cartIDPattern.MatchString(cart) {
+	if !validCartID(cart) {
 		writeError(w, http.StatusBadRequest, errors.New("cart: want 1 to 64 letters, digits, - or _"))
 		return
 	}
@@ -281,7 +298,7 @@ func (s *Shop) serveChange(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, fmt.Errorf("request body: %w", err))
 		return
 	}
-	if !cartIDPattern.MatchString(req.Cart) {
+	if !validCartID(req.Cart) {
 		writeError(w, http.StatusBadRequest, errors.New("cart: want 1 to 64 letters, digits, - or _"))
 		return
 	}

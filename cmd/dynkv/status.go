@@ -1,0 +1,335 @@
+package main
+
+// The status command: one screen of the cluster. Like the other commands it
+// talks to the cluster through the SDK; it also reads each member's own
+// report (GET /cluster/status), which is an API, where metric names are
+// not.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strings"
+	"sync"
+	"text/tabwriter"
+
+	sdk "github.com/dynkv/dynkv/client"
+)
+
+// nodeMetrics are the counters of one node that status shows, filled from
+// its NodeStatus. Its JSON is status -o json's, unchanged since it was
+// read from /metrics, so scripts reading it keep working.
+type nodeMetrics struct {
+	HintsPending     map[string]int64 `json:"hints_pending"`   // by target
+	HintsDelivered   map[string]int64 `json:"hints_delivered"` // by target
+	HintsRedirected  int64            `json:"hints_redirected"`
+	TreesReady       int64            `json:"antientropy_trees_ready"`
+	Exchanges        map[string]int64 `json:"antientropy_exchanges"` // by result
+	KeysRepaired     int64            `json:"antientropy_keys_repaired"`
+	AEBytesSent      int64            `json:"antientropy_bytes_sent"`
+	HandoffKeys      int64            `json:"handoff_keys"`
+	TombstonesReaped int64            `json:"tombstones_reaped"`
+	ReadRepairs      int64            `json:"read_repairs"`
+}
+
+// newNodeMetrics takes status's counters from one node's report.
+func newNodeMetrics(ns sdk.NodeStatus) *nodeMetrics {
+	nm := &nodeMetrics{
+		HintsPending: map[string]int64{}, HintsDelivered: map[string]int64{},
+		TreesReady: int64(ns.AntiEntropy.TreesReady), Exchanges: ns.AntiEntropy.Exchanges,
+		KeysRepaired: ns.AntiEntropy.KeysRepaired, AEBytesSent: ns.AntiEntropy.BytesSent,
+		HandoffKeys: ns.HandoffKeys, TombstonesReaped: ns.TombstonesReaped, ReadRepairs: ns.ReadRepairs,
+	}
+	for target, h := range ns.Hints {
+		nm.HintsPending[target] = int64(h.Pending)
+		nm.HintsDelivered[target] = int64(h.Delivered)
+		nm.HintsRedirected += int64(h.Redirected)
+	}
+	return nm
+}
+
+// statusJSON is `dynkv status -o json`.
+type statusJSON struct {
+	Partitions   int             `json:"partitions"`
+	N            int             `json:"n"`
+	Members      []memberStatus  `json:"members"`
+	HintsPending []hintsByTarget `json:"hints_pending"`
+	Handoffs     []sdk.Handoff   `json:"handoffs"`
+}
+
+type memberStatus struct {
+	ID       string `json:"id"`
+	HTTPAddr string `json:"http_addr"`
+	Status   string `json:"status"` // leaving for a member that announced it
+	// Leads counts the partitions where the member is first in the
+	// preference list, Replicas those it replicates; Share is Leads over
+	// the partitions.
+	Leads    int     `json:"leads"`
+	Replicas int     `json:"replicas"`
+	Share    float64 `json:"share"`
+	// Reachable: the member answered; Error says why not (empty for a
+	// member that has left, which is not asked).
+	Reachable bool         `json:"reachable"`
+	Error     string       `json:"error,omitempty"`
+	Metrics   *nodeMetrics `json:"metrics,omitempty"`
+}
+
+type hintsByTarget struct {
+	Target  string           `json:"target"`
+	Pending int64            `json:"pending"`
+	HeldBy  map[string]int64 `json:"held_by"`
+}
+
+func runStatus(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
+	c := newKVCmd("status", "dynkv status [flags]",
+		"Show the cluster on one screen: each member's address and status and its share of\n"+
+			"the ring (partitions it leads, first in the preference list, and replicates); the\n"+
+			"hints pending for each target; the handoffs in progress; and each member's\n"+
+			"anti-entropy progress (Merkle trees ready, exchanges by result, keys repaired).\n"+
+			"Every member is asked for its own counters; one that does not answer is shown as\n"+
+			"unreachable. -o json prints it all, with more counters per member.",
+		"text", "json")
+	return c.run(args, stdout, stderr, lookupEnv, [2]int{0, 0}, func(ctx context.Context, cl *sdk.Client, _ []string) error {
+		st, err := gatherStatus(ctx, cl)
+		if err != nil {
+			return err
+		}
+		if c.output == "json" {
+			return writeJSON(stdout, st)
+		}
+		return printStatus(stdout, st)
+	})
+}
+
+// gatherStatus asks for the members and the ring (from the first node that
+// answers), then every member that has not left for its handoffs and its
+// own report (GET /cluster/status), in parallel.
+func gatherStatus(ctx context.Context, cl *sdk.Client) (*statusJSON, error) {
+	ms, err := cl.Members(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read the member list: %w", sdkCause(err))
+	}
+	ring, err := cl.Ring(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read the ring: %w", sdkCause(err))
+	}
+	slices.SortFunc(ms, func(a, b sdk.Member) int { return strings.Compare(a.ID, b.ID) })
+	lead, replica := map[string]int{}, map[string]int{}
+	for _, p := range ring.PreferenceLists {
+		for i, id := range p.PreferenceList {
+			if i == 0 {
+				lead[id]++
+			}
+			replica[id]++
+		}
+	}
+	st := &statusJSON{Partitions: ring.Partitions, N: ring.N, Members: make([]memberStatus, len(ms)), Handoffs: []sdk.Handoff{}}
+
+	var (
+		wg       sync.WaitGroup
+		handoffs []sdk.NodeHandoffs
+		hoErr    error
+	)
+	wg.Go(func() { handoffs, hoErr = cl.Handoffs(ctx) })
+	for i, m := range ms {
+		s := &st.Members[i]
+		*s = memberStatus{ID: m.ID, HTTPAddr: m.HTTPAddr, Status: m.Status, Leads: lead[m.ID], Replicas: replica[m.ID]}
+		if m.Leaving() {
+			s.Status = sdk.StatusLeaving
+		}
+		if ring.Partitions > 0 {
+			s.Share = math.Round(10000*float64(s.Leads)/float64(ring.Partitions)) / 10000
+		}
+		if m.Left() {
+			continue
+		}
+		wg.Go(func() {
+			ns, err := cl.NodeStatus(ctx, m)
+			if err != nil {
+				s.Error = oneLine(sdkCause(err))
+				return
+			}
+			s.Metrics, s.Reachable = newNodeMetrics(ns), true
+		})
+	}
+	wg.Wait()
+
+	if hoErr != nil {
+		return nil, fmt.Errorf("read the handoffs: %w", sdkCause(hoErr))
+	}
+	for _, h := range handoffs {
+		i := slices.IndexFunc(st.Members, func(s memberStatus) bool { return s.ID == h.Node })
+		if h.Err != nil {
+			if i >= 0 && st.Members[i].Error == "" {
+				st.Members[i].Error, st.Members[i].Reachable = oneLine(sdkCause(h.Err)), false
+			}
+			continue
+		}
+		st.Handoffs = append(st.Handoffs, h.Handoffs...)
+	}
+	st.HintsPending = hintsPending(st.Members)
+	return st, nil
+}
+
+// hintsPending turns the hints each member holds, by target, into the
+// hints pending for each target, by holder: an operator asks about the
+// node that is down, not the ones keeping its writes.
+func hintsPending(members []memberStatus) []hintsByTarget {
+	hints := map[string]*hintsByTarget{}
+	for _, s := range members {
+		if s.Metrics == nil {
+			continue
+		}
+		for target, n := range s.Metrics.HintsPending {
+			if n == 0 {
+				continue
+			}
+			h := hints[target]
+			if h == nil {
+				h = &hintsByTarget{Target: target, HeldBy: map[string]int64{}}
+				hints[target] = h
+			}
+			h.Pending += n
+			h.HeldBy[s.ID] += n
+		}
+	}
+	out := []hintsByTarget{}
+	for _, h := range hints {
+		out = append(out, *h)
+	}
+	slices.SortFunc(out, func(a, b hintsByTarget) int { return strings.Compare(a.Target, b.Target) })
+	return out
+}
+
+// sdkCause drops the "dynkv <operation>:" an SDK error starts with, for a
+// command that names itself.
+func sdkCause(err error) error {
+	if inner := errors.Unwrap(err); inner != nil && strings.HasPrefix(err.Error(), "dynkv ") {
+		return inner
+	}
+	return err
+}
+
+// printStatus is status's text form: a summary line and the members, then
+// the hints pending, the handoffs, anti-entropy, and why members did not
+// answer.
+func printStatus(w io.Writer, st *statusJSON) error {
+	if err := printMembers(w, st); err != nil {
+		return err
+	}
+	printHints(w, st.HintsPending)
+	printHandoffs(w, st.Handoffs)
+	if err := printAntiEntropy(w, st.Members); err != nil {
+		return err
+	}
+	printUnreachable(w, st.Members)
+	return nil
+}
+
+// printMembers prints the count of members by status and the ring's shape,
+// then one row per member.
+func printMembers(w io.Writer, st *statusJSON) error {
+	counts := map[string]int{}
+	for _, m := range st.Members {
+		counts[m.Status]++
+	}
+	var summary []string
+	for _, s := range []string{sdk.StatusAlive, sdk.StatusSuspect, sdk.StatusFailed, sdk.StatusLeaving, sdk.StatusLeft} {
+		if counts[s] > 0 {
+			summary = append(summary, fmt.Sprintf("%d %s", counts[s], s))
+		}
+	}
+	fmt.Fprintf(w, "%d members (%s); %d partitions, N=%d\n\n", len(st.Members), strings.Join(summary, ", "), st.Partitions, st.N)
+
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tADDRESS\tSTATUS\tLEADS\tSHARE\tREPLICAS\tAPI")
+	for _, m := range st.Members {
+		api := "ok"
+		switch {
+		case m.Error != "":
+			api = "unreachable"
+		case !m.Reachable:
+			api = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%.1f%%\t%d\t%s\n", m.ID, orDash(m.HTTPAddr), m.Status, m.Leads, 100*m.Share, m.Replicas, api)
+	}
+	return tw.Flush()
+}
+
+// printHints prints the hints pending for each target and who holds them.
+func printHints(w io.Writer, hints []hintsByTarget) {
+	if len(hints) == 0 {
+		fmt.Fprintln(w, "\nHints pending: none")
+		return
+	}
+	fmt.Fprintln(w, "\nHints pending:")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "TARGET\tPENDING\tHELD BY")
+	for _, h := range hints {
+		var by []string
+		for id, n := range h.HeldBy {
+			by = append(by, fmt.Sprintf("%s (%d)", id, n))
+		}
+		slices.Sort(by)
+		fmt.Fprintf(tw, "%s\t%d\t%s\n", h.Target, h.Pending, strings.Join(by, ", "))
+	}
+	tw.Flush()
+}
+
+// printHandoffs prints the partition handoffs in progress.
+func printHandoffs(w io.Writer, handoffs []sdk.Handoff) {
+	if len(handoffs) == 0 {
+		fmt.Fprintln(w, "\nHandoffs: none in progress")
+		return
+	}
+	fmt.Fprintln(w, "\nHandoffs in progress:")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "FROM\tPARTITION\tTO\tDONE\tLEFT\tERROR")
+	for _, h := range handoffs {
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d\t%s\n", h.From, h.Partition, strings.Join(h.To, ","), h.KeysDone, h.KeysLeft, orDash(h.Error))
+	}
+	tw.Flush()
+}
+
+// printAntiEntropy prints each member's Merkle trees ready (of the
+// partitions it replicates) and its exchanges by result; a member that did
+// not answer gets dashes, one that has left no row.
+func printAntiEntropy(w io.Writer, members []memberStatus) error {
+	fmt.Fprintln(w, "\nAnti-entropy:")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NODE\tTREES READY\tEXCHANGES\tIN SYNC\tREPAIRED\tFAILED\tKEYS REPAIRED")
+	for _, m := range members {
+		if m.Metrics == nil {
+			if m.Status != sdk.StatusLeft {
+				fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t-\n", m.ID)
+			}
+			continue
+		}
+		x := m.Metrics.Exchanges
+		var all int64
+		for _, n := range x {
+			all += n
+		}
+		fmt.Fprintf(tw, "%s\t%d/%d\t%d\t%d\t%d\t%d\t%d\n", m.ID, m.Metrics.TreesReady, m.Replicas, all,
+			x["in_sync"], x["repaired"], x["failed"], m.Metrics.KeysRepaired)
+	}
+	return tw.Flush()
+}
+
+// printUnreachable says why each member that was asked did not answer.
+func printUnreachable(w io.Writer, members []memberStatus) {
+	header := false
+	for _, m := range members {
+		if m.Error == "" {
+			continue
+		}
+		if !header {
+			fmt.Fprintln(w, "\nUnreachable:")
+			header = true
+		}
+		fmt.Fprintf(w, "  %s: %s\n", m.ID, m.Error)
+	}
+}
