@@ -14,13 +14,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dynkv/dynkv/node/internal/testutil"
 	"github.com/dynkv/dynkv/vclock"
 )
 
 func startCluster(t testing.TB, opts LocalClusterOptions) *LocalCluster {
 	t.Helper()
 	if opts.Dir == "" {
-		opts.Dir = t.TempDir()
+		opts.Dir = testutil.TempDir(t)
 	}
 	c, err := StartLocalCluster(opts)
 	if err != nil {

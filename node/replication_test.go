@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dynkv/dynkv/node/internal/testutil"
 	"github.com/dynkv/dynkv/vclock"
 )
 
@@ -127,7 +128,7 @@ func TestKillAndRestartKeepsAcknowledgedWrites(t *testing.T) {
 }
 
 func TestDataDirRefusesOtherPartitionCount(t *testing.T) {
-	dir := t.TempDir()
+	dir := testutil.TempDir(t)
 	c := startCluster(t, LocalClusterOptions{Nodes: 1, Dir: dir, Configure: func(i int, cfg *Config) {
 		cfg.Ring.N, cfg.R, cfg.W = 1, 1, 1
 	}})

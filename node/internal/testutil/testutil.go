@@ -3,6 +3,7 @@
 package testutil
 
 import (
+	"os"
 	"testing"
 	"time"
 )
@@ -33,4 +34,27 @@ func Eventually(t testing.TB, within time.Duration, what string, cond func() boo
 			}
 		}
 	}
+}
+
+// TempDir is t.TempDir on a memory file system when the machine has one
+// (/dev/shm), else t.TempDir itself. In-process cluster tests open, kill
+// and reopen many small stores, and on a virtual disk the first touch of
+// each new file's pages costs milliseconds; nothing these tests check
+// depends on the disk (kill -9 durability is tested with real processes,
+// in cmd/dynkv and chaos, on the ordinary temporary directory).
+func TempDir(t testing.TB) string {
+	t.Helper()
+	if fi, err := os.Stat("/dev/shm"); err != nil || !fi.IsDir() {
+		return t.TempDir()
+	}
+	dir, err := os.MkdirTemp("/dev/shm", "dynkv-test-")
+	if err != nil {
+		return t.TempDir()
+	}
+	t.Cleanup(func() {
+		if err := os.RemoveAll(dir); err != nil {
+			t.Errorf("remove %s: %v", dir, err)
+		}
+	})
+	return dir
 }
