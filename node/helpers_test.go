@@ -91,16 +91,10 @@ func readValues(t testing.TB, addr, key string, query string) (int, []string, st
 	return res.status, vals, body.Context
 }
 
-// eventually polls cond until it holds or the deadline passes.
+// eventually waits until cond holds, failing the test past the deadline.
 func eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %v: %s", within, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testutil.Eventually(t, within, what, cond)
 }
 
 // readLocal is node's own stored state for key, for assertions.
