@@ -20,7 +20,13 @@ import (
 // updating its own data would: blind writes are concurrent with everything
 // and would (correctly) pile up siblings.
 func BenchmarkClusterHTTP(b *testing.B) {
-	c := startCluster(b, LocalClusterOptions{Nodes: 3, HTTP: true})
+	// Production-sized stores on the ordinary temporary directory: the
+	// figures compare with serve's.
+	c, err := StartLocalCluster(LocalClusterOptions{Nodes: 3, HTTP: true, Dir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { c.Close() })
 	clients := make([]*fasthttp.HostClient, 3)
 	for i := range clients {
 		clients[i] = &fasthttp.HostClient{Addr: c.Addr(i), MaxConns: 256}

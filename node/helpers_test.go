@@ -23,6 +23,15 @@ func startCluster(t testing.TB, opts LocalClusterOptions) *LocalCluster {
 	if opts.Dir == "" {
 		opts.Dir = testutil.TempDir(t)
 	}
+	// Small stores: tests open and restart nodes often, and opening costs
+	// what the memtable and value-log sizes cost.
+	configure := opts.Configure
+	opts.Configure = func(i int, c *Config) {
+		c.MemTableBytes, c.ValueLogFileBytes = 1<<20, 4<<20
+		if configure != nil {
+			configure(i, c)
+		}
+	}
 	c, err := StartLocalCluster(opts)
 	if err != nil {
 		t.Fatalf("start cluster: %v", err)

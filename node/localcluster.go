@@ -74,9 +74,6 @@ func (c *LocalCluster) open(i int) error {
 	cfg.NodeID = NodeID(i)
 	cfg.DataDir = filepath.Join(c.opts.Dir, cfg.NodeID)
 	cfg.Logger = c.opts.Logger
-	// Small stores: a test cluster opens and restarts nodes often, and
-	// opening costs what the memtable and value-log sizes cost.
-	cfg.MemTableBytes, cfg.ValueLogFileBytes = 1<<20, 4<<20
 	cfg.HTTPAddr = ""
 	if c.opts.HTTP {
 		cfg.HTTPAddr = "127.0.0.1:0"
