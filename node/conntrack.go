@@ -3,6 +3,7 @@ package node
 import (
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -19,37 +20,34 @@ import (
 type connTracker struct {
 	time clock.Clock
 
-	mu       sync.Mutex
-	conns    map[net.Conn]fasthttp.ConnState
-	inflight int
-	idle     chan struct{} // closed when inflight drops to 0; nil while 0
+	// inflight counts handler calls; every request, client and internode,
+	// passes here, so it is an atomic, not a lock. Once draining is set,
+	// the call that brings it to zero closes idle.
+	inflight atomic.Int64
+	draining atomic.Bool
+	idle     chan struct{}
+	idleOnce sync.Once
+
+	mu    sync.Mutex
+	conns map[net.Conn]fasthttp.ConnState
 }
 
 func newConnTracker(c clock.Clock) *connTracker {
-	return &connTracker{time: c, conns: map[net.Conn]fasthttp.ConnState{}}
+	return &connTracker{time: c, conns: map[net.Conn]fasthttp.ConnState{}, idle: make(chan struct{})}
 }
 
 // wrap counts h's calls in flight.
 func (t *connTracker) wrap(h fasthttp.RequestHandler) fasthttp.RequestHandler {
 	return func(rc *fasthttp.RequestCtx) {
-		t.mu.Lock()
-		t.inflight++
-		if t.idle == nil {
-			t.idle = make(chan struct{})
-		}
-		t.mu.Unlock()
+		t.inflight.Add(1)
 		defer t.done()
 		h(rc)
 	}
 }
 
 func (t *connTracker) done() {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.inflight--
-	if t.inflight == 0 {
-		close(t.idle)
-		t.idle = nil
+	if t.inflight.Add(-1) == 0 && t.draining.Load() {
+		t.idleOnce.Do(func() { close(t.idle) })
 	}
 }
 
@@ -68,13 +66,13 @@ func (t *connTracker) observe(c net.Conn, st fasthttp.ConnState) {
 // drain waits up to timeout for requests in flight to finish, then closes
 // every connection.
 func (t *connTracker) drain(timeout time.Duration) {
-	t.mu.Lock()
-	idle := t.idle
-	t.mu.Unlock()
-	if idle != nil && timeout > 0 {
+	// Set before reading inflight: a call ending after this either sees
+	// draining and closes idle, or ended before and the read sees zero.
+	t.draining.Store(true)
+	if t.inflight.Load() > 0 && timeout > 0 {
 		deadline := t.time.NewTimer(timeout)
 		select {
-		case <-idle:
+		case <-t.idle:
 		case <-deadline.C():
 		}
 		deadline.Stop()

@@ -26,11 +26,11 @@ type replyIn struct {
 type get struct {
 	c       *Coordinator
 	key     []byte
-	tally   *ReadTally
+	tally   ReadTally // by value: one allocation per read for the whole state
 	replies chan replyIn
 	reserve []membership.Target // targets not asked yet, in order
 	spares  []membership.Member
-	asked   map[string]membership.Member // by ID: read repair's addresses
+	asked   []membership.Member // read repair's addresses
 }
 
 // Get coordinates a quorum read. It asks the first R targets (this node
@@ -54,10 +54,13 @@ func (c *Coordinator) Get(ctx context.Context, key []byte, r int) (ReadResult, e
 	if c.cfg.ReadSpeculateAfter < 0 {
 		first = len(targets)
 	}
+	asked := len(targets) + len(spares)
 	g := &get{
-		c: c, key: key, tally: NewReadTally(r), replies: make(chan replyIn, len(targets)+len(spares)),
-		reserve: targets[first:], spares: spares, asked: map[string]membership.Member{},
+		c: c, key: key, replies: make(chan replyIn, asked),
+		reserve: targets[first:], spares: spares, asked: make([]membership.Member, 0, asked),
 	}
+	g.tally.counts = newCounts(r)
+	g.tally.answered = make([]readReply, 0, asked)
 	g.start(ctx, targets[:first])
 	if err := g.wait(ctx); err != nil {
 		return ReadResult{}, err
@@ -81,7 +84,7 @@ func (g *get) start(ctx context.Context, first []membership.Target) {
 	}
 	if self >= 0 {
 		t := first[self]
-		g.asked[t.ID] = t.Member
+		g.asked = append(g.asked, t.Member)
 		g.tally.Asked(source(t))
 		s, err := g.c.peers.Read(ctx, t, g.key)
 		g.replies <- replyIn{from: t, set: s, err: err}
@@ -89,7 +92,7 @@ func (g *get) start(ctx context.Context, first []membership.Target) {
 }
 
 func (g *get) ask(t membership.Target) {
-	g.asked[t.ID] = t.Member
+	g.asked = append(g.asked, t.Member)
 	g.tally.Asked(source(t))
 	g.c.background(func(bctx context.Context) {
 		s, err := g.c.peers.Read(bctx, t, g.key)
@@ -177,11 +180,21 @@ wait:
 	}
 	body := wire.MergeRequest{Key: g.key, Set: merged}.Encode()
 	for _, s := range stale {
-		t := membership.Target{Member: g.asked[s.ID]}
+		t := membership.Target{Member: g.member(s.ID)}
 		if err := g.c.peers.Merge(ctx, t, body); err != nil {
 			g.c.log.Debug("read repair failed", "replica", s.ID, "err", err)
 			continue
 		}
 		g.c.readRepairs.Add(1)
 	}
+}
+
+// member is the asked member called id (read repair's address for it).
+func (g *get) member(id string) membership.Member {
+	for _, m := range g.asked {
+		if m.ID == id {
+			return m
+		}
+	}
+	return membership.Member{ID: id}
 }
