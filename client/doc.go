@@ -65,7 +65,7 @@
 // answered (Acks) and were required (Required). Every error can be tested
 // with errors.Is against the sentinels: ErrNotFound, ErrBadRequest,
 // ErrValueTooLarge, ErrTooManySiblings, ErrQuorumUnavailable, ErrTimeout,
-// ErrShuttingDown, ErrInternal, and ErrUnavailable when no endpoint could be
+// ErrShuttingDown, ErrOverloaded, ErrInternal, and ErrUnavailable when no endpoint could be
 // reached at all. A Get of a deleted key returns ErrNotFound together with a
 // Result holding the tombstone's context, so a write after a delete can
 // supersede it.

@@ -13,8 +13,9 @@ var (
 	// ErrNotFound: the key is absent or deleted (404 not_found).
 	ErrNotFound = errors.New("not found")
 	// ErrBadRequest: the server refused the request as malformed, nothing
-	// was written: a bad key, quorum or causal context (400), or the
-	// client refused it before sending.
+	// was written: a bad key, quorum or causal context (400), headers
+	// beyond what the node reads (431 headers_too_large), or the client
+	// refused it before sending.
 	ErrBadRequest = errors.New("bad request")
 	// ErrValueTooLarge: the value exceeds the cluster's --max-value-bytes
 	// (413 value_too_large); nothing was written.
@@ -35,6 +36,15 @@ var (
 	// ErrShuttingDown: the node is stopping (503 shutting_down). The client
 	// fails over on it; callers see it only when every endpoint said so.
 	ErrShuttingDown = errors.New("node shutting down")
+	// ErrOverloaded: the node holds too many request bytes already (503
+	// overloaded) and refused the request before reading it, so nothing
+	// was applied. The client fails over on it, writes included; callers
+	// see it only when every endpoint said so.
+	ErrOverloaded = errors.New("node overloaded")
+	// ErrInsufficientStorage: every replica asked to take the write is
+	// below its free-space floor (507 insufficient_storage); nothing was
+	// written. Reads still work; writes resume once space is freed.
+	ErrInsufficientStorage = errors.New("insufficient storage")
 	// ErrInternal: the server failed unexpectedly (500 internal).
 	ErrInternal = errors.New("internal server error")
 	// ErrUnavailable: no endpoint could be reached (every attempt failed to
@@ -73,6 +83,18 @@ const (
 	CodeBadNode           = "bad_node"
 	CodeUnknownNode       = "unknown_node"
 	CodeCannotRemove      = "cannot_remove"
+)
+
+// CodeInsufficientStorage is the code of a 507 answer: see
+// ErrInsufficientStorage.
+const CodeInsufficientStorage = "insufficient_storage"
+
+// Codes of requests a node refused before reading them: see ErrOverloaded,
+// and ErrBadRequest for headers_too_large (431: request headers, the
+// causal context among them, beyond what the node reads).
+const (
+	CodeOverloaded      = "overloaded"
+	CodeHeadersTooLarge = "headers_too_large"
 )
 
 // APIError is an error answer from a dynkv node.
@@ -116,7 +138,7 @@ func (e *APIError) Is(target error) bool {
 	case ErrNotFound:
 		return e.Code == CodeNotFound
 	case ErrBadRequest:
-		return e.Status == http.StatusBadRequest
+		return e.Status == http.StatusBadRequest || e.Status == http.StatusRequestHeaderFieldsTooLarge
 	case ErrValueTooLarge:
 		return e.Status == http.StatusRequestEntityTooLarge
 	case ErrTooManySiblings:
@@ -127,6 +149,10 @@ func (e *APIError) Is(target error) bool {
 		return e.Status == http.StatusGatewayTimeout || e.Status == http.StatusRequestTimeout
 	case ErrShuttingDown:
 		return e.Code == CodeShuttingDown
+	case ErrOverloaded:
+		return e.Code == CodeOverloaded
+	case ErrInsufficientStorage:
+		return e.Status == http.StatusInsufficientStorage
 	case ErrInternal:
 		return e.Status == http.StatusInternalServerError
 	case ErrUnknownNode:

@@ -262,13 +262,25 @@ type AntiEntropyStatus struct {
 	// KeysRepaired counts the keys exchanges repaired, BytesSent the
 	// bytes they sent.
 	KeysRepaired int64 `json:"keys_repaired"`
-	BytesSent    int64 `json:"bytes_sent"`
+	// KeyFailures counts the keys exchanges could not repair (they
+	// repaired the rest of the partition and counted as failed).
+	KeyFailures int64 `json:"key_failures"`
+	BytesSent   int64 `json:"bytes_sent"`
 }
 
-// DiskStatus is a node's store on disk.
+// DiskStatus is a node's store on disk and the free space of its file
+// system.
 type DiskStatus struct {
 	// StoreBytes is the LSM tree and the value log together.
 	StoreBytes int64 `json:"store_bytes"`
+	// FreeBytes is the free space; FloorBytes the floor below which the
+	// node refuses writes (507 insufficient_storage), which BelowFloor
+	// says it is doing.
+	FreeBytes  int64 `json:"free_bytes"`
+	FloorBytes int64 `json:"floor_bytes"`
+	BelowFloor bool  `json:"below_floor"`
+	// Error is why the free space is unknown.
+	Error string `json:"error,omitempty"`
 }
 
 // NodeStatus returns member m's own report (GET /cluster/status at its

@@ -144,7 +144,8 @@ func (c *Client) judge(resp *response, err error) verdict {
 	switch resp.status {
 	case http.StatusServiceUnavailable:
 		var e *APIError
-		if errors.As(err, &e) && e.Code == CodeShuttingDown {
+		// Both are refused before anything was applied.
+		if errors.As(err, &e) && (e.Code == CodeShuttingDown || e.Code == CodeOverloaded) {
 			return notApplied
 		}
 		return transient

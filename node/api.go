@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -34,8 +33,13 @@ const HeaderServedBy = "X-Dynkv-Node"
 const defaultContentType = "application/octet-stream"
 
 func (n *Node) newHTTPServer() *fasthttp.Server {
+	n.admit = newAdmission(n.cfg, n.ServeHTTP)
 	return &fasthttp.Server{
-		Handler:            n.conns.wrap(n.ServeHTTP),
+		// Bodies are streamed and read by admission (admission.go) only
+		// once they fit; the read buffer bounds request headers.
+		Handler:            n.conns.wrap(n.admit.serve),
+		StreamRequestBody:  true,
+		ReadBufferSize:     readBufferSize,
 		Name:               "dynkv",
 		MaxRequestBodySize: n.cfg.MaxInternodeBytes,
 		ReadTimeout:        n.cfg.RequestTimeout + 5*time.Second,
@@ -47,19 +51,7 @@ func (n *Node) newHTTPServer() *fasthttp.Server {
 		CloseOnShutdown:              true,
 		Logger:                       fasthttpLogger{n.log},
 		ConnState:                    n.conns.observe,
-		ErrorHandler: func(rc *fasthttp.RequestCtx, err error) {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				rc.SetConnectionClose()
-				writeError(rc, &APIError{Status: http.StatusRequestTimeout, Code: "request_timeout", Message: "request not received in time"})
-				return
-			}
-			if errors.Is(err, fasthttp.ErrBodyTooLarge) {
-				writeError(rc, &APIError{Status: http.StatusRequestEntityTooLarge, Code: CodeValueTooLarge, Message: "request body too large"})
-				return
-			}
-			writeError(rc, badRequest("bad_request", "cannot parse request: %v", err))
-		},
+		ErrorHandler:                 n.admit.serverError,
 	}
 }
 
@@ -86,6 +78,12 @@ func (n *Node) ServeHTTP(rc *fasthttp.RequestCtx) {
 		path = path[:i]
 	}
 	method := string(rc.Method())
+	if !rc.Request.Header.IsHTTP11() && string(rc.Request.Header.Protocol()) != "HTTP/1.0" {
+		rc.SetConnectionClose()
+		writeError(rc, &APIError{Status: http.StatusHTTPVersionNotSupported, Code: "http_version_not_supported",
+			Message: fmt.Sprintf("%s is not spoken here; use HTTP/1.1", rc.Request.Header.Protocol())})
+		return
+	}
 	switch {
 	case strings.HasPrefix(path, "/kv/"):
 		n.serveKV(rc, method, path[len("/kv/"):])
@@ -157,9 +155,15 @@ func parseKey(raw string) ([]byte, *APIError) {
 
 // parseQuorum reads ?r= or ?w=: 1..N, one, quorum or all; 0 means default.
 func (n *Node) parseQuorum(rc *fasthttp.RequestCtx, name string) (int, *APIError) {
-	raw := rc.QueryArgs().Peek(name)
+	args := rc.QueryArgs()
+	raw := args.Peek(name)
 	if raw == nil {
 		return 0, nil
+	}
+	if len(args.PeekMulti(name)) > 1 {
+		// Proxies and servers disagree on which of several values wins;
+		// a quorum the client did not mean must not be applied.
+		return 0, badRequest(CodeBadQuorum, "%s given more than once", name)
 	}
 	nrep := n.cfg.Ring.N
 	switch s := string(raw); s {
@@ -178,9 +182,15 @@ func (n *Node) parseQuorum(rc *fasthttp.RequestCtx, name string) (int, *APIError
 	}
 }
 
-func parseContext(rc *fasthttp.RequestCtx) (vclock.Context, *APIError) {
+// parseContext reads the context of a write to key. Counters are per key,
+// so a context read from another key would supersede whatever here carries
+// the same dots: tokens are bound to their key (vclock.TokenFor).
+func parseContext(rc *fasthttp.RequestCtx, key []byte) (vclock.Context, *APIError) {
 	raw := rc.Request.Header.Peek(HeaderContext)
-	c, err := vclock.ParseToken(strings.TrimSpace(string(raw)))
+	c, err := vclock.ParseTokenFor(strings.TrimSpace(string(raw)), key)
+	if errors.Is(err, vclock.ErrWrongKey) {
+		return vclock.Context{}, badRequest(CodeContextMismatch, "%s header: the context was issued for another key; read this key and write with its context", HeaderContext)
+	}
 	if err != nil {
 		return vclock.Context{}, badRequest(CodeBadContext, "%s header: %v", HeaderContext, err)
 	}
@@ -220,14 +230,14 @@ func (n *Node) serveKV(rc *fasthttp.RequestCtx, method, rawKey string) {
 			writeError(rc, err)
 			return
 		}
-		n.renderRead(rc, res.Set)
+		n.renderRead(rc, key, res.Set)
 	case fasthttp.MethodPut, fasthttp.MethodDelete:
 		w, apiErr := n.parseQuorum(rc, "w")
 		if apiErr != nil {
 			writeError(rc, apiErr)
 			return
 		}
-		cctx, apiErr := parseContext(rc)
+		cctx, apiErr := parseContext(rc, key)
 		if apiErr != nil {
 			writeError(rc, apiErr)
 			return
@@ -240,8 +250,8 @@ func (n *Node) serveKV(rc *fasthttp.RequestCtx, method, rawKey string) {
 					Message: fmt.Sprintf("value of %d bytes exceeds the limit of %d", len(body), n.cfg.MaxValueBytes)})
 				return
 			}
-			// Copied: replication goroutines outlive this handler.
-			req.Value = append([]byte{}, body...)
+			// Not fasthttp's: replication goroutines outlive this handler.
+			req.Value = ownedBody(rc)
 			req.ContentType = string(rc.Request.Header.ContentType())
 			if req.ContentType == "" {
 				req.ContentType = defaultContentType
@@ -252,7 +262,7 @@ func (n *Node) serveKV(rc *fasthttp.RequestCtx, method, rawKey string) {
 			writeError(rc, err)
 			return
 		}
-		rc.Response.Header.Set(HeaderContext, res.Context.Token())
+		rc.Response.Header.Set(HeaderContext, res.Context.TokenFor(key))
 		rc.SetStatusCode(http.StatusNoContent)
 	}
 }
@@ -269,10 +279,10 @@ type readJSON struct {
 	Context  string        `json:"context,omitempty"`
 }
 
-func (n *Node) renderRead(rc *fasthttp.RequestCtx, s vclock.Set) {
+func (n *Node) renderRead(rc *fasthttp.RequestCtx, key []byte, s vclock.Set) {
 	live := s.Live()
 	n.metrics.siblingsRead.Observe(float64(len(live)))
-	token := s.Context.Token()
+	token := s.Context.TokenFor(key)
 	if token != "" {
 		rc.Response.Header.Set(HeaderContext, token)
 	}
@@ -316,7 +326,11 @@ func (n *Node) serveHealth(rc *fasthttp.RequestCtx) {
 		writeError(rc, shuttingDownAPI())
 		return
 	}
-	writeJSON(rc, http.StatusOK, map[string]any{"status": "ok", "node": n.cfg.NodeID, "actor": n.replica.Actor()})
+	if err := n.notReady(); err != nil {
+		writeErrorWith(rc, err, map[string]any{"node": n.cfg.NodeID})
+		return
+	}
+	writeJSON(rc, http.StatusOK, map[string]any{"status": "ok", "node": n.cfg.NodeID, "actor": n.replica.Actor(), "disk": n.healthDisk()})
 }
 
 func (n *Node) serveMetrics(rc *fasthttp.RequestCtx) {

@@ -134,7 +134,7 @@ func (n *Node) serveAdminLocal(rc *fasthttp.RequestCtx, rawKey string) {
 	writeJSON(rc, http.StatusOK, map[string]any{
 		"node": n.cfg.NodeID, "key": string(key), "partition": p, "found": !s.IsZero(),
 		"replica": n.cluster.View().Ring.IsReplica(int(p), n.cfg.NodeID),
-		"context": s.Context.Token(), "context_debug": s.Context.String(), "siblings": sibs,
+		"context": s.Context.TokenFor(key), "context_debug": s.Context.String(), "siblings": sibs,
 	})
 }
 

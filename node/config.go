@@ -39,6 +39,12 @@ type Config struct {
 	// MaxInternodeBytes bounds an internode message (a whole sibling set);
 	// default 64 MiB, or more when MaxValueBytes needs it.
 	MaxInternodeBytes int
+	// MaxInflightBytes caps the request bodies the node holds at once,
+	// client and internode together; past it a client request is answered
+	// 503 overloaded before its body is read. MaxInternodeBytes of it is
+	// kept for peers, so replication still gets through when clients fill
+	// the rest. Default 256 MiB (docs/DESIGN.md, "Memory bounds").
+	MaxInflightBytes int
 	// RequestTimeout bounds one client request end to end, including the
 	// replica fan-out; default 5 s.
 	RequestTimeout time.Duration
@@ -105,6 +111,15 @@ type Config struct {
 	// a machine of its own may raise them.
 	MemTableBytes     int64
 	ValueLogFileBytes int64
+	// MinFreeDiskBytes is the free-space floor of the file system holding
+	// DataDir: a write that would leave less is refused with 507
+	// insufficient_storage (reads go on), and the node does not start
+	// below half of it. Badger writes through memory-mapped files and dies
+	// of SIGBUS on a full file system, so the floor must cover what it
+	// writes without asking. Zero takes the store's default, 8×MemTableBytes
+	// + ValueLogFileBytes (128 MiB with the defaults; docs/DESIGN.md,
+	// "Disk"); negative disables the floor.
+	MinFreeDiskBytes int64
 
 	// Clock is the wall clock: it stamps siblings' Modified times; default
 	// time.Now.
@@ -128,6 +143,7 @@ func DefaultConfig() Config {
 		MaxValueBytes:      1 << 20,
 		MaxSiblings:        100,
 		MaxInternodeBytes:  64 << 20,
+		MaxInflightBytes:   256 << 20,
 		RequestTimeout:     5 * time.Second,
 		ReadRepairTimeout:  2 * time.Second,
 		ReadSpeculateAfter: 25 * time.Millisecond,
@@ -178,6 +194,7 @@ func (c Config) withDefaults() Config {
 	// A whole sibling set travels in one message: leave room for values
 	// near the limit.
 	setDefault(&c.MaxInternodeBytes, max(d.MaxInternodeBytes, c.MaxValueBytes+64<<10))
+	setDefault(&c.MaxInflightBytes, max(d.MaxInflightBytes, c.MinInflightBytes()))
 	setDefault(&c.RequestTimeout, d.RequestTimeout)
 	setDefault(&c.ReadRepairTimeout, d.ReadRepairTimeout)
 	setDefault(&c.ReadSpeculateAfter, d.ReadSpeculateAfter)
@@ -236,6 +253,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxInternodeBytes < c.MaxValueBytes+64<<10 {
 		errs = append(errs, fmt.Errorf("max internode bytes %d: want at least max value bytes + 64 KiB", c.MaxInternodeBytes))
+	}
+	if c.MaxInflightBytes < c.MinInflightBytes() {
+		errs = append(errs, fmt.Errorf("max inflight bytes %d: want at least max internode bytes + max value bytes + 64 KiB (%d)", c.MaxInflightBytes, c.MinInflightBytes()))
 	}
 	return errors.Join(errs...)
 }

@@ -27,8 +27,9 @@
 //
 // # Invariants
 //
-//   - Nothing from a fasthttp request outlives its handler: keys and values
-//     are copied before any goroutine may see them.
+//   - Nothing from a fasthttp request outlives its handler: keys are
+//     copied, and bodies read into memory of their own (admission.go),
+//     before any goroutine may see them.
 //   - A stopping node refuses new work with 503 shutting_down (clients and
 //     peers alike) before it stops anything else, lets requests in flight
 //     finish, and marks its shutdown clean only after every part stopped:

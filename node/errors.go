@@ -18,6 +18,7 @@ const (
 	CodeBadKey            = wire.CodeBadKey
 	CodeBadQuorum         = "bad_quorum"
 	CodeBadContext        = wire.CodeBadContext
+	CodeContextMismatch   = "context_mismatch"
 	CodeNotFound          = "not_found"
 	CodeUnknownRoute      = "unknown_route"
 	CodeMethodNotAllowed  = "method_not_allowed"
@@ -27,7 +28,14 @@ const (
 	CodeTimeout           = "timeout"
 	CodeInternal          = "internal"
 	CodeShuttingDown      = wire.CodeShuttingDown
+	CodeBadRequest        = "bad_request"
+	CodeHeadersTooLarge   = "headers_too_large"
+	CodeOverloaded        = "overloaded"
 )
+
+// CodeInsufficientStorage (507): every replica asked to take the write is
+// below its free-space floor; reads still work.
+const CodeInsufficientStorage = wire.CodeInsufficientStorage
 
 // APIError is an error a client sees: an HTTP status, a stable code, a
 // sentence, and for quorum failures how many replicas answered.
@@ -97,6 +105,8 @@ func refusalError(re *wire.RemoteError) *APIError {
 		return &APIError{Status: http.StatusBadRequest, Code: re.Code, Message: re.Message}
 	case CodeShuttingDown:
 		return shuttingDownAPI()
+	case CodeInsufficientStorage:
+		return &APIError{Status: http.StatusInsufficientStorage, Code: re.Code, Message: re.Message}
 	}
 	return &APIError{Status: http.StatusInternalServerError, Code: CodeInternal, Message: fmt.Sprintf("replica refused the request: %s", re.Message)}
 }

@@ -91,6 +91,7 @@ func (c *LocalCluster) open(i int) error {
 		m, err := membership.NewFaultySerfMembership(membership.SerfConfig{
 			NodeID: cfg.NodeID, BindAddr: "127.0.0.1:0", Join: c.gossipSeeds(i),
 			Profile: "fast", Logger: c.opts.Logger,
+			SnapshotPath: filepath.Join(cfg.DataDir, membership.SnapshotFile),
 		}, c.Net, cfg.NodeID)
 		if err != nil {
 			return err

@@ -12,6 +12,7 @@ type partsCollector struct {
 type partsDescs struct {
 	localWrites, readRepairs, treesReady          *prometheus.Desc
 	exchanges, keysRepaired, aeBytes              *prometheus.Desc
+	keyFailures, quarantined                      *prometheus.Desc
 	reaped, handoffKeys                           *prometheus.Desc
 	hintsPending, hintsDelivered, hintsRedirected *prometheus.Desc
 }
@@ -27,6 +28,8 @@ func newPartsDescs() partsDescs {
 		exchanges:       d("dynkv_antientropy_exchanges_total", "Partition exchanges with a peer replica, by result (in_sync, repaired, failed).", "result"),
 		keysRepaired:    d("dynkv_antientropy_keys_repaired_total", "Keys merged here or pushed to a peer by anti-entropy."),
 		aeBytes:         d("dynkv_antientropy_bytes_sent_total", "Request bytes sent by anti-entropy (tree descent and repairs)."),
+		keyFailures:     d("dynkv_antientropy_key_failures_total", "Keys an anti-entropy exchange could not repair; it repaired the rest of their partition."),
+		quarantined:     d("dynkv_quarantined_records_total", "Stored records that failed to decode, set aside in the quarantine keyspace; their keys are repaired from other replicas."),
 		reaped:          d("dynkv_tombstones_reaped_total", "Deleted keys forgotten by every replica after the grace period."),
 		handoffKeys:     d("dynkv_handoff_keys_total", "Keys handed off to a partition's new replicas."),
 		hintsPending:    d("dynkv_hints_pending", "Hints waiting for their target.", "target"),
@@ -38,7 +41,7 @@ func newPartsDescs() partsDescs {
 func (c partsCollector) Describe(ch chan<- *prometheus.Desc) {
 	d := c.descs
 	for _, desc := range []*prometheus.Desc{d.localWrites, d.readRepairs, d.treesReady, d.exchanges, d.keysRepaired,
-		d.aeBytes, d.reaped, d.handoffKeys, d.hintsPending, d.hintsDelivered, d.hintsRedirected} {
+		d.aeBytes, d.keyFailures, d.quarantined, d.reaped, d.handoffKeys, d.hintsPending, d.hintsDelivered, d.hintsRedirected} {
 		ch <- desc
 	}
 }
@@ -60,6 +63,8 @@ func (c partsCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(d.exchanges, st.ExchangesFailed.Load(), "failed")
 	counter(d.keysRepaired, st.KeysRepaired.Load())
 	counter(d.aeBytes, st.BytesSent.Load())
+	counter(d.keyFailures, st.KeyFailures.Load())
+	counter(d.quarantined, n.replica.Quarantined())
 	counter(d.reaped, st.TombstonesReaped.Load())
 	counter(d.handoffKeys, st.HandoffKeys.Load())
 	for target, hs := range n.replica.Hints().Stats() {

@@ -43,6 +43,7 @@ type Node struct {
 	metrics    *metrics
 
 	server   *fasthttp.Server
+	admit    *admission // set by Start, with the server
 	conns    *connTracker
 	listener net.Listener
 	httpAddr string
@@ -97,7 +98,7 @@ func (n *Node) replicaConfig() replica.Config {
 	cfg := n.cfg
 	return replica.Config{
 		NodeID: cfg.NodeID, DataDir: cfg.DataDir, Partitions: cfg.Ring.Partitions, SyncWrites: cfg.SyncWrites,
-		MemTableBytes: cfg.MemTableBytes, ValueLogFileBytes: cfg.ValueLogFileBytes,
+		MemTableBytes: cfg.MemTableBytes, ValueLogFileBytes: cfg.ValueLogFileBytes, MinFreeBytes: cfg.MinFreeDiskBytes,
 		MaxValueBytes: cfg.MaxValueBytes, MaxSiblings: cfg.MaxSiblings, Clock: cfg.Clock, Logger: n.log,
 		Hints: hinted.Config{
 			Window:      cfg.HintWindow,
@@ -172,7 +173,7 @@ func (n *Node) Start() error {
 		n.conns = newConnTracker(n.cfg.Time)
 		n.server = n.newHTTPServer()
 		go func() {
-			if err := n.server.Serve(n.listener); err != nil {
+			if err := n.server.Serve(lingerListener{n.listener}); err != nil {
 				n.log.Error("http server stopped", "err", err)
 			}
 		}()

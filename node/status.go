@@ -46,12 +46,21 @@ type AntiEntropyStatus struct {
 	TreesReady   int              `json:"trees_ready"`
 	Exchanges    map[string]int64 `json:"exchanges"` // in_sync, repaired, failed
 	KeysRepaired int64            `json:"keys_repaired"`
-	BytesSent    int64            `json:"bytes_sent"`
+	// KeyFailures counts keys an exchange could not repair (it repaired
+	// the rest of their partition); such an exchange counts as failed.
+	KeyFailures int64 `json:"key_failures"`
+	BytesSent   int64 `json:"bytes_sent"`
 }
 
-// DiskStatus is the store's size on disk.
+// DiskStatus is the store's size on disk and the free space of its file
+// system, against the floor below which writes are refused (disk.go).
 type DiskStatus struct {
 	StoreBytes int64 `json:"store_bytes"`
+	FreeBytes  int64 `json:"free_bytes"`
+	FloorBytes int64 `json:"floor_bytes"`
+	BelowFloor bool  `json:"below_floor"`
+	// Error is why the free space is unknown (nothing is refused then).
+	Error string `json:"error,omitempty"`
 }
 
 // Status is this node's own report.
@@ -80,10 +89,9 @@ func (n *Node) Status() NodeStatus {
 		Exchanges: map[string]int64{
 			"in_sync": rs.ExchangesInSync.Load(), "repaired": rs.ExchangesRepaired.Load(), "failed": rs.ExchangesFailed.Load(),
 		},
-		KeysRepaired: rs.KeysRepaired.Load(), BytesSent: rs.BytesSent.Load(),
+		KeysRepaired: rs.KeysRepaired.Load(), KeyFailures: rs.KeyFailures.Load(), BytesSent: rs.BytesSent.Load(),
 	}
-	lsm, vlog := n.replica.Size()
-	st.Disk.StoreBytes = lsm + vlog
+	st.Disk = n.diskStatus()
 	return st
 }
 

@@ -49,9 +49,59 @@
 // them to disk; SyncWrites=true fsyncs every commit. PutMeta and DeleteMeta
 // always sync, because the node's identity and epoch must never go backwards.
 //
+// # Disk space
+//
+// Badger writes its value log, write-ahead log and tables by storing into
+// memory-mapped files that it creates sparse: a value-log file is truncated
+// to 2×ValueLogFileSize at creation, and a page of it is allocated only when
+// first touched. On a full file system the kernel cannot back the touch and
+// sends SIGBUS, which kills the process; replay at the next start touches
+// the log's next page and dies the same way. (tmpfs even allocates on a
+// read of a hole through a shared mapping.)
+//
+// So the store keeps a free-space floor (Options.MinFreeBytes): a write that
+// would leave less free than the floor fails with ErrInsufficientStorage
+// before badger sees it. The check costs a clock read: the file system is
+// asked (statfs) at most every 100 ms, after 4 MiB of writes, or 10 ms
+// before a refusal, and in between every admitted byte is counted twice
+// against the cached answer (it lands in a log now and in a table at the
+// next flush), so foreground writes cannot overrun the floor between two
+// looks. What the floor must cover is what badger writes without passing
+// through Update: flushes and compactions (L0 stalls writers at 8 tables
+// of at most one memtable, and compaction writes their size again before
+// deleting them) and value-log GC (it rewrites at most half a file before
+// deleting it); hence the default 8×MemTableSize + ValueLogFileSize.
+// Deletes, metadata writes and reads are never refused: deletes and GC are
+// how space comes back, and writes resume by themselves once the file
+// system has room. Open refuses below half the floor, where badger's own
+// writes at open could hit a full file system.
+//
+// Preallocating the files (fallocate) would make SIGBUS impossible but is
+// not done: badger creates and maps them itself, with no hook, and
+// reserving 2×ValueLogFileSize per store up front would cost every store
+// (in-memory test clusters on tmpfs included) that much at once.
+//
+// # Damaged files
+//
+// Before badger opens a directory, Open checks what badger would trust
+// (damage.go): the MANIFEST replays to its end, every table it names exists
+// and passes all its block checksums, the key registry reads. A marker of
+// the store's own (marker.go) says a database lives in the directory, so a
+// missing MANIFEST is damage rather than a new store, and after a clean
+// Close it records the value-log files' sizes, so a missing or truncated
+// one, or a newest one badger cuts short at a bad entry, is damage too.
+// Damage fails Open with an error wrapping ErrDamaged that names the file;
+// a panic inside badger.Open is returned as such an error. Reads verify
+// each table block and value-log entry they load, and a value badger
+// cannot read from the value log (which it reports as an empty value) is
+// an error wrapping ErrDamaged, never an empty value. A table block that
+// goes bad while the store is open still ends a lookup as a miss (badger
+// does not report it); the next Open finds it.
+//
 // # Errors
 //
-// ErrNotFound, ErrClosed, ErrInvalidKey and ErrInvalidOptions are sentinels
-// for errors.Is; other errors come from badger or the file system and are
-// wrapped with the operation that failed.
+// ErrNotFound, ErrClosed, ErrInvalidKey, ErrInvalidOptions,
+// ErrInsufficientStorage and ErrDamaged are sentinels for errors.Is; other
+// errors come from badger or the file system and are wrapped with the
+// operation that failed.
 package store

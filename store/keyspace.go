@@ -151,6 +151,11 @@ func (s *Store) update(bk []byte, fn func(old []byte, exists bool) ([]byte, erro
 		case nv == nil:
 			return txn.Delete(bk)
 		default:
+			// Only writes that add data meet the free-space floor: a
+			// delete is what frees space.
+			if err := s.disk.reserve(len(bk) + len(nv)); err != nil {
+				return err
+			}
 			return txn.Set(bk, nv)
 		}
 	})
@@ -211,9 +216,9 @@ func (k *Keyspace) ScanFrom(prefix, start []byte, fn func(key, value []byte) err
 	var fnErr error
 	err := k.s.iterate(p, seek, true, func(item *badger.Item) error {
 		key := append([]byte(nil), item.Key()[1:]...)
-		v, err := item.ValueCopy(nil)
+		v, err := valueCopy(item)
 		if err != nil {
-			return mapErr(err)
+			return err
 		}
 		if err := fn(key, v); err != nil {
 			fnErr = err

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
 )
 
 // Options configures a Store. The zero value of every tuning field selects a
@@ -79,6 +80,18 @@ type Options struct {
 	// written, so space from recent overwrites comes back only after later
 	// writes have pushed them through compaction.
 	GCInterval time.Duration
+
+	// MinFreeBytes is the free-space floor: a write that would leave less
+	// free space than this on the file system holding Dir is refused,
+	// wrapping ErrInsufficientStorage, and Open refuses below half of it.
+	// Reads, deletes and metadata writes are never refused. Default (0):
+	// 8×MemTableSize + ValueLogFileSize, 128 MiB with the default sizes,
+	// which covers what badger writes without asking (see doc.go, "Disk
+	// space"); negative disables the floor. Ignored when InMemory.
+	MinFreeBytes int64
+
+	// statfs replaces the file system's free-space query in tests.
+	statfs func(dir string) (free, total int64, err error)
 }
 
 // ErrInvalidOptions is wrapped by Open's error for unusable Options.
@@ -103,6 +116,20 @@ const (
 	badgerMaxValueThreshold = 1 << 20
 )
 
+// DefaultMinFreeBytes is the free-space floor of a store of the default
+// sizes.
+const DefaultMinFreeBytes = 8*defaultMemTableSize + defaultValueLogFileSize
+
+// MinFreeBytesFor is the default free-space floor of a store with these
+// sizes: the most badger writes without passing the floor's check. L0
+// stalls writers at 8 tables of at most one memtable each, and compacting
+// them into L1 writes their size again before it deletes them; value-log
+// GC rewrites at most half a file (gcDiscardRatio) before it deletes the
+// file, and the active file grows by writes admitted since the last check.
+func MinFreeBytesFor(memTableSize, valueLogFileSize int64) int64 {
+	return 8*memTableSize + valueLogFileSize
+}
+
 // withDefaults returns o with every zero tuning field set to its default.
 func (o Options) withDefaults() Options {
 	if o.MemTableSize == 0 {
@@ -125,6 +152,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.GCInterval == 0 {
 		o.GCInterval = defaultGCInterval
+	}
+	if o.MinFreeBytes == 0 {
+		o.MinFreeBytes = MinFreeBytesFor(o.MemTableSize, o.ValueLogFileSize)
 	}
 	return o
 }
@@ -182,7 +212,13 @@ func (o Options) badgerOptions() badger.Options {
 		WithMetricsEnabled(false).
 		// Update serializes each key with striped mutexes, so badger's
 		// conflict tracking would only cost memory and never fire.
-		WithDetectConflicts(false)
+		WithDetectConflicts(false).
+		// A damaged block must fail its read rather than be decoded as
+		// data; whole tables are verified before badger opens them
+		// (damage.go). Value-log reads check each entry's CRC, without
+		// which a damaged value is returned as if it were stored.
+		WithChecksumVerificationMode(options.OnBlockRead).
+		WithVerifyValueChecksum(true)
 	if o.InMemory {
 		// No value log: every value must fit the LSM tree, up to the
 		// largest threshold badger accepts for this memtable size.

@@ -34,9 +34,10 @@ const closedBit = int64(1) << 62
 
 // Store is one node's local storage. It is safe for concurrent use.
 type Store struct {
-	db  *badger.DB
-	dir string // "" when in memory
-	log *slog.Logger
+	db   *badger.DB
+	dir  string     // "" when in memory
+	disk *diskGuard // nil when in memory
+	log  *slog.Logger
 
 	seed    maphash.Seed
 	stripes [numStripes]sync.Mutex
@@ -64,13 +65,21 @@ func Open(opts Options) (*Store, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	db, err := badger.Open(opts.badgerOptions())
+	var db *badger.DB
+	var disk *diskGuard
+	var err error
+	if opts.InMemory {
+		db, err = openBadger(opts.badgerOptions())
+	} else {
+		db, disk, err = openDisk(opts)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("store: open %q: %w", opts.Dir, err)
+		return nil, err
 	}
 	s := &Store{
 		db:      db,
 		dir:     opts.Dir,
+		disk:    disk,
 		log:     logger,
 		seed:    maphash.MakeSeed(),
 		drained: make(chan struct{}),
@@ -119,6 +128,8 @@ func (s *Store) Close() error {
 		}
 		if err := s.db.Close(); err != nil {
 			s.closeErr = fmt.Errorf("store: close: %w", err)
+		} else if s.dir != "" {
+			s.closeErr = markClean(s.dir)
 		}
 	})
 	return s.closeErr
@@ -166,8 +177,7 @@ func getTxn(txn *badger.Txn, k []byte) ([]byte, error) {
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	v, err := item.ValueCopy(nil)
-	return v, mapErr(err)
+	return valueCopy(item)
 }
 
 // Update replaces the value of (partition, key) with fn's result, atomically
@@ -239,9 +249,9 @@ func (s *Store) Scan(partition uint16, fn func(key, value []byte) error) error {
 	var fnErr error
 	err := s.iterate(partitionPrefix(partition), partitionPrefix(partition), true, func(item *badger.Item) error {
 		k := append([]byte(nil), item.Key()[dataPrefixLen:]...)
-		v, err := item.ValueCopy(nil)
+		v, err := valueCopy(item)
 		if err != nil {
-			return mapErr(err)
+			return err
 		}
 		if err := fn(k, v); err != nil {
 			fnErr = err

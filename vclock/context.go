@@ -117,6 +117,19 @@ func (c Context) Max(actor string) uint64 {
 	return c.entries[i].highest()
 }
 
+// Highest is the dot with the highest counter the context contains, over
+// every actor (the zero Dot for the empty context): what a server checks
+// a client's context against before trusting it with a write.
+func (c Context) Highest() Dot {
+	var d Dot
+	for _, e := range c.entries {
+		if n := e.highest(); n > d.Counter {
+			d = Dot{Actor: e.actor, Counter: n}
+		}
+	}
+	return d
+}
+
 // Add returns the context with d added.
 func (c Context) Add(d Dot) Context {
 	if d.Counter == 0 || c.Contains(d) {

@@ -2,6 +2,8 @@ package vclock
 
 import (
 	"bytes"
+	"errors"
+	"slices"
 	"testing"
 )
 
@@ -40,23 +42,47 @@ func FuzzDecodeSet(f *testing.F) {
 	})
 }
 
+// FuzzParseToken: parsing never panics; a token that parses round trips
+// through both versions; a v2 token is accepted for its own key only (short
+// of a hash collision), and ParseToken accepts whatever ParseTokenFor does.
 func FuzzParseToken(f *testing.F) {
+	key := []byte("k")
 	for _, b := range seedSets() {
 		if s, err := DecodeSet(b); err == nil {
-			f.Add(s.Context.Token())
+			f.Add(s.Context.Token(), key)
+			f.Add(s.Context.TokenFor(key), key)
+			f.Add(s.Context.TokenFor(key), []byte("other"))
 		}
 	}
-	f.Add("")
-	f.Add("AQ")
-	f.Add("!!!")
-	f.Fuzz(func(t *testing.T, tok string) {
-		c, err := ParseToken(tok)
+	f.Add("", key)
+	f.Add("AQ", key)
+	f.Add("Ag", key)
+	f.Add("AgAAAAAA", []byte{})
+	f.Add("!!!", key)
+	f.Fuzz(func(t *testing.T, tok string, key []byte) {
+		unbound, uerr := ParseToken(tok)
+		c, err := ParseTokenFor(tok, key)
 		if err != nil {
+			if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrWrongKey) {
+				t.Fatalf("token %q: error %v wraps neither ErrMalformed nor ErrWrongKey", tok, err)
+			}
+			if errors.Is(err, ErrWrongKey) && uerr != nil {
+				t.Fatalf("token %q: wrong key for ParseTokenFor but unparsable for ParseToken: %v", tok, uerr)
+			}
 			return
 		}
-		back, err := ParseToken(c.Token())
-		if err != nil || !back.Equal(c) {
-			t.Fatalf("token %q does not round trip: %v", tok, err)
+		if uerr != nil || !unbound.Equal(c) {
+			t.Fatalf("token %q: ParseTokenFor gives %v, ParseToken %v, %v", tok, c, unbound, uerr)
+		}
+		for _, back := range []string{c.Token(), c.TokenFor(key)} {
+			got, err := ParseTokenFor(back, key)
+			if err != nil || !got.Equal(c) {
+				t.Fatalf("token %q does not round trip as %q: %v", tok, back, err)
+			}
+		}
+		other := append(slices.Clone(key), 'x')
+		if _, err := ParseTokenFor(c.TokenFor(key), other); !c.IsZero() && keyHash(other) != keyHash(key) && !errors.Is(err, ErrWrongKey) {
+			t.Fatalf("token for %q accepted for %q: %v", key, other, err)
 		}
 		_ = c.Merge(c).Covers(c)
 	})

@@ -195,7 +195,8 @@ func (p devPlan) start(dir string, log *slog.Logger) ([]*node.Node, error) {
 		nc.NodeID = node.NodeID(i)
 		nc.DataDir = filepath.Join(dir, nc.NodeID)
 		nc.HTTPAddr = p.httpAddr(i)
-		sc := membership.SerfConfig{NodeID: nc.NodeID, BindAddr: p.gossipAddr(i), HTTPAddr: nc.HTTPAddr, Profile: "local"}
+		sc := membership.SerfConfig{NodeID: nc.NodeID, BindAddr: p.gossipAddr(i), HTTPAddr: nc.HTTPAddr, Profile: "local",
+			SnapshotPath: filepath.Join(nc.DataDir, membership.SnapshotFile)}
 		if i > 0 {
 			sc.Join = []string{p.gossipAddr(0)}
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/dynkv/dynkv/node"
 	"github.com/dynkv/dynkv/node/membership"
+	"github.com/dynkv/dynkv/store"
 )
 
 // serveCmd holds the flags of `dynkv serve`.
@@ -27,8 +28,10 @@ type serveCmd struct {
 	maxValueBytes, maxSiblings  int
 	requestTimeout              time.Duration
 	resilience                  resilienceFlags
+	limits                      limitsFlags
 	gossipProfile               string
 	syncWrites                  bool
+	minFreeDisk                 int
 	pprofAddr                   string
 	log                         logOptions
 }
@@ -56,10 +59,14 @@ func newServeCmd() *serveCmd {
 	f.IntVar(&c.maxSiblings, "max-siblings", d.MaxSiblings, "most siblings (a `count`) one key may hold; a write past it is refused with 409")
 	f.DurationVar(&c.requestTimeout, "request-timeout", d.RequestTimeout, "bound on one client request including the replica fan-out, a `duration` such as 5s")
 	c.resilience.register(f)
+	c.limits.register(f)
 	f.choice(&c.gossipProfile, "gossip-profile", "lan", []string{"lan", "local", "fast"},
 		"failure-detection timing `profile`: lan (a crashed node is failed in ~5.5 s), local, or fast (~0.7 s, chatty; for tests)")
 	f.StringVar(&c.pprofAddr, "pprof-addr", "", "`address` (host:port) to serve Go's profiler on (/debug/pprof/), separate from the API; off when empty")
 	f.BoolVar(&c.syncWrites, "sync-writes", false, "fsync every write so it survives power loss (default: survives kill -9 only)")
+	// The default is what the store may write without passing the check:
+	// 8 memtables and a value-log file (docs/DESIGN.md, "Disk").
+	f.bytes(&c.minFreeDisk, "min-free-disk", store.DefaultMinFreeBytes, "free-space floor, a `size`: writes that would leave less free on the data directory's file system are refused with 507 (reads go on), and the node does not start below half of it")
 	c.log.register(f, "info")
 	return c
 }
@@ -97,7 +104,9 @@ func (c *serveCmd) config(args []string, lookupEnv func(string) (string, bool)) 
 	nc.MaxInternodeBytes = max(nc.MaxInternodeBytes, c.maxValueBytes+64<<10)
 	nc.RequestTimeout = c.requestTimeout
 	nc.SyncWrites = c.syncWrites
+	nc.MinFreeDiskBytes = int64(c.minFreeDisk)
 	c.resilience.apply(&nc)
+	c.limits.apply(&nc, c.f)
 
 	var errs []error
 	if c.requestTimeout <= 0 {
@@ -129,6 +138,7 @@ func (c *serveCmd) config(args []string, lookupEnv func(string) (string, bool)) 
 		serf: membership.SerfConfig{
 			NodeID: c.nodeID, BindAddr: c.gossipAddr, AdvertiseAddr: c.advertiseGossip,
 			HTTPAddr: advertised, Join: c.join, Profile: c.gossipProfile,
+			SnapshotPath: filepath.Join(c.dataDir, membership.SnapshotFile),
 		},
 		log:       c.log,
 		pprofAddr: c.pprofAddr,
@@ -170,6 +180,7 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEn
 		return 2
 	}
 	log := cfg.log.logger(stderr)
+	applyMemoryLimit(cfg.node, log)
 	sigs, stopSignals := notifyShutdown()
 	defer stopSignals()
 	stopPprof, err := servePprof(cfg.pprofAddr, log)

@@ -33,6 +33,7 @@ type nodeMetrics struct {
 	HandoffKeys      int64            `json:"handoff_keys"`
 	TombstonesReaped int64            `json:"tombstones_reaped"`
 	ReadRepairs      int64            `json:"read_repairs"`
+	Disk             sdk.DiskStatus   `json:"disk"` // store size, free space and floor
 }
 
 // newNodeMetrics takes status's counters from one node's report.
@@ -42,6 +43,7 @@ func newNodeMetrics(ns sdk.NodeStatus) *nodeMetrics {
 		TreesReady: int64(ns.AntiEntropy.TreesReady), Exchanges: ns.AntiEntropy.Exchanges,
 		KeysRepaired: ns.AntiEntropy.KeysRepaired, AEBytesSent: ns.AntiEntropy.BytesSent,
 		HandoffKeys: ns.HandoffKeys, TombstonesReaped: ns.TombstonesReaped, ReadRepairs: ns.ReadRepairs,
+		Disk: ns.Disk,
 	}
 	for target, h := range ns.Hints {
 		nm.HintsPending[target] = int64(h.Pending)
@@ -214,8 +216,8 @@ func sdkCause(err error) error {
 }
 
 // printStatus is status's text form: a summary line and the members, then
-// the hints pending, the handoffs, anti-entropy, and why members did not
-// answer.
+// the hints pending, the handoffs, anti-entropy, disk space, and why
+// members did not answer.
 func printStatus(w io.Writer, st *statusJSON) error {
 	if err := printMembers(w, st); err != nil {
 		return err
@@ -223,6 +225,9 @@ func printStatus(w io.Writer, st *statusJSON) error {
 	printHints(w, st.HintsPending)
 	printHandoffs(w, st.Handoffs)
 	if err := printAntiEntropy(w, st.Members); err != nil {
+		return err
+	}
+	if err := printDisk(w, st.Members); err != nil {
 		return err
 	}
 	printUnreachable(w, st.Members)

@@ -51,6 +51,18 @@ func isFinal(err error) bool {
 	return false
 }
 
+// isFull reports a replica that refused a write because its disk is below
+// the free-space floor. Unlike the codes isFinal lists this is not final:
+// another replica has a disk of its own. The mint therefore moves on to the
+// next candidate, and a merge counts the full replica as failed (kindOf),
+// so that a stand-in takes its share as it would a crashed replica's. Only
+// when every candidate asked to mint was full does the write fail with the
+// refusal itself (put.go), which the client sees as 507.
+func isFull(err error) bool {
+	var re *wire.RemoteError
+	return errors.As(err, &re) && re.Code == wire.CodeInsufficientStorage
+}
+
 // kindOf classifies a replica's answer for the quorum core.
 func kindOf(err error) ReplyKind {
 	var re *wire.RemoteError

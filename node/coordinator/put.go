@@ -63,6 +63,9 @@ type put struct {
 	tried   map[int]bool        // targets asked to mint
 	lost    []membership.Target // targets that failed to mint: stand-ins take their share
 	why     []string
+	asked   int   // candidates asked to mint
+	full    int   // of which refused with insufficient_storage (isFull)
+	fullErr error // the last such refusal
 }
 
 // mint asks targets in turn to mint the write's dot: replicas first (their
@@ -70,12 +73,15 @@ type put struct {
 // spares standing in for targets that failed. A refusal ends the write.
 func (p *put) mint(ctx context.Context, req wire.WriteRequest) (membership.Target, wire.WriteResponse, error) {
 	try := func(t membership.Target) (wire.WriteResponse, bool, error) {
+		p.asked++
 		resp, err := p.c.peers.Mint(ctx, t, req)
 		switch {
 		case err == nil:
 			return resp, true, nil
 		case isFinal(err):
 			return wire.WriteResponse{}, false, err
+		case isFull(err):
+			p.full, p.fullErr = p.full+1, err
 		}
 		p.why = append(p.why, replicaFailure(t.Member, err))
 		if ctx.Err() != nil {
@@ -104,6 +110,10 @@ func (p *put) mint(ctx context.Context, req wire.WriteRequest) (membership.Targe
 			p.lost = p.lost[1:]
 			return t, resp, err
 		}
+	}
+	if p.full > 0 && p.full == p.asked {
+		// Every disk asked is full: that, not "unavailable", is the answer.
+		return membership.Target{}, wire.WriteResponse{}, p.fullErr
 	}
 	return membership.Target{}, wire.WriteResponse{}, &QuorumError{Op: "write", Required: p.w, Why: p.why}
 }

@@ -37,7 +37,13 @@ type SerfConfig struct {
 	// node is declared failed in ~5.5 s), "local", or "fast" for tests
 	// (~0.7 s, chattier).
 	Profile string
-	Logger  *slog.Logger
+	// SnapshotPath, if set (the node's <data-dir>/serf.snapshot), keeps
+	// the members this node knew across restarts: serf's snapshot there,
+	// and beside it dynkv's own record (SnapshotPath+".members"), which a
+	// restarted node rejoins by itself and is not ready until it has
+	// (rejoin.go). Empty keeps nothing: a restart knows only Join.
+	SnapshotPath string
+	Logger       *slog.Logger
 }
 
 // SerfMembership is Membership over hashicorp/serf.
@@ -54,6 +60,9 @@ type SerfMembership struct {
 	done   chan struct{}
 	// retries is closed when the background join loop ends; nil if none.
 	retries chan struct{}
+	// seeds are Join and the recorded members (prepareRejoin).
+	seeds  []string
+	rejoin *rejoin
 
 	closeOnce sync.Once
 }
@@ -148,6 +157,7 @@ func (m *SerfMembership) Start(self Member, onChange func()) error {
 	// drained by a dedicated goroutine that never blocks on the node.
 	m.events = make(chan serf.Event, 1024)
 	sc.EventCh = m.events
+	m.prepareRejoin(sc)
 	s, err := serf.Create(sc)
 	if err != nil {
 		return fmt.Errorf("start gossip on %s: %w", m.cfg.BindAddr, err)
@@ -159,7 +169,8 @@ func (m *SerfMembership) Start(self Member, onChange func()) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	m.cancel, m.done = cancel, make(chan struct{})
 	go m.drain(ctx, onChange)
-	if len(m.cfg.Join) > 0 {
+	go m.rejoin.run(ctx, m.Members)
+	if len(m.seeds) > 0 {
 		if !m.tryJoin() {
 			m.retries = make(chan struct{})
 			go m.retryJoin(ctx)
@@ -171,9 +182,9 @@ func (m *SerfMembership) Start(self Member, onChange func()) error {
 
 // tryJoin contacts the seeds once and reports whether any answered.
 func (m *SerfMembership) tryJoin() bool {
-	n, err := m.serf.Join(m.cfg.Join, true)
+	n, err := m.serf.Join(m.seeds, true)
 	if err != nil {
-		m.cfg.Logger.Warn("could not reach any seed; retrying in the background", "seeds", m.cfg.Join, "err", err)
+		m.cfg.Logger.Warn("could not reach any seed; retrying in the background", "seeds", m.seeds, "err", err)
 		return false
 	}
 	m.cfg.Logger.Info("joined cluster", "contacted", n)
@@ -210,7 +221,11 @@ func (m *SerfMembership) drain(ctx context.Context, onChange func()) {
 			return
 		case ev := <-m.events:
 			if _, ok := ev.(serf.MemberEvent); ok {
+				// Read before onChange rebuilds the node's view, so
+				// that view is at least as new (rejoin.changed).
+				seen := m.Members()
 				onChange()
+				m.rejoin.changed(seen)
 			}
 		}
 	}
@@ -287,7 +302,13 @@ func (m *SerfMembership) Leave() error {
 	if m.serf == nil {
 		return nil
 	}
-	return m.serf.Leave()
+	if err := m.serf.Leave(); err != nil {
+		return err
+	}
+	if err := m.rejoin.left(); err != nil {
+		return fmt.Errorf("forget the members after leaving: %w", err)
+	}
+	return nil
 }
 
 // Close implements Membership.
@@ -303,6 +324,7 @@ func (m *SerfMembership) Close() error {
 		}
 		err = m.serf.Shutdown()
 		<-m.done
+		<-m.rejoin.done
 	})
 	return err
 }

@@ -22,6 +22,7 @@ type ExchangeStats struct {
 	Exchanges      int   // partition-peer pairs compared
 	InSync         int   // of which agreed at the root
 	KeysRepaired   int   // keys merged here or pushed to the peer
+	KeyFailures    int   // keys that could not be repaired (keyfailures.go)
 	BytesSent      int64 // request bodies sent, tree descent and repairs
 	BytesReceived  int64 // response bodies received
 	HashesCompared int
@@ -32,6 +33,7 @@ func (s *ExchangeStats) Add(o ExchangeStats) {
 	s.Exchanges += o.Exchanges
 	s.InSync += o.InSync
 	s.KeysRepaired += o.KeysRepaired
+	s.KeyFailures += o.KeyFailures
 	s.BytesSent += o.BytesSent
 	s.BytesReceived += o.BytesReceived
 	s.HashesCompared += o.HashesCompared
@@ -72,6 +74,8 @@ type exchange struct {
 	peers *transport.Peers // counting into bytes
 	bytes transport.Bytes
 	st    ExchangeStats
+	// failures are the keys that could not be repaired.
+	failures keyFailures
 }
 
 func (rp *Repair) exchange(ctx context.Context, p int, peer membership.Member) (ExchangeStats, error) {
@@ -83,6 +87,11 @@ func (rp *Repair) exchange(ctx context.Context, p int, peer membership.Member) (
 	x.peers = rp.peers.Counting(&x.bytes)
 	repaired, err := x.run(ctx)
 	x.st.BytesSent, x.st.BytesReceived = x.bytes.Sent, x.bytes.Received
+	x.st.KeyFailures = x.failures.n
+	x.reportKeyFailures()
+	if err == nil {
+		err = x.failures.err() // such an exchange failed, not repaired
+	}
 	switch {
 	case err != nil:
 		rp.stats.ExchangesFailed.Add(1)
@@ -92,6 +101,7 @@ func (rp *Repair) exchange(ctx context.Context, p int, peer membership.Member) (
 		rp.stats.ExchangesInSync.Add(1)
 	}
 	rp.stats.KeysRepaired.Add(int64(x.st.KeysRepaired))
+	rp.stats.KeyFailures.Add(int64(x.st.KeyFailures))
 	rp.stats.BytesSent.Add(x.st.BytesSent)
 	return x.st, err
 }
@@ -156,7 +166,8 @@ func (x *exchange) differingLeaves(ctx context.Context) ([]int, error) {
 
 // repairLeaves pulls what the peer has that differs and pushes back what it
 // lacks. Theirs first: merging what they have into ours tells whether the
-// peer lacks anything; only then is the merged state pushed back.
+// peer lacks anything; only then is the merged state pushed back. A key
+// that fails is counted and skipped (keyfailures.go).
 func (x *exchange) repairLeaves(ctx context.Context, leaves []int) error {
 	theirs, err := x.peers.TreeEntries(ctx, x.peer, wire.TreeRequest{Partition: x.p, Indexes: leaves})
 	if err != nil {
@@ -175,7 +186,10 @@ func (x *exchange) repairLeaves(ctx context.Context, leaves []int) error {
 	for _, key := range slices.Concat(onlyTheirs, differ) {
 		lacks, err := x.pull(ctx, key, isDiffer[string(key)])
 		if err != nil {
-			return err
+			if err := x.failures.failed(ctx, key, err); err != nil {
+				return err
+			}
+			continue
 		}
 		if lacks {
 			push = append(push, key)
@@ -183,7 +197,9 @@ func (x *exchange) repairLeaves(ctx context.Context, leaves []int) error {
 	}
 	for _, key := range push {
 		if err := x.push(ctx, key); err != nil {
-			return err
+			if err := x.failures.failed(ctx, key, err); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

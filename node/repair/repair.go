@@ -71,6 +71,7 @@ type Stats struct {
 	ExchangesRepaired atomic.Int64
 	ExchangesFailed   atomic.Int64
 	KeysRepaired      atomic.Int64
+	KeyFailures       atomic.Int64 // keys anti-entropy could not repair
 	BytesSent         atomic.Int64
 	TombstonesReaped  atomic.Int64
 	HandoffKeys       atomic.Int64

@@ -18,6 +18,10 @@
 //     an incarnation that changes after every shutdown that was not clean
 //     (identity.go), and a fallback mints with an actor of its own
 //     (fallback.go). See docs/GUARANTEES.md, G4.
+//   - A client's context is checked before a dot is minted with it
+//     (claims.go): no claim can make a counter wrap. A stored record that
+//     does not decode is set aside (quarantine.go) and its key treated as
+//     absent, never failing its key's partition.
 //   - A draining replica refuses every request with shutting_down, to
 //     peers and to its own coordinator alike.
 //

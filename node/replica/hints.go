@@ -65,7 +65,7 @@ func (r *Replica) handleHinted(op wire.Op, body []byte) ([]byte, error) {
 			return nil, err
 		}
 		if err := r.hints.Add(target, req.Key, req.Set.Encode()); err != nil {
-			return nil, fmt.Errorf("store hint for %s: %w", target, err)
+			return nil, fmt.Errorf("store hint for %s: %w", target, refuseFull(err))
 		}
 		return nil, nil
 	case wire.OpHintWrite:
@@ -84,6 +84,9 @@ func (r *Replica) hintWrite(target string, req wire.WriteRequest) ([]byte, error
 	if err := r.checkValue(req.Value); err != nil {
 		return nil, err
 	}
+	if err := checkPlausible(req.Context); err != nil {
+		return nil, err
+	}
 	cur, err := r.readHint(target, req.Key)
 	if err != nil {
 		return nil, err
@@ -97,7 +100,7 @@ func (r *Replica) hintWrite(target string, req wire.WriteRequest) ([]byte, error
 		return nil, err
 	}
 	if err := r.hints.Add(target, req.Key, next.Encode()); err != nil {
-		return nil, fmt.Errorf("store hint for %s: %w", target, err)
+		return nil, fmt.Errorf("store hint for %s: %w", target, refuseFull(err))
 	}
 	return wire.WriteResponse{Dot: dot, Set: next}.Encode(), nil
 }

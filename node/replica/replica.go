@@ -24,6 +24,9 @@ type Config struct {
 	// MemTableBytes and ValueLogFileBytes size the store (0: its defaults).
 	MemTableBytes     int64
 	ValueLogFileBytes int64
+	// MinFreeBytes is the store's free-space floor (0: its default;
+	// negative: none); below it writes are refused (disk.go).
+	MinFreeBytes int64
 	// MaxValueBytes and MaxSiblings bound what a write may store.
 	MaxValueBytes int
 	MaxSiblings   int
@@ -43,7 +46,9 @@ type Replica struct {
 	hints    *hinted.Queue
 	fallback *fallbackMinter
 	trees    *partitions
-	draining atomic.Bool
+	// quarantine holds records that failed to decode (quarantine.go).
+	quarantine *quarantine
+	draining   atomic.Bool
 
 	localWrites atomic.Int64
 }
@@ -54,9 +59,10 @@ func Open(cfg Config) (*Replica, error) {
 	s, hintKV, err := openStore(store.Options{
 		Dir: cfg.DataDir, SyncWrites: cfg.SyncWrites, Logger: cfg.Logger,
 		MemTableSize: cfg.MemTableBytes, ValueLogFileSize: cfg.ValueLogFileBytes,
+		MinFreeBytes: cfg.MinFreeBytes,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("open store: %w", err)
+		return nil, explainOpen(fmt.Errorf("open store: %w", err), cfg.DataDir)
 	}
 	r := &Replica{cfg: cfg, log: cfg.Logger, store: s, trees: newPartitions(merkle.DefaultConfig())}
 	fail := func(err error) (*Replica, error) {
@@ -70,6 +76,9 @@ func Open(cfg Config) (*Replica, error) {
 		return fail(fmt.Errorf("open hints: %w", err))
 	}
 	if r.fallback, err = newFallbackMinter(r.actor, 100_000); err != nil {
+		return fail(err)
+	}
+	if r.quarantine, err = openQuarantine(s); err != nil {
 		return fail(err)
 	}
 	return r, nil
@@ -116,15 +125,19 @@ func (r *Replica) Read(key []byte) (vclock.Set, error) {
 	}
 	s, err := vclock.DecodeSet(b)
 	if err != nil {
-		return vclock.Set{}, fmt.Errorf("decode stored %q: %w", key, err)
+		// Set aside, the key is absent here until repair restores it.
+		if qerr := r.quarantineRecord(key, &corruptRecord{raw: b, err: err}); qerr != nil {
+			return vclock.Set{}, fmt.Errorf("decode stored %q: %w", key, errors.Join(err, qerr))
+		}
+		return vclock.Set{}, nil
 	}
 	return s, nil
 }
 
-// update is every write to the store: a per-key read-modify-write (see
-// store.Update for fn's contract) that applies the change to the
-// partition's Merkle tree too, under the partition's lock.
-func (r *Replica) update(key []byte, fn func(old []byte, exists bool) ([]byte, error)) error {
+// updateOnce is a per-key read-modify-write (see store.Update for fn's
+// contract) that applies the change to the partition's Merkle tree too,
+// under the partition's lock. Callers use update (quarantine.go).
+func (r *Replica) updateOnce(key []byte, fn func(old []byte, exists bool) ([]byte, error)) error {
 	p := r.partition(key)
 	var before, after []byte
 	changed := false
@@ -141,7 +154,7 @@ func (r *Replica) update(key []byte, fn func(old []byte, exists bool) ([]byte, e
 		before, after = nil, nil // nothing was stored: no delta
 	}
 	done(key, before, after)
-	return err
+	return refuseFull(err)
 }
 
 // Mint checks a client write, mints its dot, applies it and returns the
@@ -156,7 +169,10 @@ func (r *Replica) Mint(req wire.WriteRequest) (wire.WriteResponse, error) {
 		if err != nil {
 			return nil, err
 		}
-		next, dot := cur.Write(r.actor, req.Context, r.sibling(req))
+		next, dot, err := r.mintInto(req, cur, exists)
+		if err != nil {
+			return nil, err
+		}
 		if err := r.checkSiblings(next); err != nil {
 			return nil, err
 		}
@@ -207,6 +223,11 @@ func (r *Replica) Merge(key []byte, in vclock.Set) error {
 		}
 		return next.Encode(), nil
 	})
+	if err == nil {
+		// A peer's state names what it saw of this replica's dots: a
+		// quarantined key may be minted with this replica's actor again.
+		err = r.quarantine.unmark(key)
+	}
 	if err != nil {
 		return fmt.Errorf("merge %q: %w", key, err)
 	}
@@ -245,17 +266,6 @@ func (r *Replica) ForgetIfUnchanged(key, sent []byte) error {
 		return fmt.Errorf("forget %q: %w", key, err)
 	}
 	return nil
-}
-
-func decodeStored(b []byte, exists bool) (vclock.Set, error) {
-	if !exists {
-		return vclock.Set{}, nil
-	}
-	s, err := vclock.DecodeSet(b)
-	if err != nil {
-		return vclock.Set{}, fmt.Errorf("decode stored set: %w", err)
-	}
-	return s, nil
 }
 
 // Scan calls fn with every stored (key, encoded set) of partition p, in

@@ -22,6 +22,9 @@ const (
 	CodeTooManySiblings = "too_many_siblings"
 	CodeValueTooLarge   = "value_too_large"
 	CodeShuttingDown    = "shutting_down"
+	// CodeInsufficientStorage: the replica's disk is below its free-space
+	// floor; it refuses writes and still serves reads.
+	CodeInsufficientStorage = "insufficient_storage"
 
 	// CodeBadMessage: the peer could not decode the request.
 	CodeBadMessage = "bad_message"
