@@ -24,6 +24,10 @@ func (m *SerfMembership) prepareRejoin(sc *serf.Config) {
 		// to rejoin the members it still names; the record (rejoin.go)
 		// is what the retries and readiness go by. RejoinAfterLeave stays
 		// false: a node that left did so for good (its data handed off).
+		// With a snapshot, serf hands events on without blocking and drops
+		// them when EventCh is full; drain keeps it near empty, and every
+		// rebuild reads the whole member list, so only a dropped last
+		// event of a burst of 1024 would leave the view stale.
 		sc.SnapshotPath = m.cfg.SnapshotPath
 		path = m.cfg.SnapshotPath + MembersRecordSuffix
 	}
