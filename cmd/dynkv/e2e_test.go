@@ -43,22 +43,8 @@ func (s *serveNode) start(t *testing.T) {
 // the survivors, which come to see the dead node as failed.
 func TestServeCluster(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	ports := freePorts(t, 6)
-	n1 := newServeNode(t, dir, "n1", ports[0], ports[1])
-	n2 := newServeNode(t, dir, "n2", ports[2], ports[3], "--join", n1.gossip)
-	n3 := newServeNode(t, dir, "n3", ports[4], ports[5], "--join", n1.gossip)
-
-	// The seed must be gossiping before anyone joins it; its member list
-	// shows itself once it is.
-	n1.start(t)
-	waitMembers(t, n1.url, map[string]string{"n1": "alive"})
-	n2.start(t)
-	n3.start(t)
-	all := map[string]string{"n1": "alive", "n2": "alive", "n3": "alive"}
-	for _, n := range []*serveNode{n1, n2, n3} {
-		waitMembers(t, n.url, all)
-	}
+	nodes := startServeCluster(t)
+	n1, n2, n3 := nodes[0], nodes[1], nodes[2]
 
 	putEventually(t, n1.url, "k1", "v1")
 	mustGet(t, n2.url, "k1", "v1")
@@ -201,4 +187,27 @@ func TestDevBusyPort(t *testing.T) {
 	if code := p.wait(t); code != 1 || !strings.Contains(p.stderr.String(), "--base-port") {
 		t.Errorf("exit code %d, stderr %q; want 1 naming --base-port", code, p.stderr)
 	}
+}
+
+// startServeCluster starts three `dynkv serve` processes, n1 the seed
+// that n2 and n3 join, and waits until each sees all three alive.
+func startServeCluster(t *testing.T) []*serveNode {
+	t.Helper()
+	dir := t.TempDir()
+	ports := freePorts(t, 6)
+	n1 := newServeNode(t, dir, "n1", ports[0], ports[1])
+	n2 := newServeNode(t, dir, "n2", ports[2], ports[3], "--join", n1.gossip)
+	n3 := newServeNode(t, dir, "n3", ports[4], ports[5], "--join", n1.gossip)
+	// The seed must be gossiping before anyone joins it; its member list
+	// shows itself once it is.
+	n1.start(t)
+	waitMembers(t, n1.url, map[string]string{"n1": "alive"})
+	n2.start(t)
+	n3.start(t)
+	nodes := []*serveNode{n1, n2, n3}
+	all := map[string]string{"n1": "alive", "n2": "alive", "n3": "alive"}
+	for _, n := range nodes {
+		waitMembers(t, n.url, all)
+	}
+	return nodes
 }

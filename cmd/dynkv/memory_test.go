@@ -59,19 +59,8 @@ func TestMemoryBoundedUnderAbuse(t *testing.T) {
 
 func startThreeServe(t *testing.T) []*serveNode {
 	t.Helper()
-	dir := t.TempDir()
-	ports := freePorts(t, 6)
-	n1 := newServeNode(t, dir, "n1", ports[0], ports[1])
-	n2 := newServeNode(t, dir, "n2", ports[2], ports[3], "--join", n1.gossip)
-	n3 := newServeNode(t, dir, "n3", ports[4], ports[5], "--join", n1.gossip)
-	n1.start(t)
-	waitMembers(t, n1.url, map[string]string{"n1": "alive"})
-	n2.start(t)
-	n3.start(t)
-	nodes := []*serveNode{n1, n2, n3}
-	all := map[string]string{"n1": "alive", "n2": "alive", "n3": "alive"}
+	nodes := startServeCluster(t)
 	for _, n := range nodes {
-		waitMembers(t, n.url, all)
 		putEventually(t, n.url, "warm-"+n.id, "v")
 	}
 	return nodes

@@ -23,19 +23,9 @@ import (
 // and `dynkv healthcheck`) must say 503 not_ready meanwhile.
 func TestServeSeedRejoinsAfterKill(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	ports := freePorts(t, 6)
-	n1 := newServeNode(t, dir, "n1", ports[0], ports[1])
-	n2 := newServeNode(t, dir, "n2", ports[2], ports[3], "--join", n1.gossip)
-	n3 := newServeNode(t, dir, "n3", ports[4], ports[5], "--join", n1.gossip)
-	n1.start(t)
-	waitMembers(t, n1.url, map[string]string{"n1": "alive"})
-	n2.start(t)
-	n3.start(t)
+	nodes := startServeCluster(t)
+	n1, n2, n3 := nodes[0], nodes[1], nodes[2]
 	all := map[string]string{"n1": "alive", "n2": "alive", "n3": "alive"}
-	for _, n := range []*serveNode{n1, n2, n3} {
-		waitMembers(t, n.url, all)
-	}
 	putEventually(t, n1.url, "k0", "v0")
 
 	// Restart with the peers up.
