@@ -130,6 +130,11 @@ type Config struct {
 	// backoff, the shutdown drain and the internode silence bound. Default
 	// clock.Real(); tests pass a clock.Manual and advance it.
 	Time clock.Clock
+	// BootID names the operating system's boot; a node keeps its actor
+	// across a crash within one boot, when no returned write can have been
+	// lost (node/replica/identity.go). Default: Linux's boot id. Tests
+	// change it to stand for a power loss.
+	BootID func() string
 	// Logger receives the node's logs; default slog.Default().
 	Logger *slog.Logger
 }

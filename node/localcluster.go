@@ -22,6 +22,9 @@ type LocalCluster struct {
 
 	mu    sync.Mutex
 	nodes []*Node
+	// boots counts each node's simulated operating-system boots: its
+	// Config.BootID (PowerLoss starts a new one).
+	boots []int
 }
 
 // LocalClusterOptions configure a LocalCluster.
@@ -75,6 +78,7 @@ func (c *LocalCluster) open(i int) error {
 	cfg.DataDir = filepath.Join(c.opts.Dir, cfg.NodeID)
 	cfg.Logger = c.opts.Logger
 	cfg.HTTPAddr = ""
+	cfg.BootID = func() string { return c.bootID(i) }
 	if c.opts.HTTP {
 		cfg.HTTPAddr = "127.0.0.1:0"
 	}
@@ -184,6 +188,30 @@ func (c *LocalCluster) Kill(i int) {
 	}
 	c.Net.Unregister(NodeID(i))
 	n.Kill()
+}
+
+// PowerLoss stops node i abruptly and starts a new boot of its simulated
+// operating system, as a power loss would: on restart the node must assume
+// it lost its unsynced writes. (Nothing is lost in-process; what changes is
+// what the node may assume.)
+func (c *LocalCluster) PowerLoss(i int) {
+	c.Kill(i)
+	c.mu.Lock()
+	for len(c.boots) <= i {
+		c.boots = append(c.boots, 0)
+	}
+	c.boots[i]++
+	c.mu.Unlock()
+}
+
+func (c *LocalCluster) bootID(i int) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	boot := 0
+	if i < len(c.boots) {
+		boot = c.boots[i]
+	}
+	return fmt.Sprintf("local-%p-%s-boot-%d", c, NodeID(i), boot)
 }
 
 // Stop shuts node i down cleanly.

@@ -99,7 +99,7 @@ func (n *Node) replicaConfig() replica.Config {
 	return replica.Config{
 		NodeID: cfg.NodeID, DataDir: cfg.DataDir, Partitions: cfg.Ring.Partitions, SyncWrites: cfg.SyncWrites,
 		MemTableBytes: cfg.MemTableBytes, ValueLogFileBytes: cfg.ValueLogFileBytes, MinFreeBytes: cfg.MinFreeDiskBytes,
-		MaxValueBytes: cfg.MaxValueBytes, MaxSiblings: cfg.MaxSiblings, Clock: cfg.Clock, Logger: n.log,
+		MaxValueBytes: cfg.MaxValueBytes, MaxSiblings: cfg.MaxSiblings, Clock: cfg.Clock, BootID: cfg.BootID, Logger: n.log,
 		Hints: hinted.Config{
 			Window:      cfg.HintWindow,
 			Monotonic:   cfg.Time.Now,

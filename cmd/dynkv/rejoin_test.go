@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/dynkv/dynkv/vclock"
 )
 
 // TestServeSeedRejoinsAfterKill is the seed of a README-style cluster (n1
@@ -27,12 +29,15 @@ func TestServeSeedRejoinsAfterKill(t *testing.T) {
 	n1, n2, n3 := nodes[0], nodes[1], nodes[2]
 	all := map[string]string{"n1": "alive", "n2": "alive", "n3": "alive"}
 	putEventually(t, n1.url, "k0", "v0")
+	actor := healthActor(t, n1.url)
+	ctx := putWithContext(t, n1.url, "counted", "")
 
 	// Restart with the peers up.
 	killNode(t, n1)
 	n1.start(t)
 	seen := waitReady(t, n1.url)
 	mustPut(t, n1.url, "k1", "v1")
+	ctx = putWithContext(t, n1.url, "counted", ctx)
 	waitMembers(t, n1.url, all)
 	t.Logf("restart with peers up: /readyz answered %v", seen)
 
@@ -49,9 +54,43 @@ func TestServeSeedRejoinsAfterKill(t *testing.T) {
 	mustGet(t, n1.url, "k0", "v0")
 	waitMembers(t, n1.url, all)
 	t.Logf("restart with peers frozen: /readyz answered %v", seen)
+	ctx = putWithContext(t, n1.url, "counted", ctx)
+
+	// A kill -9 within one boot loses no returned write, so n1 keeps its
+	// actor and a key it wrote across both crashes has one actor in its
+	// context, not one per crash.
+	if got := healthActor(t, n1.url); got != actor {
+		t.Errorf("actor changed across kill -9: %s -> %s", actor, got)
+	}
+	c, err := vclock.ParseTokenFor(ctx, []byte("counted"))
+	if err != nil || c.Actors() != 1 || c.Max(actor) != 3 {
+		t.Errorf("context after three writes through n1 across two crashes: %v %v; want {%s:3}", c, err, actor)
+	}
 	if !strings.Contains(n1.p.stderr.String(), "rejoining") {
 		t.Errorf("n1 did not log that it was waiting to rejoin:\n%s", tail(n1.p.stderr.String(), 3000))
 	}
+}
+
+// putWithContext writes key with the context token ctx ("" for none) and
+// returns the context of the write.
+func putWithContext(t *testing.T, base, key, ctx string) string {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPut, base+"/kv/"+key, strings.NewReader("v"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ctx != "" {
+		req.Header.Set("X-Causal-Context", ctx)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("PUT %s/kv/%s: %v", base, key, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("PUT %s/kv/%s: %d", base, key, resp.StatusCode)
+	}
+	return resp.Header.Get("X-Causal-Context")
 }
 
 func killNode(t *testing.T, s *serveNode) {

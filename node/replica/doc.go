@@ -15,8 +15,8 @@
 //     nothing: the checks run before the store is touched or inside the
 //     read-modify-write before it returns a value.
 //   - A dot is never minted twice for different values: the actor names
-//     an incarnation that changes after every shutdown that was not clean
-//     (identity.go), and a fallback mints with an actor of its own
+//     an incarnation that changes whenever a shutdown that was not clean
+//     may have lost unsynced writes (a new boot; identity.go), and a fallback mints with an actor of its own
 //     (fallback.go). See docs/GUARANTEES.md, G4.
 //   - A client's context is checked before a dot is minted with it
 //     (claims.go): no claim can make a counter wrap. A stored record that

@@ -32,6 +32,9 @@ type Config struct {
 	MaxSiblings   int
 	// Clock is the wall clock that stamps siblings' Modified times.
 	Clock func() time.Time
+	// BootID identifies the operating system's boot (nil: OSBootID); a new
+	// boot after a crash may have lost unsynced writes (identity.go).
+	BootID func() string
 	// Hints configures the hint queue (rate, concurrency, window).
 	Hints  hinted.Config
 	Logger *slog.Logger
@@ -69,7 +72,12 @@ func Open(cfg Config) (*Replica, error) {
 		s.Close()
 		return nil, err
 	}
-	if r.actor, err = loadIdentity(s, cfg.NodeID, cfg.Partitions); err != nil {
+	bootID := cfg.BootID
+	if bootID == nil {
+		bootID = OSBootID
+	}
+	run := runRecord{Boot: bootID(), SyncWrites: cfg.SyncWrites}
+	if r.actor, err = loadIdentity(s, cfg.NodeID, cfg.Partitions, run); err != nil {
 		return fail(fmt.Errorf("data directory %s: %w", cfg.DataDir, err))
 	}
 	if r.hints, err = hinted.Open(hintKV, cfg.Hints, mergeEncodedSets, cfg.Clock); err != nil {
@@ -107,7 +115,8 @@ func (r *Replica) Close() error {
 }
 
 // Kill closes the store without marking the shutdown clean, as a crash
-// would leave it: the next start draws a new actor.
+// would leave it: the next start keeps the actor only within the same boot
+// (identity.go).
 func (r *Replica) Kill() { r.store.Close() }
 
 func (r *Replica) partition(key []byte) uint16 {

@@ -15,15 +15,19 @@ import (
 	"github.com/dynkv/dynkv/vclock"
 )
 
-func openTestReplica(t *testing.T, dir string) *Replica {
-	t.Helper()
-	r, err := Open(Config{
+func testReplicaConfig(dir string) Config {
+	return Config{
 		NodeID: "n1", DataDir: dir, Partitions: 16, MaxValueBytes: 8, MaxSiblings: 2,
 		MemTableBytes: 1 << 20, ValueLogFileBytes: 4 << 20,
 		Clock:  func() time.Time { return time.Unix(1700000000, 0) },
 		Hints:  hinted.Config{Rate: 1e6, Concurrency: 1, Timeout: time.Second, Window: time.Hour},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	}
+}
+
+func openTestReplica(t *testing.T, dir string) *Replica {
+	t.Helper()
+	r, err := Open(testReplicaConfig(dir))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,25 +66,54 @@ func TestMintRefusalStoresNothing(t *testing.T) {
 	}
 }
 
-// The actor survives a clean shutdown and changes after a crash, so a dot
-// lost with unsynced writes is never minted again.
-func TestActorChangesOnlyAfterCrash(t *testing.T) {
-	dir := t.TempDir()
-	r := openTestReplica(t, dir)
-	first := r.Actor()
-	if err := r.Close(); err != nil {
+// The actor survives a clean shutdown, a crash within one boot, and any
+// crash when writes were synced; it changes after a crash followed by a new
+// or unknown boot without synced writes, so a dot lost with unsynced writes
+// is never minted again.
+func TestActorChangesOnlyWhenWritesMayBeLost(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		sync         bool
+		before, then string
+		keep         bool
+	}{
+		{"crash within a boot", false, "b1", "b1", true},
+		{"power loss", false, "b1", "b2", false},
+		{"boot unknown before", false, "", "b1", false},
+		{"boot unknown after", false, "b1", "", false},
+		{"power loss with synced writes", true, "b1", "b2", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			r := openReplicaBoot(t, dir, tc.before, tc.sync)
+			first := r.Actor()
+			if err := r.Close(); err != nil {
+				t.Fatal(err)
+			}
+			r = openReplicaBoot(t, dir, tc.before, tc.sync)
+			if r.Actor() != first {
+				t.Fatalf("actor changed across a clean restart: %s -> %s", first, r.Actor())
+			}
+			r.Kill()
+			r = openReplicaBoot(t, dir, tc.then, false)
+			defer r.Close()
+			if kept := r.Actor() == first; kept != tc.keep {
+				t.Fatalf("actor kept=%v (%s -> %s), want %v", kept, first, r.Actor(), tc.keep)
+			}
+		})
+	}
+}
+
+func openReplicaBoot(t *testing.T, dir, boot string, sync bool) *Replica {
+	t.Helper()
+	cfg := testReplicaConfig(dir)
+	cfg.BootID = func() string { return boot }
+	cfg.SyncWrites = sync
+	r, err := Open(cfg)
+	if err != nil {
 		t.Fatal(err)
 	}
-	r = openTestReplica(t, dir)
-	if r.Actor() != first {
-		t.Fatalf("actor changed across a clean restart: %s -> %s", first, r.Actor())
-	}
-	r.Kill()
-	r = openTestReplica(t, dir)
-	defer r.Close()
-	if r.Actor() == first {
-		t.Fatal("actor kept across a crash")
-	}
+	return r
 }
 
 // Every write keeps the partition's tree equal to a rebuild from the store.
