@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dynkv/dynkv/node/membership"
+	"github.com/dynkv/dynkv/ring"
 	"github.com/dynkv/dynkv/vclock"
 )
 
@@ -194,6 +195,55 @@ func TestLeaveResumesAfterCrash(t *testing.T) {
 		}
 		if s, _ := c.Node(3).readLocal(key); !s.IsZero() {
 			t.Fatalf("the node that left still holds %s", key)
+		}
+	}
+}
+
+// A record that does not decode used to stop its partition's handoff for
+// good: it was sent as stored, every new owner refused it, and the leave
+// retried the same key forever. Now handoff sets it aside (as a read
+// would) and hands off the rest; the key lives on in the other replicas.
+func TestHandoffGoesPastACorruptRecord(t *testing.T) {
+	c := startCluster(t, LocalClusterOptions{Nodes: 4, Configure: manualLoops})
+	const leaver, keys = 3, 200
+	for k := range keys {
+		key := []byte(fmt.Sprintf("h%04d", k))
+		if _, err := c.Node(k%4).Put(t.Context(), WriteRequest{Key: key, Value: key, W: 3}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var bad []byte
+	for k := range keys {
+		key := []byte(fmt.Sprintf("h%04d", k))
+		if s, _ := c.Node(leaver).readLocal(key); !s.IsZero() {
+			bad = key
+			break
+		}
+	}
+	if err := c.Stop(leaver); err != nil {
+		t.Fatal(err)
+	}
+	aeCorrupt(t, c.DataDir(leaver), ring.PartitionOf(bad, c.Node(0).cfg.Ring.Partitions), bad)
+	if err := c.Restart(leaver); err != nil {
+		t.Fatal(err)
+	}
+	n := c.Node(leaver)
+	if err := n.Leave(); err != nil {
+		t.Fatal(err)
+	}
+	// Handoff only: anti-entropy would also find and set aside the record.
+	eventually(t, 30*time.Second, "the leave finishes past the corrupt record", func() bool {
+		_, _ = n.HandoffOnce(t.Context())
+		return n.Left()
+	})
+	if n.replica.Quarantined() != 1 {
+		t.Fatalf("quarantined %d records, want 1", n.replica.Quarantined())
+	}
+	for k := range keys {
+		key := []byte(fmt.Sprintf("h%04d", k))
+		res, err := c.Node(k%3).Get(t.Context(), key, 3)
+		if err != nil || !holdsValue(res.Set.Live(), string(key)) {
+			t.Fatalf("%s after the leave: %v %v", key, err, liveValues(res.Set))
 		}
 	}
 }

@@ -27,7 +27,11 @@ type HandoffStatus struct {
 	To        []string `json:"to"`
 	KeysDone  int      `json:"keys_done"`
 	KeysLeft  int      `json:"keys_left"`
-	Error     string   `json:"error,omitempty"`
+	// KeysQuarantined counts records found undecodable on the way: set
+	// aside instead of sent, so that one bad record cannot stop the
+	// partition's handoff; the other replicas hold the key.
+	KeysQuarantined int    `json:"keys_quarantined,omitempty"`
+	Error           string `json:"error,omitempty"`
 }
 
 type handoffs struct {
@@ -172,6 +176,15 @@ func (rp *Repair) scanPage(p int) ([]entry, error) {
 // it here unless it changed meanwhile.
 func (rp *Repair) handOffPage(ctx context.Context, page []entry, to []membership.Member, st *HandoffStatus) error {
 	for _, e := range page {
+		corrupt, err := rp.replica.SetAsideIfCorrupt(e.key, e.value)
+		if err != nil {
+			return err
+		}
+		if corrupt {
+			st.KeysQuarantined++
+			st.KeysLeft--
+			continue
+		}
 		body := wire.EncodeMerge(e.key, e.value)
 		for _, m := range to {
 			if err := rp.peers.Merge(ctx, membership.Target{Member: m}, body); err != nil {

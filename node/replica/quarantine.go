@@ -143,6 +143,18 @@ func (r *Replica) update(key []byte, fn func(old []byte, exists bool) ([]byte, e
 	return r.updateOnce(key, fn)
 }
 
+// SetAsideIfCorrupt checks raw, key's record as a scan returned it, and
+// quarantines it if it does not decode, as a read would have: callers that
+// pass stored records on (handoff) must not send a peer what it cannot
+// decode, nor stop at it.
+func (r *Replica) SetAsideIfCorrupt(key, raw []byte) (bool, error) {
+	_, err := vclock.DecodeSet(raw)
+	if err == nil {
+		return false, nil
+	}
+	return true, r.quarantineRecord(key, &corruptRecord{raw: raw, err: err})
+}
+
 // quarantineRecord sets bad aside, marks key and removes the record from
 // the data, in that order: a crash in between leaves the record where it
 // was, to be quarantined again, never lost.
@@ -167,14 +179,21 @@ func (r *Replica) quarantineRecord(key []byte, bad *corruptRecord) error {
 	if added {
 		q.marks.Add(1)
 	}
+	removed := false
 	err = r.updateOnce(key, func(old []byte, exists bool) ([]byte, error) {
 		if !exists || !bytes.Equal(old, bad.raw) {
 			return nil, store.ErrNoChange // changed meanwhile: that change stands
 		}
+		removed = true
 		return nil, nil // delete
 	})
 	if err != nil {
 		return fmt.Errorf("remove quarantined %q: %w", key, err)
+	}
+	if !removed {
+		// Another caller set the same record aside first (two copies of
+		// its bytes are kept), or a write replaced it: counted once.
+		return nil
 	}
 	q.records.Add(1)
 	r.log.Error("stored record does not decode: set it aside in the quarantine keyspace; the key is absent here until repair restores it",
