@@ -16,7 +16,9 @@
 //     read-modify-write before it returns a value.
 //   - A dot is never minted twice for different values: the actor names
 //     an incarnation that changes whenever a shutdown that was not clean
-//     may have lost unsynced writes (a new boot; identity.go), and a fallback mints with an actor of its own
+//     may have lost unsynced writes (a new boot; identity.go), a partition's
+//     actor gains an epoch once handoff forgot keys in it (epochs.go), and a
+//     fallback mints with an actor of its own
 //     (fallback.go). See docs/GUARANTEES.md, G4.
 //   - A client's context is checked before a dot is minted with it
 //     (claims.go): no claim can make a counter wrap. A stored record that

@@ -202,18 +202,20 @@ func (r *Replica) quarantineRecord(key []byte, bad *corruptRecord) error {
 }
 
 // mintInto mints a client write into cur, the key's stored state, with
-// this replica's actor, or with its fallback actor while the key is
-// quarantined (see above). The context is checked first (claims.go).
+// this replica's actor for the key's partition (epochs.go), or with its
+// fallback actor while the key is quarantined (see above). The context is
+// checked first (claims.go). It runs inside the key's update.
 func (r *Replica) mintInto(req wire.WriteRequest, cur vclock.Set, exists bool) (vclock.Set, vclock.Dot, error) {
 	marked, err := r.quarantine.marked(req.Key)
 	if err != nil {
 		return vclock.Set{}, vclock.Dot{}, err
 	}
 	if !marked {
-		if err := checkMintContext(req.Context, r.actor, cur, exists); err != nil {
+		actor := r.epochs.actor(r.actor, int(r.partition(req.Key)))
+		if err := checkMintContext(req.Context, actor, cur, exists); err != nil {
 			return vclock.Set{}, vclock.Dot{}, err
 		}
-		next, dot := cur.Write(r.actor, req.Context, r.sibling(req))
+		next, dot := cur.Write(actor, req.Context, r.sibling(req))
 		return next, dot, nil
 	}
 	if err := checkPlausible(req.Context); err != nil {

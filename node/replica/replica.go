@@ -49,6 +49,7 @@ type Replica struct {
 	hints    *hinted.Queue
 	fallback *fallbackMinter
 	trees    *partitions
+	epochs   *epochs
 	// quarantine holds records that failed to decode (quarantine.go).
 	quarantine *quarantine
 	draining   atomic.Bool
@@ -87,6 +88,9 @@ func Open(cfg Config) (*Replica, error) {
 		return fail(err)
 	}
 	if r.quarantine, err = openQuarantine(s); err != nil {
+		return fail(err)
+	}
+	if r.epochs, err = openEpochs(s, cfg.Partitions); err != nil {
 		return fail(err)
 	}
 	return r, nil
@@ -265,6 +269,9 @@ func (r *Replica) Reap(key []byte, s vclock.Set) error {
 // ForgetIfUnchanged deletes a handed-off key unless a write changed it
 // after it was sent (then the next pass sends it again).
 func (r *Replica) ForgetIfUnchanged(key, sent []byte) error {
+	if err := r.epochs.beforeForget(int(r.partition(key))); err != nil {
+		return fmt.Errorf("forget %q: %w", key, err)
+	}
 	err := r.update(key, func(old []byte, exists bool) ([]byte, error) {
 		if !exists || string(old) != string(sent) {
 			return nil, store.ErrNoChange
