@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"time"
 
 	"github.com/dynkv/dynkv/node/clock"
@@ -18,12 +19,22 @@ type Config struct {
 	NodeID string
 	// DataDir holds the node's database. Required.
 	DataDir string
-	// HTTPAddr is where the client API and internode traffic are served,
-	// host:port. Port 0 picks a free port (see Node.HTTPAddr).
+	// HTTPAddr is where the client API is served, host:port (and the
+	// internode routes over HTTP, for peers of older versions). Port 0
+	// picks a free port (see Node.HTTPAddr).
 	HTTPAddr string
 	// AdvertiseHTTPAddr is the address peers and clients use to reach this
 	// node; default HTTPAddr once bound.
 	AdvertiseHTTPAddr string
+	// InternodeAddr is where peers' framed internode connections are
+	// served, host:port, when HTTPAddr is set. Default: HTTPAddr's host
+	// and a free port, which peers learn by gossip, so that no default
+	// can collide with another listener (internode.go).
+	InternodeAddr string
+	// AdvertiseInternodeAddr is the address peers dial for internode
+	// traffic; default InternodeAddr once bound, with the advertised
+	// HTTP host when InternodeAddr listens on every interface.
+	AdvertiseInternodeAddr string
 
 	// Ring fixes partitions and N for the cluster's life; the partition
 	// count is stored on disk and checked at start.
@@ -249,6 +260,11 @@ func (c Config) Validate() error {
 	}
 	if c.W < 1 || c.W > c.Ring.N {
 		errs = append(errs, fmt.Errorf("w=%d: want 1..n (%d)", c.W, c.Ring.N))
+	}
+	for name, a := range map[string]string{"internode addr": c.InternodeAddr, "advertised internode addr": c.AdvertiseInternodeAddr} {
+		if _, _, err := net.SplitHostPort(a); a != "" && err != nil {
+			errs = append(errs, fmt.Errorf("%s %q: %w", name, a, err))
+		}
 	}
 	if c.MaxValueBytes < 1 {
 		errs = append(errs, fmt.Errorf("max value bytes %d: want > 0", c.MaxValueBytes))

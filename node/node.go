@@ -37,16 +37,23 @@ type Node struct {
 	cluster    *membership.Tracker
 	replica    *replica.Replica
 	transport  transport.Transport
-	peers      *transport.Peers
-	coord      *coordinator.Coordinator
-	repair     *repair.Repair
-	metrics    *metrics
+	// httpTransport reaches peers that serve no framed internode listener
+	// (older versions); nil with an injected transport.
+	httpTransport transport.Transport
+	peers         *transport.Peers
+	coord         *coordinator.Coordinator
+	repair        *repair.Repair
+	metrics       *metrics
 
 	server   *fasthttp.Server
 	admit    *admission // set by Start, with the server
 	conns    *connTracker
 	listener net.Listener
 	httpAddr string
+
+	internodeListener net.Listener
+	internodeAddr     string
+	framed            *transport.FramedServer
 
 	closing  atomic.Bool
 	closed   chan struct{}
@@ -123,6 +130,12 @@ func (n *Node) listen() error {
 	if n.cfg.AdvertiseHTTPAddr != "" {
 		n.httpAddr = n.cfg.AdvertiseHTTPAddr
 	}
+	if n.listener != nil {
+		if err := n.listenInternode(); err != nil {
+			n.listener.Close()
+			return err
+		}
+	}
 	return nil
 }
 
@@ -131,13 +144,17 @@ func (n *Node) listen() error {
 func (n *Node) wire() {
 	cfg := n.cfg
 	if n.transport == nil {
-		n.transport = transport.NewHTTPTransport(transport.HTTPConfig{
+		n.transport = transport.NewFramedTransport(transport.FramedConfig{
+			ConnectTimeout: cfg.ConnectTimeout, IdleTimeout: cfg.ServerIdleTimeout,
+			MaxPending: 1024, MaxFrame: cfg.MaxInternodeBytes, Time: cfg.Time,
+		})
+		n.httpTransport = transport.NewHTTPTransport(transport.HTTPConfig{
 			ServerIdleTimeout: cfg.ServerIdleTimeout, ConnectTimeout: cfg.ConnectTimeout,
 			MaxPending: 1024, MaxAnswer: cfg.MaxInternodeBytes, Time: cfg.Time,
 		})
 	}
 	n.peers = transport.NewPeers(transport.PeersConfig{
-		Self: cfg.NodeID, Local: n.replica, Transport: n.transport,
+		Self: cfg.NodeID, Local: n.replica, Transport: n.transport, HTTP: n.httpTransport,
 		Health: n.cluster.Health(), Observe: n.metrics.observeInternode,
 	})
 	n.coord = coordinator.New(coordinator.Config{
@@ -164,7 +181,8 @@ func (n *Node) Actor() string { return n.replica.Actor() }
 // Start joins membership and then serves HTTP (if listening), so that a
 // healthy /healthz means the node is also gossiping.
 func (n *Node) Start() error {
-	if err := n.membership.Start(membership.Member{ID: n.cfg.NodeID, HTTPAddr: n.httpAddr}, n.cluster.Rebuild); err != nil {
+	self := membership.Member{ID: n.cfg.NodeID, HTTPAddr: n.httpAddr, InternodeAddr: n.internodeAddr}
+	if err := n.membership.Start(self, n.cluster.Rebuild); err != nil {
 		return fmt.Errorf("membership: %w", err)
 	}
 	n.cluster.Rebuild()
@@ -172,13 +190,14 @@ func (n *Node) Start() error {
 	if n.listener != nil {
 		n.conns = newConnTracker(n.cfg.Time)
 		n.server = n.newHTTPServer()
+		n.serveInternode()
 		go func() {
 			if err := n.server.Serve(lingerListener{n.listener}); err != nil {
 				n.log.Error("http server stopped", "err", err)
 			}
 		}()
 	}
-	n.log.Info("node started", "http", n.httpAddr, "actor", n.replica.Actor(),
+	n.log.Info("node started", "http", n.httpAddr, "internode", n.internodeAddr, "actor", n.replica.Actor(),
 		"partitions", n.cfg.Ring.Partitions, "n", n.cfg.Ring.N, "r", n.cfg.R, "w", n.cfg.W)
 	return nil
 }
@@ -230,6 +249,7 @@ func (n *Node) Close() error {
 	if n.server != nil {
 		n.conns.drain(n.cfg.RequestTimeout)
 	}
+	n.closeInternode()
 	n.repair.Wait()
 	n.coord.Drain(n.cfg.RequestTimeout)
 	var errs []error
@@ -238,6 +258,9 @@ func (n *Node) Close() error {
 	}
 	if err := n.transport.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("transport: %w", err))
+	}
+	if n.httpTransport != nil {
+		n.httpTransport.Close()
 	}
 	if err := n.replica.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("close replica: %w", err))
@@ -267,6 +290,7 @@ func (n *Node) Kill() {
 	if n.conns != nil {
 		n.conns.drain(0)
 	}
+	n.closeInternode()
 	n.coord.Drain(0)
 	n.repair.Wait()
 	n.membership.Close()

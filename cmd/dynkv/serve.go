@@ -22,6 +22,7 @@ type serveCmd struct {
 
 	nodeID, dataDir             string
 	httpAddr, advertiseHTTPAddr string
+	internodeAddr, advertiseInt string
 	gossipAddr, advertiseGossip string
 	join                        []string
 	n, r, w, partitions         int
@@ -44,9 +45,13 @@ func newServeCmd() *serveCmd {
 	f.defaultText["node-id"] = "the host name"
 	f.StringVar(&c.dataDir, "data-dir", "", "`directory` of the node's database")
 	f.defaultText["data-dir"] = "./data/<node-id>"
-	f.StringVar(&c.httpAddr, "http-addr", d.HTTPAddr, "`address` (host:port) to serve the client API and internode traffic on")
+	f.StringVar(&c.httpAddr, "http-addr", d.HTTPAddr, "`address` (host:port) to serve the client API on")
 	f.StringVar(&c.advertiseHTTPAddr, "advertise-http-addr", "", "`address` (host:port) peers and clients reach the HTTP API at; required when --http-addr listens on every interface")
 	f.defaultText["advertise-http-addr"] = "--http-addr"
+	f.StringVar(&c.internodeAddr, "internode-addr", "", "`address` (host:port) to serve peers' internode connections on; peers learn it by gossip")
+	f.defaultText["internode-addr"] = "--http-addr's host, a free port"
+	f.StringVar(&c.advertiseInt, "advertise-internode-addr", "", "`address` (host:port) peers reach the internode listener at")
+	f.defaultText["advertise-internode-addr"] = "--internode-addr, with --advertise-http-addr's host when it listens on every interface"
 	f.StringVar(&c.gossipAddr, "gossip-addr", "127.0.0.1:7946", "`address` (host:port) to gossip on, TCP and UDP")
 	f.StringVar(&c.advertiseGossip, "advertise-gossip-addr", "", "`address` (host:port) peers reach gossip at")
 	f.defaultText["advertise-gossip-addr"] = "--gossip-addr"
@@ -97,6 +102,7 @@ func (c *serveCmd) config(args []string, lookupEnv func(string) (string, bool)) 
 	nc := node.DefaultConfig()
 	nc.NodeID, nc.DataDir = c.nodeID, c.dataDir
 	nc.HTTPAddr, nc.AdvertiseHTTPAddr = c.httpAddr, c.advertiseHTTPAddr
+	nc.InternodeAddr, nc.AdvertiseInternodeAddr = c.internodeAddr, c.advertiseInt
 	nc.Ring.N, nc.Ring.Partitions = c.n, c.partitions
 	nc.R, nc.W = c.r, c.w
 	nc.MaxValueBytes, nc.MaxSiblings = c.maxValueBytes, c.maxSiblings
@@ -119,6 +125,12 @@ func (c *serveCmd) config(args []string, lookupEnv func(string) (string, bool)) 
 		errs = append(errs, checkDialable("--advertise-http-addr", c.advertiseHTTPAddr))
 	} else if err := checkDialable("--http-addr", c.httpAddr); err != nil {
 		errs = append(errs, fmt.Errorf("%w, or set --advertise-http-addr", err))
+	}
+	if c.internodeAddr != "" {
+		errs = append(errs, checkHostPort("--internode-addr", c.internodeAddr))
+	}
+	if c.advertiseInt != "" {
+		errs = append(errs, checkDialable("--advertise-internode-addr", c.advertiseInt))
 	}
 	errs = append(errs, checkHostPort("--gossip-addr", c.gossipAddr))
 	if c.advertiseGossip != "" {

@@ -21,11 +21,15 @@ const (
 
 // Member is one node as membership reports it.
 type Member struct {
-	ID         string            `json:"id"`
-	HTTPAddr   string            `json:"http_addr"`
-	GossipAddr string            `json:"gossip_addr,omitempty"`
-	Status     MemberStatus      `json:"status"`
-	Tags       map[string]string `json:"tags,omitempty"`
+	ID       string `json:"id"`
+	HTTPAddr string `json:"http_addr"`
+	// InternodeAddr is where the node serves the framed internode
+	// protocol; empty for a node of an older version, which peers call
+	// over HTTP at HTTPAddr.
+	InternodeAddr string            `json:"internode_addr,omitempty"`
+	GossipAddr    string            `json:"gossip_addr,omitempty"`
+	Status        MemberStatus      `json:"status"`
+	Tags          map[string]string `json:"tags,omitempty"`
 }
 
 // TagState is the member tag that announces a node's dynkv state; a node

@@ -18,7 +18,10 @@ import (
 )
 
 // Serf tags carrying what peers need to know about a node.
-const tagHTTP = "http"
+const (
+	tagHTTP      = "http"
+	tagInternode = "internode"
+)
 
 // SerfConfig configures gossip membership.
 type SerfConfig struct {
@@ -144,6 +147,9 @@ func (m *SerfMembership) Start(self Member, onChange func()) error {
 	sc := serf.DefaultConfig()
 	sc.NodeName = m.cfg.NodeID
 	sc.Tags = map[string]string{tagHTTP: m.cfg.HTTPAddr}
+	if self.InternodeAddr != "" {
+		sc.Tags[tagInternode] = self.InternodeAddr
+	}
 	sc.MemberlistConfig = mc
 	sc.Logger = newSerfLogger(m.cfg.Logger.With("component", "serf"))
 	// A crashed node stays on the ring until an operator removes it, so
@@ -245,10 +251,11 @@ func (m *SerfMembership) Members() []Member {
 	var out []Member
 	for _, sm := range m.serf.Members() {
 		mem := Member{
-			ID:         sm.Name,
-			HTTPAddr:   sm.Tags[tagHTTP],
-			GossipAddr: net.JoinHostPort(sm.Addr.String(), strconv.Itoa(int(sm.Port))),
-			Tags:       sm.Tags,
+			ID:            sm.Name,
+			HTTPAddr:      sm.Tags[tagHTTP],
+			InternodeAddr: sm.Tags[tagInternode],
+			GossipAddr:    net.JoinHostPort(sm.Addr.String(), strconv.Itoa(int(sm.Port))),
+			Tags:          sm.Tags,
 		}
 		switch sm.Status {
 		case serf.StatusAlive:

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/dynkv/dynkv/node/clock"
@@ -19,11 +17,9 @@ import (
 const InternodePrefix = "/internal/v1/"
 
 // HTTPTransport sends internode requests over HTTP, pipelined
-// (pipeline.go) on pipelineConns connections per peer.
+// (pipeline.go) on pipelineConns connections per peer. It is the transport
+// of peers that announce no framed internode address (FramedTransport).
 type HTTPTransport struct {
-	// idleConn must stay below the peers' server idle timeout, so that
-	// this side, not the server, retires an idle connection.
-	idleConn time.Duration
 	// connect bounds dialing a peer: a partitioned peer's SYNs go
 	// unanswered, and waiting the OS's seconds for each would spend a
 	// request's whole budget before the next replica is tried.
@@ -31,10 +27,7 @@ type HTTPTransport struct {
 	maxPending int
 	maxAnswer  int
 	time       clock.Clock
-
-	mu     sync.Mutex
-	peers  map[string]*peerConns
-	closed atomic.Bool
+	pool       *connPool[*pipeConn]
 }
 
 // pipelineConns is the connections per peer. One measured fastest, but a
@@ -42,23 +35,6 @@ type HTTPTransport struct {
 // slow to apply would hold up every other one to that peer; two keep most
 // of the batching.
 const pipelineConns = 2
-
-// dialFailureMemo is how long a failed dial is reported to further callers
-// without dialling again, so that a dead or cut-off peer costs one dial,
-// not one per request.
-const dialFailureMemo = 100 * time.Millisecond
-
-type peerConns struct {
-	next  atomic.Uint32
-	slots [pipelineConns]connSlot
-}
-
-type connSlot struct {
-	mu      sync.Mutex
-	pc      *pipeConn
-	dialErr error
-	dialAt  time.Time
-}
 
 // HTTPConfig configures an HTTPTransport.
 type HTTPConfig struct {
@@ -80,78 +56,46 @@ func NewHTTPTransport(cfg HTTPConfig) *HTTPTransport {
 	if cfg.Time == nil {
 		cfg.Time = clock.Real()
 	}
-	return &HTTPTransport{
-		idleConn:   cfg.ServerIdleTimeout / 2,
+	t := &HTTPTransport{
 		connect:    cfg.ConnectTimeout,
 		maxPending: cfg.MaxPending,
 		maxAnswer:  cfg.MaxAnswer,
 		time:       cfg.Time,
-		peers:      map[string]*peerConns{},
 	}
+	// An idle connection is retired at half the server's idle timeout, so
+	// that this side, not the server, ends it.
+	t.pool = newConnPool(pipelineConns, cfg.ServerIdleTimeout/2, cfg.Time, t.dial)
+	return t
 }
 
 // silentAfter bounds how long a connection may stay silent under requests
 // before it is declared dead: twice the connect timeout, so that a peer cut
 // off is given up on well within a request's budget while a slow one (a
 // long GC or compaction stall) is not.
-func (t *HTTPTransport) silentAfter() time.Duration { return 2 * t.connect }
+func silentAfter(connect time.Duration) time.Duration { return 2 * connect }
 
-// conn returns a usable connection to addr, dialling if needed.
-func (t *HTTPTransport) conn(addr string) (*pipeConn, error) {
-	t.mu.Lock()
-	p, ok := t.peers[addr]
-	if !ok {
-		p = &peerConns{}
-		t.peers[addr] = p
-	}
-	t.mu.Unlock()
-	s := &p.slots[p.next.Add(1)%pipelineConns]
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	// Checked under the slot's lock: Close sets closed before it takes
-	// the slots' locks, so no connection is opened after it passed.
-	if t.closed.Load() {
-		return nil, errors.New("transport closed")
-	}
-	if s.pc != nil && s.pc.usable(t.idleConn) {
-		return s.pc, nil
-	}
-	if s.pc != nil {
-		s.pc.fail(errors.New("retired: idle or broken"))
-		s.pc = nil
-	}
-	if s.dialErr != nil && t.time.Now().Sub(s.dialAt) < dialFailureMemo {
-		return nil, s.dialErr
-	}
+func (t *HTTPTransport) dial(addr string) (*pipeConn, error) {
 	c, err := net.DialTimeout("tcp", addr, t.connect)
-	s.dialAt, s.dialErr = t.time.Now(), err
 	if err != nil {
 		return nil, err
 	}
-	s.pc = newPipeConn(c, addr, t.maxPending, t.maxAnswer, t.silentAfter(), t.time)
-	return s.pc, nil
+	return newPipeConn(c, addr, t.maxPending, t.maxAnswer, silentAfter(t.connect), t.time), nil
 }
 
 // Call implements Transport.
 func (t *HTTPTransport) Call(ctx context.Context, addr string, op wire.Op, body []byte) ([]byte, error) {
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-	}
+	ctx, cancel := withDefaultDeadline(ctx)
+	defer cancel()
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("call %s %s: %w", addr, op, err)
 	}
-	pc, err := t.conn(addr)
+	pc, err := t.pool.get(addr)
 	if err != nil {
 		return nil, fmt.Errorf("%w: call %s %s: %v", wire.ErrUnreachable, addr, op, err)
 	}
 	call, _, err := pc.send(ctx, InternodePrefix+string(op), body)
-	switch {
-	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
-		return nil, fmt.Errorf("call %s %s: %w", addr, op, err)
-	case err != nil:
-		return nil, fmt.Errorf("%w: call %s %s: %v", wire.ErrUnreachable, addr, op, err)
+	if err != nil {
+		return nil, callError(addr, op, err)
 	}
 	if call.status != fasthttp.StatusOK {
 		if !call.octetStream {
@@ -163,22 +107,28 @@ func (t *HTTPTransport) Call(ctx context.Context, addr string, op wire.Op, body 
 	return call.body, nil
 }
 
+// withDefaultDeadline gives ctx a deadline if it has none: no call may
+// wait for ever.
+func withDefaultDeadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, 10*time.Second)
+}
+
+// callError is the error of a call that got no answer: a context error as
+// such, anything else as unreachable.
+func callError(addr string, op wire.Op, err error) error {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return fmt.Errorf("call %s %s: %w", addr, op, err)
+	}
+	return fmt.Errorf("%w: call %s %s: %v", wire.ErrUnreachable, addr, op, err)
+}
+
 // Close closes every connection; requests waiting on them fail, and so
 // do later ones.
 func (t *HTTPTransport) Close() error {
-	t.closed.Store(true)
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for _, p := range t.peers {
-		for i := range p.slots {
-			s := &p.slots[i]
-			s.mu.Lock()
-			if s.pc != nil {
-				s.pc.fail(errors.New("transport closed"))
-			}
-			s.mu.Unlock()
-		}
-	}
+	t.pool.close()
 	return nil
 }
 

@@ -24,9 +24,15 @@ type Local interface {
 
 // PeersConfig configures Peers.
 type PeersConfig struct {
-	Self      string // this node's ID: calls to it go to Local
-	Local     Local
+	Self  string // this node's ID: calls to it go to Local
+	Local Local
+	// Transport reaches a peer at its InternodeAddr, or at its HTTPAddr
+	// when it announces none and HTTP is nil (in-memory networks).
 	Transport Transport
+	// HTTP, if set, reaches a peer that announces no InternodeAddr (a node
+	// of an older version) over HTTP at its HTTPAddr, so that a rolling
+	// upgrade keeps working.
+	HTTP Transport
 	// Health learns from every remote call whether the peer answered.
 	Health *membership.Health
 	// Observe, if set, sees every remote call's operation, error and
@@ -59,8 +65,15 @@ func (p *Peers) call(ctx context.Context, m membership.Member, op wire.Op, body 
 		}
 		return out, nil
 	}
+	tr, addr := p.cfg.Transport, m.InternodeAddr
+	if addr == "" {
+		addr = m.HTTPAddr
+		if p.cfg.HTTP != nil {
+			tr = p.cfg.HTTP
+		}
+	}
 	start := time.Now()
-	out, err = p.cfg.Transport.Call(ctx, m.HTTPAddr, op, body)
+	out, err = tr.Call(ctx, addr, op, body)
 	if p.cfg.Observe != nil {
 		p.cfg.Observe(op, err, time.Since(start))
 	}

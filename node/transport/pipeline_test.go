@@ -197,10 +197,8 @@ func TestPipelineRedialsAfterRestart(t *testing.T) {
 	// The old connections were closed by the peer while idle: the reader
 	// noticed, so the first requests after the restart go out on new ones.
 	testutil.Eventually(t, 5*time.Second, "the transport notices the closed connections", func() bool {
-		tr.mu.Lock()
-		defer tr.mu.Unlock()
-		for i := range tr.peers[addr].slots {
-			if pc := tr.peers[addr].slots[i].pc; pc != nil && !pc.broken.Load() {
+		for _, pc := range tr.pool.conns(addr) {
+			if !pc.broken.Load() {
 				return false
 			}
 		}

@@ -1,0 +1,90 @@
+package transport
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/dynkv/dynkv/node/clock"
+	"github.com/dynkv/dynkv/node/internal/wire"
+)
+
+// FramedTransport sends internode requests in the framed protocol
+// (frame.go) to peers' internode listeners (FramedServer), multiplexed on
+// framedConns connections per peer (mux.go).
+type FramedTransport struct {
+	cfg  FramedConfig
+	pool *connPool[*muxConn]
+}
+
+// framedConns is the connections per peer. Calls do not wait behind each
+// other on one, so more would only split the batching of writes; two keep
+// one peer's traffic on both of a receiver's cores' reader goroutines.
+const framedConns = 2
+
+// FramedConfig configures a FramedTransport.
+type FramedConfig struct {
+	// ConnectTimeout bounds dialing a peer; twice it is the silence bound
+	// of a connection with calls waiting.
+	ConnectTimeout time.Duration
+	// IdleTimeout is the peers' FramedServerConfig.IdleTimeout; this side
+	// retires a connection idle for half of it.
+	IdleTimeout time.Duration
+	// MaxPending bounds the calls waiting on one connection.
+	MaxPending int
+	// MaxFrame bounds the body of one answer, in bytes.
+	MaxFrame int
+	// Time drives the silence bound and the dial-failure memo; default
+	// clock.Real().
+	Time clock.Clock
+}
+
+// NewFramedTransport returns a transport.
+func NewFramedTransport(cfg FramedConfig) *FramedTransport {
+	if cfg.Time == nil {
+		cfg.Time = clock.Real()
+	}
+	t := &FramedTransport{cfg: cfg}
+	t.pool = newConnPool(framedConns, cfg.IdleTimeout/2, cfg.Time, t.dial)
+	return t
+}
+
+func (t *FramedTransport) dial(addr string) (*muxConn, error) {
+	c, err := net.DialTimeout("tcp", addr, t.cfg.ConnectTimeout)
+	if err != nil {
+		return nil, err
+	}
+	return newMuxConn(c, t.cfg), nil
+}
+
+// Call implements Transport.
+func (t *FramedTransport) Call(ctx context.Context, addr string, op wire.Op, body []byte) ([]byte, error) {
+	if len(op) > maxOpLen {
+		return nil, fmt.Errorf("call %s: operation name of %d bytes", addr, len(op))
+	}
+	ctx, cancel := withDefaultDeadline(ctx)
+	defer cancel()
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("call %s %s: %w", addr, op, err)
+	}
+	mc, err := t.pool.get(addr)
+	if err != nil {
+		return nil, fmt.Errorf("%w: call %s %s: %v", wire.ErrUnreachable, addr, op, err)
+	}
+	c, err := mc.call(ctx, op, body)
+	if err != nil {
+		return nil, callError(addr, op, err)
+	}
+	if c.refused {
+		return nil, wire.DecodeRemoteError(c.body)
+	}
+	return c.body, nil
+}
+
+// Close closes every connection; calls waiting on them fail, and so do
+// later ones.
+func (t *FramedTransport) Close() error {
+	t.pool.close()
+	return nil
+}
