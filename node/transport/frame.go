@@ -137,11 +137,18 @@ func decodeFrame(b []byte, maxBody int) (frame, int, error) {
 
 // readFrameHeader reads and checks the fixed part of the next frame.
 func readFrameHeader(br *bufio.Reader, maxBody int) (frameHeader, error) {
-	var hb [frameHeaderLen]byte
-	if _, err := io.ReadFull(br, hb[:]); err != nil {
+	// Peeked in the reader's buffer rather than copied out: a local array
+	// handed to io.ReadFull would escape, one allocation per frame.
+	hb, err := br.Peek(frameHeaderLen)
+	if err != nil {
+		if errors.Is(err, io.EOF) && len(hb) > 0 {
+			err = io.ErrUnexpectedEOF
+		}
 		return frameHeader{}, err
 	}
-	return parseFrameHeader(hb[:], maxBody)
+	h, err := parseFrameHeader(hb, maxBody)
+	br.Discard(frameHeaderLen)
+	return h, err
 }
 
 // readFrameRest reads the op and body that follow h into memory of their
@@ -151,7 +158,35 @@ func readFrameRest(br *bufio.Reader, h frameHeader) (frame, error) {
 	if _, err := io.ReadFull(br, rest); err != nil {
 		return frame{}, fmt.Errorf("%w: %v", errFrameMalformed, err)
 	}
-	return frame{version: h.version, kind: h.kind, id: h.id, op: wire.Op(rest[:h.opLen]), body: rest[h.opLen:]}, nil
+	return frame{version: h.version, kind: h.kind, id: h.id, op: opName(rest[:h.opLen]), body: rest[h.opLen:]}, nil
+}
+
+// opName returns the operation named b, without allocating for the
+// operations this node knows (a switch on string(b) does not copy).
+func opName(b []byte) wire.Op {
+	switch wire.Op(b) {
+	case wire.OpRead:
+		return wire.OpRead
+	case wire.OpWrite:
+		return wire.OpWrite
+	case wire.OpMerge:
+		return wire.OpMerge
+	case wire.OpHintRead:
+		return wire.OpHintRead
+	case wire.OpHintWrite:
+		return wire.OpHintWrite
+	case wire.OpHintMerge:
+		return wire.OpHintMerge
+	case wire.OpTreeChildren:
+		return wire.OpTreeChildren
+	case wire.OpTreeEntries:
+		return wire.OpTreeEntries
+	case wire.OpReap:
+		return wire.OpReap
+	case "":
+		return ""
+	}
+	return wire.Op(b)
 }
 
 // readFrame reads one whole frame.

@@ -41,7 +41,7 @@ func testServerConfig() FramedServerConfig {
 		MaxInFlight: 256, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 }
 
-func startFramedPeer(t *testing.T, addr string, h Handler, cfg FramedServerConfig) *framedPeer {
+func startFramedPeer(t testing.TB, addr string, h Handler, cfg FramedServerConfig) *framedPeer {
 	t.Helper()
 	if addr == "" {
 		addr = "127.0.0.1:0"

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"runtime"
 	"sync"
 	"time"
 
@@ -92,6 +93,10 @@ func (w *frameWriter) loop() {
 		case <-w.stopped:
 			return
 		}
+		// Let the goroutines that are about to queue a frame do so first:
+		// woken by the first frame of a burst, the writer would otherwise
+		// send it alone.
+		runtime.Gosched()
 		w.mu.Lock()
 		if len(w.queue) == 0 {
 			w.mu.Unlock()

@@ -22,7 +22,7 @@ type peerServer struct {
 	addr string
 }
 
-func startPeer(t *testing.T, addr string, h fasthttp.RequestHandler) *peerServer {
+func startPeer(t testing.TB, addr string, h fasthttp.RequestHandler) *peerServer {
 	t.Helper()
 	if addr == "" {
 		addr = "127.0.0.1:0"
