@@ -45,6 +45,13 @@ type Config struct {
 	// once. Each target gets at most one delivery at a time. Default 2.
 	Concurrency int
 
+	// InFlight is how many hints of one target are sent at once. One at a
+	// time, a drain runs at one round trip per hint (about 6,000 hints/s
+	// from three stand-ins in process); several keep the link busy.
+	// Hints of one target are for distinct keys, so their order does not
+	// matter. Default 16.
+	InFlight int
+
 	// Timeout bounds one send or redirect. Default 5 s.
 	Timeout time.Duration
 
@@ -63,13 +70,15 @@ type Config struct {
 }
 
 // DefaultConfig returns the defaults: 3 h window before redirecting, 500
-// hints/s, 2 targets at once, 5 s per send. Monotonic is left nil, which
+// hints/s, 2 targets at once, 16 hints of a target in flight, 5 s per
+// send. Monotonic is left nil, which
 // means time.Now.
 func DefaultConfig() Config {
 	return Config{
 		Window:      3 * time.Hour,
 		Rate:        500,
 		Concurrency: 2,
+		InFlight:    16,
 		Timeout:     5 * time.Second,
 	}
 }
@@ -91,6 +100,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Concurrency == 0 {
 		c.Concurrency = d.Concurrency
+	}
+	if c.InFlight == 0 {
+		c.InFlight = d.InFlight
 	}
 	if c.Timeout == 0 {
 		c.Timeout = d.Timeout
@@ -121,6 +133,9 @@ func (c Config) Validate() error {
 	}
 	if c.Concurrency < 0 {
 		bad("Concurrency %d is negative", c.Concurrency)
+	}
+	if c.InFlight < 0 {
+		bad("InFlight %d is negative", c.InFlight)
 	}
 	if c.Timeout < 0 {
 		bad("Timeout %v is negative", c.Timeout)

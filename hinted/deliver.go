@@ -2,6 +2,7 @@ package hinted
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -81,30 +82,49 @@ func (q *Queue) deliver(ctx context.Context, target string, send SendFunc, p pas
 		q.mu.Unlock()
 	}()
 
-	errStop := errors.New("stop") // ends forEach with err, already wrapped
+	var sends sync.WaitGroup
+	var mu sync.Mutex // guards stopErr and moved
 	var stopErr error
+	stopped := func() bool { mu.Lock(); defer mu.Unlock(); return stopErr != nil }
+	slots := make(chan struct{}, q.cfg.InFlight)
+	errStop := errors.New("stop") // ends forEach with err, already wrapped
 	err = q.forEach(targetPrefix(target), func(k, raw []byte) error {
+		// A slot first, so that a failure of the send before is seen.
+		slots <- struct{}{}
 		if err := ctx.Err(); err != nil {
-			stopErr = err
+			mu.Lock()
+			stopErr = cmp.Or(stopErr, err)
+			mu.Unlock()
+		}
+		if stopped() {
+			<-slots
 			return errStop
 		}
 		_, key, kerr := splitKey(k)
 		_, value, verr := decodeRecord(raw)
 		if err := errors.Join(kerr, verr); err != nil {
+			<-slots
 			return q.dropCorrupt(k, raw, err, kerr == nil)
 		}
-		ok, err := q.sendOne(ctx, target, k, key, raw, value, send, p)
-		if ok {
-			moved++ // acknowledged, even if the delete then failed
-		}
-		if err != nil {
-			stopErr = err
-			return errStop
-		}
+		// forEach's records are the caller's to keep, so the send may
+		// outlive this call.
+		sends.Go(func() {
+			defer func() { <-slots }()
+			ok, err := q.sendOne(ctx, target, k, key, raw, value, send, p)
+			mu.Lock()
+			defer mu.Unlock()
+			if ok {
+				moved++ // acknowledged, even if the delete then failed
+			}
+			if err != nil && stopErr == nil {
+				stopErr = err
+			}
+		})
 		return nil
 	})
+	sends.Wait()
 	switch {
-	case errors.Is(err, errStop):
+	case errors.Is(err, errStop) || err == nil && stopErr != nil:
 		return moved, stopErr
 	case err != nil:
 		return moved, fmt.Errorf("hinted: %s %q: %w", p.what(), target, err)

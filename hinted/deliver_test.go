@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -364,5 +365,57 @@ func TestRateLimitFrozenClockRealSleep(t *testing.T) {
 	// Reading the frozen clock, send k would wait (k-100)×100 µs: 8 s in all.
 	if el := time.Since(start); el > 4*time.Second {
 		t.Fatalf("%d sends at 10k/s took %v", n, el)
+	}
+}
+
+// Several hints of one target go out at once, up to InFlight; each is sent
+// once and deleted after its ack, and a failure stops the delivery with
+// every hint not acknowledged still stored.
+func TestDeliverInFlight(t *testing.T) {
+	c := newClock()
+	cfg := testConfig(c)
+	cfg.InFlight = 8
+	q := openQueue(t, openKeyspace(t), cfg, c)
+	const n = 300
+	for i := range n {
+		add(t, q, "B", fmt.Sprintf("k%04d", i), fmt.Sprint("v", i))
+	}
+	var cur, most atomic.Int32
+	r := newRecorder()
+	send := func(ctx context.Context, target string, key, value []byte) error {
+		now := cur.Add(1)
+		defer cur.Add(-1)
+		for m := most.Load(); now > m && !most.CompareAndSwap(m, now); m = most.Load() {
+		}
+		time.Sleep(100 * time.Microsecond)
+		if string(key) == "k0150" {
+			return errors.New("connection refused")
+		}
+		return r.send(ctx, target, key, value)
+	}
+	d, err := q.Deliver(context.Background(), "B", send)
+	if err == nil || d < 1 || d >= n {
+		t.Fatalf("Deliver = %d, %v; want a failure part way", d, err)
+	}
+	if m := most.Load(); m < 2 || m > 8 {
+		t.Fatalf("at most %d sends at once; want 2..8", m)
+	}
+	pending := stats(q, "B").Pending
+	if int(pending)+d != n {
+		t.Fatalf("%d delivered + %d pending != %d: a hint was lost", d, pending, n)
+	}
+	if get(t, q, "B", "k0150") == "-" {
+		t.Fatal("the hint whose send failed was deleted")
+	}
+	// The rest goes once the peer answers.
+	d2, err := q.Deliver(context.Background(), "B", r.send)
+	if err != nil || d+d2 != n {
+		t.Fatalf("second Deliver = %d, %v; want the other %d", d2, err, n-d)
+	}
+	for i := range n {
+		id := fmt.Sprintf("B/k%04d", i)
+		if r.sends[id] != 1 || r.got[id] != fmt.Sprint("v", i) {
+			t.Fatalf("%s: %d sends of %q", id, r.sends[id], r.got[id])
+		}
 	}
 }

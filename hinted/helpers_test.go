@@ -98,8 +98,11 @@ func openKeyspace(t testing.TB) *store.Keyspace {
 
 // testConfig is a config for tests: unlimited rate unless set, simulated
 // sleeps.
+// testConfig sends one hint at a time, so that tests can state the order
+// of sends and where a failure stops them; TestDeliverInFlight covers
+// several at once.
 func testConfig(c *fakeClock) Config {
-	return Config{Window: time.Hour, Rate: inf, Sleep: c.Sleep}
+	return Config{Window: time.Hour, Rate: inf, Sleep: c.Sleep, InFlight: 1}
 }
 
 var inf = math.Inf(1)
