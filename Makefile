@@ -16,7 +16,8 @@ ci:
 build:
 	CGO_ENABLED=0 go build -trimpath -o bin/dynkv ./cmd/dynkv
 
-# dynkv (3 serve processes) against Redis through the same load generator.
+# dynkv (3 serve processes) against Olric (3 members, built from
+# scripts/peers) and Redis through the same load generator, ROUNDS (3) times.
 bench:
 	bash scripts/bench.sh
 

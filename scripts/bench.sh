@@ -1,22 +1,29 @@
 #!/usr/bin/env bash
-# bench.sh: dynkv against Redis through the same load generator.
+# bench.sh: dynkv against Olric and Redis through the same load generator.
 #
-# Starts a 3-node cluster of separate `dynkv serve` processes (N=3 R=2 W=2)
-# and a single-node redis-server without persistence, all on loopback;
-# preloads KEYS keys of 1 KiB into each; runs YCSB workloads A, B and C for
-# DURATION each with 64 clients against both; runs A on dynkv again at half
-# of its measured peak; prints one table with the dynkv/Redis ratios.
+# Starts a 3-node cluster of separate `dynkv serve` processes (N=3 R=2 W=2),
+# a 3-member Olric v0.5.7 cluster (replicaCount 3, read and write quorum 2,
+# synchronous replication; built by this script from scripts/peers, its own
+# Go module, and cached in bin/peers/) and a single-node redis-server
+# without persistence, all on loopback; preloads the same KEYS keys of
+# 1 KiB into each; then for ROUNDS rounds runs YCSB workloads A, B and C for
+# DURATION each with 64 clients, each workload on dynkv, Olric and Redis
+# in turn, then A on dynkv and on Olric at half of dynkv's peak of that
+# round; prints the medians over the rounds and the ratios.
 # Every process it starts is stopped on exit, however it exits.
 #
-# Environment: DURATION (15s), KEYS (100000), CLIENTS (64), VALUE (1KiB),
-# DISTRIBUTION (zipfian), BASE_PORT (18081: HTTP 18081-18083, gossip
-# 19081-19083, Redis 16379), OUT (a temporary directory; the JSON reports
-# and node logs are kept there when set), PROFILE=1 (record the three
-# nodes with `perf record` during dynkv's workload A and print the top
-# functions; needs perf and permission to use it).
+# Environment: ROUNDS (3), DURATION (15s), KEYS (100000), CLIENTS (64),
+# VALUE (1KiB), DISTRIBUTION (zipfian), BASE_PORT (18081: dynkv HTTP
+# 18081-18083, gossip 19081-19083, Olric 17081-17083, its memberlist
+# 17181-17183, Redis 16379), OUT (a temporary directory; the JSON reports,
+# progress lines and server logs are kept there when set), PROFILE=1
+# (record the three dynkv nodes with `perf record` during round 1's
+# workload A and print the top functions; needs perf and permission to
+# use it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-15s}
 KEYS=${KEYS:-100000}
 CLIENTS=${CLIENTS:-64}
@@ -24,6 +31,8 @@ VALUE=${VALUE:-1KiB}
 DISTRIBUTION=${DISTRIBUTION:-zipfian}
 BASE_PORT=${BASE_PORT:-18081}
 REDIS_PORT=$((BASE_PORT - 1702)) # 16379 by default
+OLRIC_PORT=$((BASE_PORT - 1000))  # 17081-17083 by default
+OLRIC_ML_PORT=$((BASE_PORT - 900)) # 17181-17183: Olric's memberlist (gossip)
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/dynkv-bench.XXXXXX")
 OUT=${OUT:-$work/out}
@@ -71,29 +80,33 @@ wait_until() {
 say "machine"
 echo "$(nproc) vCPUs, $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo), $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(go version | cut -d' ' -f3), load average $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$OUT/machine.txt"
 
-if ! command -v redis-server >/dev/null; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    say "installing redis-server"
-    apt-get update -qq && apt-get install -y -qq redis-server >/dev/null
-  else
-    die "redis-server is not installed (Debian: apt-get install redis-server)"
-  fi
-fi
+command -v redis-server >/dev/null ||
+  die "redis-server is not installed; on Debian or Ubuntu: apt-get install redis-server"
 # Debian's package may start a system Redis: we run our own on REDIS_PORT.
 
 say "building"
 go build -o "$work/dynkv" ./cmd/dynkv
 go build -o "$work/benchtable" ./scripts/benchtable
 BIN=$work/dynkv
+# Olric and its driver build in scripts/peers, a module of their own, so
+# that Olric never enters dynkv's go.mod. olricd is cached in bin/peers/
+# until scripts/peers/go.mod or go.sum change; the driver is rebuilt every
+# time (cheap) because it links this checkout's loadtest package.
+OLRICD=$PWD/bin/peers/olricd
+if [ ! -x "$OLRICD" ] || [ scripts/peers/go.mod -nt "$OLRICD" ] || [ scripts/peers/go.sum -nt "$OLRICD" ]; then
+  (cd scripts/peers && go build -o "$OLRICD" github.com/buraksezer/olric/cmd/olricd) ||
+    die "building olricd in scripts/peers failed"
+fi
+(cd scripts/peers && go build -o "$work/olricload" ./olricload) || die "building scripts/peers/olricload failed"
 
 for i in 0 1 2; do
-  for p in $((BASE_PORT + i)) $((BASE_PORT + 1000 + i)); do
+  for p in $((BASE_PORT + i)) $((BASE_PORT + 1000 + i)) $((OLRIC_PORT + i)) $((OLRIC_ML_PORT + i)); do
     port_free "$p" || die "port $p is in use; set BASE_PORT"
   done
 done
 port_free "$REDIS_PORT" || die "port $REDIS_PORT is in use; set BASE_PORT"
 
-say "starting 3 dynkv nodes and redis-server"
+say "starting 3 dynkv nodes, 3 Olric members and redis-server"
 endpoints=()
 for i in 0 1 2; do
   id=n$((i + 1))
@@ -106,9 +119,36 @@ for i in 0 1 2; do
   pids+=($!)
   endpoints+=("127.0.0.1:$((BASE_PORT + i))")
 done
+dynkv_pids=("${pids[@]}")
+
+# olric_config I: member I's YAML from the template, the other two members'
+# memberlist addresses as its peers.
+olric_config() {
+  local i=$1 j peers=()
+  for j in 0 1 2; do
+    [ "$j" = "$i" ] || peers+=("    - \"127.0.0.1:$((OLRIC_ML_PORT + j))\"")
+  done
+  awk -v bind=$((OLRIC_PORT + i)) -v ml=$((OLRIC_ML_PORT + i)) -v peers="$(printf '%s\n' "${peers[@]}")" \
+    '{ gsub(/@BIND_PORT@/, bind); gsub(/@MEMBERLIST_PORT@/, ml) }
+     $0 == "@PEERS@" { print peers; next } { print }' scripts/peers/olricd.yaml.tmpl
+}
+# Members start one after the other: a member that finds none of its peers
+# (maxJoinAttempts 1, as in Olric's local config) forms a cluster of its
+# own, so each must be up before the next one looks for it.
+olric_endpoints=()
+for i in 0 1 2; do
+  olric_config "$i" >"$OUT/olric$((i + 1)).yaml"
+  "$OLRICD" -c "$OUT/olric$((i + 1)).yaml" >"$OUT/olric$((i + 1)).log" 2>&1 &
+  pids+=($!)
+  olric_pids+=($!)
+  olric_endpoints+=("127.0.0.1:$((OLRIC_PORT + i))")
+  wait_until 30 "olricd member $((i + 1))" eval "! port_free $((OLRIC_PORT + i))"
+done
+
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
   --dir "$work" --logfile "$OUT/redis.log" &
 pids+=($!)
+redis_pid=$!
 
 all_alive() {
   local i
@@ -118,9 +158,11 @@ all_alive() {
 }
 wait_until 30 "every node to see 3 alive members" all_alive
 wait_until 10 "redis-server" eval "! port_free $REDIS_PORT"
-
 DYNKV=$(IFS=,; echo "${endpoints[*]}")
+OLRIC=$(IFS=,; echo "${olric_endpoints[*]}")
 REDIS=127.0.0.1:$REDIS_PORT
+"$work/olricload" --endpoints "$OLRIC" --wait-members 3 --replicas 3 --wait-timeout 60s ||
+  die "the Olric cluster did not form (logs: $OUT/olric*.log)"
 
 # CPU accounting (Linux): the machine is shared, so next to throughput we
 # record the CPU the servers spent per operation, which other load on the
@@ -138,60 +180,84 @@ proc_ticks() { # PID...: user+system clock ticks used so far
 # any process: mostly our own loopback networking, so leave them out.
 machine_busy() { awk '/^cpu /{print $2+$3+$4}' /proc/stat; } # user nice system
 
-# lt STORE NAME ARGS...: one loadtest run, its JSON report in OUT/NAME.json
-# and the servers' and machine's CPU seconds in OUT/NAME.cpu.json.
+# lt STORE NAME ARGS...: one run of the generator, its JSON report in
+# OUT/NAME.json, its progress lines (one a second: the report itself has
+# only whole-run percentiles) in OUT/NAME.progress, and the servers' and
+# machine's CPU seconds in OUT/NAME.cpu.json.
 lt() {
-  local store=$1 name=$2 eps=$DYNKV servers=("${pids[@]:0:3}")
-  # dynkv's runs share their causal contexts, as one long-lived client.
-  local more=(--contexts "$work/dynkv.contexts")
+  local store=$1 name=$2 cmd servers more=()
   shift 2
-  if [ "$store" = redis ]; then eps=$REDIS servers=("${pids[3]}") more=(); fi
+  case $store in
+  dynkv)
+    cmd=("$BIN" loadtest --driver dynkv --endpoints "$DYNKV") servers=("${dynkv_pids[@]}")
+    # dynkv's runs share their causal contexts, as one long-lived client.
+    more=(--contexts "$work/dynkv.contexts")
+    ;;
+  olric) cmd=("$work/olricload" --endpoints "$OLRIC") servers=("${olric_pids[@]}") ;;
+  redis) cmd=("$BIN" loadtest --driver redis --endpoints "$REDIS") servers=("$redis_pid") ;;
+  esac
   say "$store: $name"
   local s0 m0
   s0=$(proc_ticks "${servers[@]}") m0=$(machine_busy)
-  "$BIN" loadtest --driver "$store" --endpoints "$eps" --json --progress-interval 5s \
-    --keys "$KEYS" --value-size "$VALUE" --concurrency "$CLIENTS" --distribution "$DISTRIBUTION" \
-    "${more[@]}" "$@" >"$OUT/$name.json"
+  if ! "${cmd[@]}" --json --progress-interval 1s --keys "$KEYS" --value-size "$VALUE" \
+    --concurrency "$CLIENTS" --distribution "$DISTRIBUTION" "${more[@]}" "$@" \
+    >"$OUT/$name.json" 2>"$OUT/$name.progress"; then
+    tail -5 "$OUT/$name.progress" >&2
+    die "$store: $name failed"
+  fi
   printf '{"server_cpu_seconds": %s, "machine_busy_cpu_seconds": %s}\n' \
     "$(awk -v t=$(($(proc_ticks "${servers[@]}") - s0)) -v c="$clk" 'BEGIN{print t/c}')" \
     "$(awk -v t=$(($(machine_busy) - m0)) -v c="$clk" 'BEGIN{print t/c}')" >"$OUT/$name.cpu.json"
+  grep '^\[' "$OUT/$name.progress" | tail -1 >&2 || true
 }
 
-# profile_start / profile_stop: perf samples of the three nodes.
+# profile_start / profile_stop: perf samples of the three dynkv nodes.
 perf_pid=
 profile_start() {
   [ "${PROFILE:-0}" = 1 ] || return 0
   command -v perf >/dev/null || die "PROFILE=1 needs perf"
-  perf record -q -F 499 -g -o "$OUT/nodes-A.perf" -p "$(IFS=,; echo "${pids[*]:0:3}")" 2>"$OUT/perf.log" &
+  perf record -q -F 499 -g -o "$OUT/nodes-A.perf" -p "$(IFS=,; echo "${dynkv_pids[*]}")" 2>"$OUT/perf.log" &
   perf_pid=$!
   pids+=("$perf_pid")
 }
 profile_stop() {
   [ -n "$perf_pid" ] || return 0
   kill -INT "$perf_pid" && wait "$perf_pid" || true
+  perf_pid=
   perf report -i "$OUT/nodes-A.perf" --stdio --no-children --sort symbol --percent-limit 0.7 2>/dev/null |
     grep -E '^ +[0-9.]+%' | sed -E 's/[[:space:]]+-[[:space:]]+-[[:space:]]*$//' >"$OUT/profile-self.txt" || true
   perf report -i "$OUT/nodes-A.perf" --stdio --children --sort symbol --percent-limit 3 -g none 2>/dev/null |
     grep -E '^ +[0-9.]+%' | sed -E 's/[[:space:]]+-[[:space:]]+-[[:space:]]*$//' >"$OUT/profile-cum.txt" || true
 }
 
-for store in dynkv redis; do
+for store in dynkv olric redis; do
   lt "$store" "$store-load" --preload --duration 0
+done
+# Each workload runs on the three stores back to back, so that the
+# figures compared are minutes apart, and the rounds repeat that to show
+# the machine's drift; benchtable takes the medians.
+for round in $(seq "$ROUNDS"); do
   for w in A B C; do
-    [ "$store$w" = dynkvA ] && profile_start
-    lt "$store" "$store-$w" --workload "$w" --duration "$DURATION"
-    [ "$store$w" = dynkvA ] && profile_stop
+    for store in dynkv olric redis; do
+      [ "$round$store$w" = 1dynkvA ] && profile_start
+      lt "$store" "r$round-$store-$w" --workload "$w" --duration "$DURATION"
+      [ "$round$store$w" = 1dynkvA ] && profile_stop
+    done
+  done
+  # Tails compare at equal load: A on both clusters at half of what dynkv
+  # reached in this round (latency from each operation's scheduled start).
+  half=$("$work/benchtable" half "$OUT/r$round-dynkv-A.json")
+  for store in dynkv olric; do
+    lt "$store" "r$round-$store-Ahalf" --workload A --duration "$DURATION" --rate "$half"
   done
 done
-half=$("$work/benchtable" half "$OUT/dynkv-A.json")
-lt dynkv dynkv-A-half --workload A --duration "$DURATION" --rate "$half"
 
-say "results: YCSB A (50/50), B (95/5), C (read-only); $KEYS $DISTRIBUTION keys, $VALUE values, $CLIENTS clients, $DURATION each"
+say "results: YCSB A (50/50), B (95/5), C (read-only); $KEYS $DISTRIBUTION keys, $VALUE values, $CLIENTS clients, $DURATION each, $ROUNDS rounds"
 cat "$OUT/machine.txt"
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 "$work/benchtable" table "$OUT"
 if [ -s "$OUT/profile-self.txt" ]; then
-  echo; echo "CPU of the three nodes during dynkv A (perf, self time, top 25):"
+  echo; echo "CPU of the three dynkv nodes during round 1's A (perf, self time, top 25):"
   head -25 "$OUT/profile-self.txt"
   echo; echo "including callees (top 40):"
   head -40 "$OUT/profile-cum.txt"
