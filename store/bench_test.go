@@ -52,6 +52,7 @@ func BenchmarkUpdate(b *testing.B) {
 	v := randomValue(2, benchValueSize)
 	fn := func([]byte, bool) ([]byte, error) { return v, nil }
 	b.SetBytes(benchValueSize)
+	cpu0 := cpuTime()
 	i := 0
 	for b.Loop() {
 		k := i % keys
@@ -60,6 +61,7 @@ func BenchmarkUpdate(b *testing.B) {
 		}
 		i++
 	}
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
 }
 
 // BenchmarkUpdateParallel is BenchmarkUpdate from GOMAXPROCS goroutines on
@@ -70,6 +72,7 @@ func BenchmarkUpdateParallel(b *testing.B) {
 	fn := func([]byte, bool) ([]byte, error) { return v, nil }
 	var next atomic.Int64
 	b.SetBytes(benchValueSize)
+	cpu0 := cpuTime()
 	b.RunParallel(func(pb *testing.PB) {
 		g := int(next.Add(1))
 		for i := 0; pb.Next(); i++ {
@@ -79,6 +82,7 @@ func BenchmarkUpdateParallel(b *testing.B) {
 			}
 		}
 	})
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
 }
 
 // BenchmarkScan scans one partition of 1,000 keys × 1 KiB among 8 such

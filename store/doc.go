@@ -37,6 +37,15 @@
 // taken when they start; writes made during a scan are not seen by it.
 // Callbacks may call other Store methods.
 //
+// Writes are group-committed (commit.go): an Update reads and runs fn under
+// its stripe, then queues its change; changes queued while a batch is being
+// committed go to badger together, as one transaction, and each Update
+// returns when its batch has committed, with that batch's result. A batch
+// is all-or-nothing: if its commit fails, every Update in it returns the
+// error and none of its changes is visible. A batch larger than one badger
+// transaction may hold is split into several, each all-or-nothing. Delete
+// goes through the same path.
+//
 // Close waits for in-flight calls to return, then closes the database; calls
 // made after Close has begun return ErrClosed.
 //
@@ -46,8 +55,10 @@
 // write-ahead log and value log, which are memory-mapped files: it survives
 // the process being killed (kill -9, panic, OOM kill) but not a power loss or
 // kernel crash, which can lose the writes since the last fsync. Sync forces
-// them to disk; SyncWrites=true fsyncs every commit. PutMeta and DeleteMeta
-// always sync, because the node's identity and epoch must never go backwards.
+// them to disk; with SyncWrites=true every commit is synced (msync of the
+// write-ahead log and the value log) before any Update in it returns, one
+// sync for a whole group-committed batch. PutMeta and DeleteMeta always
+// sync, because the node's identity and epoch must never go backwards.
 //
 // # Disk space
 //

@@ -121,50 +121,6 @@ func (k *Keyspace) Update(key []byte, fn func(old []byte, exists bool) ([]byte, 
 	return nil
 }
 
-// update is the read-modify-write of badger key bk under its stripe, as
-// Store.Update describes. It returns fn's error, if any, separately from
-// badger's so callers can pass the former through unchanged.
-//
-// Store.Update is the same code for data keys; it predates keyspaces and is
-// left as it is.
-func (s *Store) update(bk []byte, fn func(old []byte, exists bool) ([]byte, error)) (fnErr, err error) {
-	mu := s.stripe(bk)
-	mu.Lock()
-	defer mu.Unlock()
-	// Holding the stripe, this transaction's read snapshot includes every
-	// earlier committed write of bk (badger waits for pending commits when
-	// it picks a read timestamp), so the read-modify-write cannot
-	// interleave with another one.
-	err = s.db.Update(func(txn *badger.Txn) error {
-		old, err := getTxn(txn, bk)
-		exists := err == nil
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			return err
-		}
-		nv, err := fn(old, exists)
-		switch {
-		case err != nil:
-			fnErr = err
-			return err
-		case nv == nil && !exists:
-			return nil
-		case nv == nil:
-			return txn.Delete(bk)
-		default:
-			// Only writes that add data meet the free-space floor: a
-			// delete is what frees space.
-			if err := s.disk.reserve(len(bk) + len(nv)); err != nil {
-				return err
-			}
-			return txn.Set(bk, nv)
-		}
-	})
-	if fnErr != nil {
-		return fnErr, nil
-	}
-	return nil, mapErr(err)
-}
-
 // Delete removes key. Deleting an absent key is not an error.
 func (k *Keyspace) Delete(key []byte) error {
 	if err := checkKeyspaceKey(key); err != nil {
@@ -174,14 +130,8 @@ func (k *Keyspace) Delete(key []byte) error {
 		return err
 	}
 	defer k.s.exit()
-	bk := k.key(key)
-	// The stripe keeps a Delete from landing between an Update's read and
-	// its write.
-	mu := k.s.stripe(bk)
-	mu.Lock()
-	defer mu.Unlock()
-	if err := k.s.db.Update(func(txn *badger.Txn) error { return txn.Delete(bk) }); err != nil {
-		return fmt.Errorf("store: keyspace %q delete: %w", k.tag, mapErr(err))
+	if err := k.s.delete(k.key(key)); err != nil {
+		return fmt.Errorf("store: keyspace %q delete: %w", k.tag, err)
 	}
 	return nil
 }

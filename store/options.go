@@ -210,8 +210,13 @@ func (o Options) badgerOptions() badger.Options {
 		// Badger's metrics are process-wide expvars keyed by directory; with
 		// several stores per process they only cost memory and CPU.
 		WithMetricsEnabled(false).
-		// Update serializes each key with striped mutexes, so badger's
-		// conflict tracking would only cost memory and never fire.
+		// Conflict detection could never fire: it fails a transaction
+		// whose reads were overwritten after its read timestamp, and the
+		// store's writes are write-only transactions (group commit,
+		// commit.go) whose read-modify-write happened before, under the
+		// key's stripe, against a read that badger made wait for every
+		// earlier commit. It would only cost a map per transaction and a
+		// list of committed ones.
 		WithDetectConflicts(false).
 		// A damaged block must fail its read rather than be decoded as
 		// data; whole tables are verified before badger opens them

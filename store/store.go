@@ -41,6 +41,7 @@ type Store struct {
 
 	seed    maphash.Seed
 	stripes [numStripes]sync.Mutex
+	commits *committer // group commit of data writes (commit.go)
 
 	// state is closedBit | number of operations in flight. enter and exit
 	// maintain it without a lock so reads do not contend on one mutex.
@@ -82,6 +83,7 @@ func Open(opts Options) (*Store, error) {
 		disk:    disk,
 		log:     logger,
 		seed:    maphash.MakeSeed(),
+		commits: newCommitter(db),
 		drained: make(chan struct{}),
 		stopGC:  make(chan struct{}),
 		gcDone:  make(chan struct{}),
@@ -192,7 +194,9 @@ func getTxn(txn *badger.Txn, k []byte) ([]byte, error) {
 //
 // fn runs while the key's stripe is locked: it should be quick, and it must
 // not call Update, Delete or Close on this Store (it could wait for itself).
-// Update does not retain fn's result after it returns.
+// Update does not retain fn's result after it returns. The change is
+// committed together with the other writes queued at the same time, and
+// Update returns once that batch has committed (doc.go, "Concurrency").
 func (s *Store) Update(partition uint16, key []byte, fn func(old []byte, exists bool) ([]byte, error)) error {
 	if err := checkKey(key); err != nil {
 		return err
@@ -224,14 +228,8 @@ func (s *Store) Delete(partition uint16, key []byte) error {
 	}
 	defer s.exit()
 
-	k := dataKey(partition, key)
-	// The stripe keeps a Delete from landing between an Update's read and
-	// write, where the Update would silently resurrect the key.
-	mu := s.stripe(k)
-	mu.Lock()
-	defer mu.Unlock()
-	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Delete(k) }); err != nil {
-		return fmt.Errorf("store: delete partition %d: %w", partition, mapErr(err))
+	if err := s.delete(dataKey(partition, key)); err != nil {
+		return fmt.Errorf("store: delete partition %d: %w", partition, err)
 	}
 	return nil
 }
