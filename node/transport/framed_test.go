@@ -301,37 +301,13 @@ func TestFramedNotADynkvPeer(t *testing.T) {
 // A peer that accepts and never answers is given up on at the silence
 // bound (on the injected clock), not at the call's deadline.
 func TestFramedSilentPeerIsGivenUp(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	var mu sync.Mutex
-	var held []net.Conn
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			held = append(held, c) // read nothing, answer nothing
-			mu.Unlock()
-		}
-	}()
-	defer func() {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range held {
-			c.Close()
-		}
-	}()
+	addr := silentPeer(t)
 	c := clock.NewManual(time.Unix(1700000000, 0))
 	tr := newTestFramed(c) // silent after 2 s of c
 	defer tr.Close()
 	errc := make(chan error, 1)
 	go func() {
-		_, err := callWithin(tr, ln.Addr().String(), wire.OpMerge, "x", time.Minute)
+		_, err := callWithin(tr, addr, wire.OpMerge, "x", time.Minute)
 		errc <- err
 	}()
 	for {

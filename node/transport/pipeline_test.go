@@ -236,36 +236,12 @@ func TestPipelineNotADynkvPeer(t *testing.T) {
 // the silence bound, not at their deadline, so the coordinator can turn to
 // a stand-in within the request's budget.
 func TestPipelineSilentPeerIsGivenUp(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	var held []net.Conn
-	var mu sync.Mutex
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			held = append(held, c) // read nothing, answer nothing
-			mu.Unlock()
-		}
-	}()
-	defer func() {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range held {
-			c.Close()
-		}
-	}()
+	addr := silentPeer(t)
 	tr := NewHTTPTransport(HTTPConfig{ServerIdleTimeout: time.Minute, ConnectTimeout: 50 * time.Millisecond, MaxPending: 1024, MaxAnswer: 1 << 20}) // silent after 100 ms
 	defer tr.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	_, err = tr.Call(ctx, ln.Addr().String(), wire.OpMerge, []byte("x"))
+	_, err := tr.Call(ctx, addr, wire.OpMerge, []byte("x"))
 	if !errors.Is(err, wire.ErrUnreachable) {
 		t.Fatalf("call to a silent peer: %v; want wire.ErrUnreachable (given up on), not a deadline", err)
 	}
@@ -297,4 +273,37 @@ func TestPipelineOversizedAnswer(t *testing.T) {
 		got, err := call("small")
 		return err == nil && string(got) == "small"
 	})
+}
+
+// silentPeer listens on loopback, accepts connections and never reads
+// from or answers on them, as a peer cut off by a partition looks; its
+// connections are closed in cleanup.
+func silentPeer(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var held []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range held {
+			c.Close()
+		}
+	})
+	return ln.Addr().String()
 }
