@@ -9,8 +9,11 @@
 //   - Every change to a key is a per-key read-modify-write in the store
 //     (concurrent writes and merges of one key never lose each other), and
 //     it reaches the partition's tree under the partition's lock held
-//     shared, while a tree build holds it exclusively: no write is both in
-//     a build's scan and in a delta.
+//     shared. A tree build holds that lock exclusively only while it
+//     installs the tree it builds and opens its scan's snapshot, then scans
+//     with writes going on, each applying its delta to the tree being
+//     built too: every write is either in the build's snapshot or a delta
+//     to the new tree, never both, never neither (trees_build.go).
 //   - A refused write (sibling cap, value too large, malformed) stores
 //     nothing: the checks run before the store is touched or inside the
 //     read-modify-write before it returns a value.

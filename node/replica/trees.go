@@ -2,7 +2,6 @@ package replica
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -16,14 +15,39 @@ import (
 // few hashes when two replicas agree and touches only the keys that differ
 // when they do not.
 
-// partitionTree is one partition's tree. Writers to the partition hold lock
-// shared while they update the store and the tree; a build holds it
-// exclusively while it scans, so no write can be both in the scan and in a
-// delta (which would count it twice).
+// partitionTree is one partition's tree and the lock that keeps it exact
+// (trees_build.go says how a build and writes share it).
 type partitionTree struct {
-	lock  sync.RWMutex
-	tree  *merkle.Tree
-	ready atomic.Bool
+	// lock is held shared by every write to the partition from before its
+	// store update until its delta is applied, and exclusively by a build
+	// only while it opens its scan's snapshot.
+	lock sync.RWMutex
+	// live is the tree exchanges read: nil until the first build is done.
+	live atomic.Pointer[merkle.Tree]
+	// next is the tree a build is filling, which writes update too; nil
+	// when no build runs.
+	next atomic.Pointer[merkle.Tree]
+	// building lets one build of the partition run at a time: two would
+	// both install themselves as next.
+	building sync.Mutex
+}
+
+// apply records a write's change of key in the live tree and, during a
+// build, in the tree being built. The caller holds lock shared.
+//
+// next is loaded before live: a build swaps in by storing live and only
+// then clearing next, so a writer that finds next cleared finds the new
+// tree as live, and one that finds it set updates it (and possibly the old
+// live tree too, which is about to be dropped).
+func (pt *partitionTree) apply(key, old, new []byte) {
+	next := pt.next.Load()
+	live := pt.live.Load()
+	if live != nil {
+		live.Update(key, old, new)
+	}
+	if next != nil && next != live {
+		next.Update(key, old, new)
+	}
 }
 
 // partitions is the per-partition state of the partitions this node
@@ -33,6 +57,11 @@ type partitions struct {
 
 	mu    sync.RWMutex
 	trees map[int]*partitionTree
+
+	// scanned, when set (tests only, before any build), is called by a
+	// build after each entry it scanned, with the count so far, while
+	// writers are not held back.
+	scanned func(p, n int)
 }
 
 func newPartitions(cfg merkle.Config) *partitions {
@@ -46,7 +75,7 @@ func (a *partitions) tree(p int) *partitionTree {
 }
 
 // lockForWrite is taken around every store write to partition p; the
-// returned func applies the write's delta to the tree and releases the
+// returned func applies the write's delta to the tree(s) and releases the
 // lock.
 func (a *partitions) lockForWrite(p int) func(key, old, new []byte) {
 	pt := a.tree(p)
@@ -56,7 +85,7 @@ func (a *partitions) lockForWrite(p int) func(key, old, new []byte) {
 	pt.lock.RLock()
 	return func(key, old, new []byte) {
 		if !bytes.Equal(old, new) {
-			pt.tree.Update(key, old, new)
+			pt.apply(key, old, new)
 		}
 		pt.lock.RUnlock()
 	}
@@ -66,6 +95,9 @@ func (a *partitions) lockForWrite(p int) func(key, old, new []byte) {
 // returns those whose trees need building (BuildTrees).
 func (r *Replica) Track(ps []int) ([]int, error) {
 	a := r.trees
+	if err := a.cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("track partitions: %w", err)
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	want := map[int]bool{}
@@ -73,11 +105,7 @@ func (r *Replica) Track(ps []int) ([]int, error) {
 	for _, p := range ps {
 		want[p] = true
 		if _, ok := a.trees[p]; !ok {
-			t, err := merkle.New(a.cfg)
-			if err != nil {
-				return nil, err
-			}
-			a.trees[p] = &partitionTree{tree: t}
+			a.trees[p] = &partitionTree{}
 			build = append(build, p)
 		}
 	}
@@ -89,32 +117,6 @@ func (r *Replica) Track(ps []int) ([]int, error) {
 	return build, nil
 }
 
-// BuildTrees (re)builds the listed partitions' trees from the store.
-func (r *Replica) BuildTrees(ctx context.Context, ps []int) {
-	for _, p := range ps {
-		if ctx.Err() != nil {
-			return
-		}
-		pt := r.trees.tree(p)
-		if pt == nil {
-			continue
-		}
-		pt.lock.Lock()
-		pt.tree.Reset()
-		err := r.store.Scan(uint16(p), func(key, value []byte) error {
-			pt.tree.Update(key, nil, value)
-			return nil
-		})
-		if err == nil {
-			pt.ready.Store(true)
-		}
-		pt.lock.Unlock()
-		if err != nil {
-			r.log.Warn("building Merkle tree failed; will retry", "partition", p, "err", err)
-		}
-	}
-}
-
 // TreesReady counts the partitions whose tree is built.
 func (r *Replica) TreesReady() int {
 	a := r.trees
@@ -122,7 +124,7 @@ func (r *Replica) TreesReady() int {
 	defer a.mu.RUnlock()
 	c := 0
 	for _, pt := range a.trees {
-		if pt.ready.Load() {
+		if pt.live.Load() != nil {
 			c++
 		}
 	}
@@ -130,10 +132,12 @@ func (r *Replica) TreesReady() int {
 }
 
 // Tree returns partition p's tree once built, for an exchange to compare
-// against; nil while it is missing or building.
+// against; nil while it is missing or its first build runs. A rebuild
+// leaves the previous tree in place, kept current, until the new one is
+// swapped in.
 func (r *Replica) Tree(p int) *merkle.Tree {
-	if pt := r.trees.tree(p); pt != nil && pt.ready.Load() {
-		return pt.tree
+	if pt := r.trees.tree(p); pt != nil {
+		return pt.live.Load()
 	}
 	return nil
 }
