@@ -34,7 +34,8 @@ func TestUpdateDurableAfterKill(t *testing.T) {
 		killChild(dir, os.Getenv(killSyncEnv) == "true")
 		return
 	}
-	if testing.Short() {
+	// -short trims it on a developer's machine; CI always runs it.
+	if testing.Short() && os.Getenv("CI") != "true" {
 		t.Skip("starts a child process")
 	}
 	for _, synced := range []bool{false, true} {

@@ -159,7 +159,7 @@ func TestFramedDeadPeerFailsFast(t *testing.T) {
 	// reached.
 	ln2, err := net.Listen("tcp", addr)
 	if err != nil {
-		t.Skipf("port %s taken meanwhile: %v", addr, err)
+		t.Fatalf("listen again on %s, freed a moment ago: %v", addr, err)
 	}
 	defer ln2.Close()
 	for range framedConns {
