@@ -60,6 +60,17 @@
 // sync for a whole group-committed batch. PutMeta and DeleteMeta always
 // sync, because the node's identity and epoch must never go backwards.
 //
+// # Background work
+//
+// Two goroutines run until Close, and both take care not to stop the
+// store's readers and writers for long (docs/BENCHMARKS.md, "Tail stalls"):
+// value-log GC (gc.go) rewrites at most one file per run, at a random phase
+// and jittered interval so replicas holding the same data do not rewrite
+// together; and the value-log write-back (writeback.go) writes the file being
+// filled back to disk once a second, so badger's msync of a full file, which
+// every commit waits for, has little left to write. The write-back is a
+// latency measure, not a durability one.
+//
 // # Disk space
 //
 // Badger writes its value log, write-ahead log and tables by storing into

@@ -72,14 +72,25 @@ type Options struct {
 	// Default 2 (badger: 4), the minimum badger allows besides 0.
 	NumCompactors int
 
-	// GCInterval is how often value-log GC runs. Default 1 minute; a
-	// negative value disables it. Each run rewrites value-log files while at
-	// least half of a file is garbage; when nothing qualifies it is cheap.
+	// GCInterval is how often value-log GC runs, on average. Default 1
+	// minute; a negative value disables it. Each run rewrites at most one
+	// value-log file that is at least half garbage, and runs again sooner
+	// when it did; the first run comes at a random point of the first
+	// interval and each later one is jittered, so replicas do not all
+	// rewrite at once (gc.go). When nothing qualifies a run is cheap.
 	// Badger counts a value as garbage only once a compaction has dropped
 	// the old version of its key, and never rewrites the file being
 	// written, so space from recent overwrites comes back only after later
 	// writes have pushed them through compaction.
 	GCInterval time.Duration
+
+	// WriteBackInterval is how often the value-log file being written is
+	// written back to disk. Default 1 second; a negative value disables it;
+	// ignored when InMemory or SyncWrites (nothing is left to write back).
+	// It changes no durability promise: it keeps the file's dirty pages few,
+	// so that badger's msync of a full file does not stop every read and
+	// write of the store for tens of milliseconds (writeback.go).
+	WriteBackInterval time.Duration
 
 	// MinFreeBytes is the free-space floor: a write that would leave less
 	// free space than this on the file system holding Dir is refused,
@@ -106,6 +117,7 @@ const (
 	defaultValueLogFileSize = 64 << 20
 	defaultNumCompactors    = 2
 	defaultGCInterval       = time.Minute
+	defaultWriteBack        = time.Second
 
 	// gcDiscardRatio is the fraction of a value-log file that must be
 	// garbage before GC rewrites it. Badger recommends 0.5: lifetime
@@ -152,6 +164,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.GCInterval == 0 {
 		o.GCInterval = defaultGCInterval
+	}
+	if o.WriteBackInterval == 0 {
+		o.WriteBackInterval = defaultWriteBack
 	}
 	if o.MinFreeBytes == 0 {
 		o.MinFreeBytes = MinFreeBytesFor(o.MemTableSize, o.ValueLogFileSize)

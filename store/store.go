@@ -48,8 +48,8 @@ type Store struct {
 	state   atomic.Int64
 	drained chan struct{} // closed by the last exit after closedBit is set
 
-	stopGC chan struct{} // closed by Close
-	gcDone chan struct{} // closed when the GC goroutine has returned
+	stop       chan struct{}  // closed by Close
+	background sync.WaitGroup // value-log GC and write-back (gc.go, writeback.go)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -85,13 +85,15 @@ func Open(opts Options) (*Store, error) {
 		seed:    maphash.MakeSeed(),
 		commits: newCommitter(db),
 		drained: make(chan struct{}),
-		stopGC:  make(chan struct{}),
-		gcDone:  make(chan struct{}),
+		stop:    make(chan struct{}),
 	}
-	if opts.InMemory || opts.GCInterval < 0 {
-		close(s.gcDone)
-	} else {
+	if !opts.InMemory && opts.GCInterval > 0 {
+		s.background.Add(1)
 		go s.gcLoop(opts.GCInterval)
+	}
+	if !opts.InMemory && !opts.SyncWrites && opts.WriteBackInterval > 0 {
+		s.background.Add(1)
+		go s.writebackLoop(opts.WriteBackInterval)
 	}
 	return s, nil
 }
@@ -117,14 +119,14 @@ func (s *Store) exit() {
 	}
 }
 
-// Close stops value-log GC, waits for operations in flight, and closes the
+// Close stops value-log GC and write-back, waits for operations in flight, and closes the
 // database, flushing memtables. It is idempotent: later calls wait for the
 // first to finish and return its result.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		before := s.state.Or(closedBit)
-		close(s.stopGC)
-		<-s.gcDone
+		close(s.stop)
+		s.background.Wait()
 		if before != 0 { // operations were in flight; the last exit signals
 			<-s.drained
 		}
