@@ -109,6 +109,11 @@ func (s *FramedServer) track(c net.Conn) bool {
 		return false
 	}
 	s.conns[c] = struct{}{}
+	// The connection's goroutine counts as a handler until it returns, so
+	// the requests it starts are added while the count is above zero and
+	// Close's Wait covers them: added from zero after Wait began, a request
+	// could reach the handler after Close returned.
+	s.handlers.Add(1)
 	return true
 }
 
@@ -136,6 +141,7 @@ func (s *FramedServer) Close() error {
 
 // serveConn reads requests until the connection ends.
 func (s *FramedServer) serveConn(c net.Conn) {
+	defer s.handlers.Done() // added by track
 	defer s.untrack(c)
 	defer c.Close()
 	w := newFrameWriter(c, s.cfg.WriteTimeout, func(error) { c.Close() })
