@@ -127,8 +127,8 @@ type Config struct {
 	// insufficient_storage (reads go on), and the node does not start
 	// below half of it. Badger writes through memory-mapped files and dies
 	// of SIGBUS on a full file system, so the floor must cover what it
-	// writes without asking. Zero takes the store's default, 8×MemTableBytes
-	// + ValueLogFileBytes (128 MiB with the defaults; docs/DESIGN.md,
+	// writes without asking. Zero takes the store's default, 12×MemTableBytes
+	// + ValueLogFileBytes (160 MiB with the defaults; docs/DESIGN.md,
 	// "Disk"); negative disables the floor.
 	MinFreeDiskBytes int64
 

@@ -90,9 +90,10 @@
 // next flush), so foreground writes cannot overrun the floor between two
 // looks. What the floor must cover is what badger writes without passing
 // through Update: flushes and compactions (L0 stalls writers at 8 tables
-// of at most one memtable, and compaction writes their size again before
-// deleting them) and value-log GC (it rewrites at most half a file before
-// deleting it); hence the default 8×MemTableSize + ValueLogFileSize.
+// of at most one memtable, up to 1.5×MemTableSize (spread.go), and
+// compaction writes their size again before deleting them) and value-log
+// GC (it rewrites at most half a file before deleting it); hence the
+// default 12×MemTableSize + ValueLogFileSize.
 // Deletes, metadata writes and reads are never refused: deletes and GC are
 // how space comes back, and writes resume by themselves once the file
 // system has room. Open refuses below half the floor, where badger's own

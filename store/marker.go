@@ -30,6 +30,9 @@ type marker struct {
 	Format    int              `json:"format"`
 	Clean     bool             `json:"clean"`
 	ValueLogs map[string]int64 `json:"value_logs,omitempty"` // at the clean close
+	// MemTableScale is the directory's memtable scale (spread.go); 0 in a
+	// marker written before it existed, which means 1.
+	MemTableScale float64 `json:"memtable_scale,omitempty"`
 }
 
 // readMarker reads dir's marker; a missing one is the zero marker.
@@ -134,45 +137,55 @@ func (m marker) checkNewestKept(dir string) error {
 }
 
 // openDisk checks dir, opens badger on it and records that it is open,
-// returning the free-space floor's guard too.
-func openDisk(opts Options) (*badger.DB, *diskGuard, error) {
+// returning the free-space floor's guard and the directory's memtable scale
+// too.
+func openDisk(opts Options) (*badger.DB, *diskGuard, float64, error) {
 	dir := opts.Dir
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, nil, fmt.Errorf("store: %w", err)
+		return nil, nil, 0, fmt.Errorf("store: %w", err)
 	}
 	m, err := readMarker(dir)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, 0, err
 	}
 	if err := checkDir(dir, m); err != nil {
-		return nil, nil, err
+		return nil, nil, 0, err
 	}
 	guard := newDiskGuard(dir, opts.MinFreeBytes, opts.statfs)
 	if err := guard.checkOpen(); err != nil {
-		return nil, nil, err
+		return nil, nil, 0, err
 	}
-	db, err := openBadger(opts.badgerOptions())
+	scale := m.MemTableScale
+	switch {
+	case scale == 0 && m.exists:
+		scale = 1 // made before scales: never shrink its memtables
+	case scale == 0:
+		scale = newMemTableScale()
+	}
+	bo := opts.badgerOptions()
+	bo.MemTableSize = scaleMemTable(opts.MemTableSize, scale)
+	db, err := openBadger(bo)
 	if err != nil {
-		return nil, nil, fmt.Errorf("store: open %q: %w", dir, err)
+		return nil, nil, 0, fmt.Errorf("store: open %q: %w", dir, err)
 	}
 	// The clean record stays until this check has passed: if it fails,
 	// the next Open must find the shortened file again.
 	err = m.checkNewestKept(dir)
 	if err == nil {
-		err = writeMarker(dir, marker{})
+		err = writeMarker(dir, marker{MemTableScale: scale})
 	}
 	if err != nil {
 		db.Close()
-		return nil, nil, err
+		return nil, nil, 0, err
 	}
-	return db, guard, nil
+	return db, guard, scale, nil
 }
 
 // markClean records a clean close of dir, after badger has closed it.
-func markClean(dir string) error {
+func markClean(dir string, memTableScale float64) error {
 	sizes, err := valueLogSizes(dir)
 	if err != nil {
 		return err
 	}
-	return writeMarker(dir, marker{Clean: true, ValueLogs: sizes})
+	return writeMarker(dir, marker{Clean: true, ValueLogs: sizes, MemTableScale: memTableScale})
 }

@@ -38,8 +38,11 @@ type Options struct {
 	Logger *slog.Logger
 
 	// MemTableSize is the size of one memtable in bytes. Default 8 MiB
-	// (badger: 64 MiB). Two are kept (one active, one flushing), so this
-	// bounds unflushed writes per store at about 2×MemTableSize. Larger
+	// (badger: 64 MiB). Each data directory runs at its own scale of it,
+	// between 1 and 1.5, drawn when the directory is made, so replicas
+	// holding the same data do not flush at the same moment (spread.go).
+	// Two are kept (one active, one flushing), so this bounds unflushed
+	// writes per store at about 3×MemTableSize. Larger
 	// memtables mean fewer, larger L0 tables and more memory.
 	MemTableSize int64
 
@@ -96,7 +99,7 @@ type Options struct {
 	// free space than this on the file system holding Dir is refused,
 	// wrapping ErrInsufficientStorage, and Open refuses below half of it.
 	// Reads, deletes and metadata writes are never refused. Default (0):
-	// 8×MemTableSize + ValueLogFileSize, 128 MiB with the default sizes,
+	// 12×MemTableSize + ValueLogFileSize, 160 MiB with the default sizes,
 	// which covers what badger writes without asking (see doc.go, "Disk
 	// space"); negative disables the floor. Ignored when InMemory.
 	MinFreeBytes int64
@@ -130,16 +133,17 @@ const (
 
 // DefaultMinFreeBytes is the free-space floor of a store of the default
 // sizes.
-const DefaultMinFreeBytes = 8*defaultMemTableSize + defaultValueLogFileSize
+const DefaultMinFreeBytes = 8*maxMemTableScale*defaultMemTableSize + defaultValueLogFileSize
 
 // MinFreeBytesFor is the default free-space floor of a store with these
 // sizes: the most badger writes without passing the floor's check. L0
-// stalls writers at 8 tables of at most one memtable each, and compacting
+// stalls writers at 8 tables of at most one memtable each (a memtable is up
+// to maxMemTableScale times MemTableSize, spread.go), and compacting
 // them into L1 writes their size again before it deletes them; value-log
 // GC rewrites at most half a file (gcDiscardRatio) before it deletes the
 // file, and the active file grows by writes admitted since the last check.
 func MinFreeBytesFor(memTableSize, valueLogFileSize int64) int64 {
-	return 8*memTableSize + valueLogFileSize
+	return int64(8*maxMemTableScale*float64(memTableSize)) + valueLogFileSize
 }
 
 // withDefaults returns o with every zero tuning field set to its default.

@@ -37,7 +37,9 @@ type Store struct {
 	db   *badger.DB
 	dir  string     // "" when in memory
 	disk *diskGuard // nil when in memory
-	log  *slog.Logger
+	// memTableScale is the directory's memtable scale (spread.go).
+	memTableScale float64
+	log           *slog.Logger
 
 	seed    maphash.Seed
 	stripes [numStripes]sync.Mutex
@@ -69,23 +71,25 @@ func Open(opts Options) (*Store, error) {
 	var db *badger.DB
 	var disk *diskGuard
 	var err error
+	var scale float64
 	if opts.InMemory {
 		db, err = openBadger(opts.badgerOptions())
 	} else {
-		db, disk, err = openDisk(opts)
+		db, disk, scale, err = openDisk(opts)
 	}
 	if err != nil {
 		return nil, err
 	}
 	s := &Store{
-		db:      db,
-		dir:     opts.Dir,
-		disk:    disk,
-		log:     logger,
-		seed:    maphash.MakeSeed(),
-		commits: newCommitter(db),
-		drained: make(chan struct{}),
-		stop:    make(chan struct{}),
+		db:            db,
+		dir:           opts.Dir,
+		disk:          disk,
+		memTableScale: scale,
+		log:           logger,
+		seed:          maphash.MakeSeed(),
+		commits:       newCommitter(db),
+		drained:       make(chan struct{}),
+		stop:          make(chan struct{}),
 	}
 	if !opts.InMemory && opts.GCInterval > 0 {
 		s.background.Add(1)
@@ -133,7 +137,7 @@ func (s *Store) Close() error {
 		if err := s.db.Close(); err != nil {
 			s.closeErr = fmt.Errorf("store: close: %w", err)
 		} else if s.dir != "" {
-			s.closeErr = markClean(s.dir)
+			s.closeErr = markClean(s.dir, s.memTableScale)
 		}
 	})
 	return s.closeErr

@@ -55,3 +55,42 @@ func TestWriteBackFollowsRotations(t *testing.T) {
 		t.Fatalf("write-back failed:\n%s", out)
 	}
 }
+
+// A directory keeps the memtable scale it was made with, and one made before
+// scales existed keeps its memtables at the configured size.
+func TestMemTableScaleIsKept(t *testing.T) {
+	dir := t.TempDir()
+	s := openTest(t, Options{Dir: dir})
+	first := s.memTableScale
+	if first < 1 || first >= maxMemTableScale {
+		t.Fatalf("scale %v outside [1, %v)", first, maxMemTableScale)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		s = openTest(t, Options{Dir: dir})
+		if s.memTableScale != first {
+			t.Fatalf("reopened with scale %v, made with %v", s.memTableScale, first)
+		}
+		s.Close()
+	}
+	// A marker from before scales: no memtable_scale field.
+	old := t.TempDir()
+	s = openTest(t, Options{Dir: old})
+	s.Close()
+	if err := writeMarker(old, marker{Clean: true}); err != nil {
+		t.Fatal(err)
+	}
+	s = openTest(t, Options{Dir: old})
+	defer s.Close()
+	if s.memTableScale != 1 {
+		t.Fatalf("pre-scale directory reopened with scale %v; want 1", s.memTableScale)
+	}
+	if got := scaleMemTable(8<<20, 7); got != 12<<20 {
+		t.Fatalf("an edited scale of 7 gives %d; want clamped to %d", got, 12<<20)
+	}
+	if got := scaleMemTable(8<<20, 0.1); got != 8<<20 {
+		t.Fatalf("an edited scale of 0.1 gives %d; want the configured size", got)
+	}
+}
