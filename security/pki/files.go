@@ -62,7 +62,7 @@ func checkAbsent(overwrite bool, paths ...string) error {
 	}
 	for _, p := range paths {
 		if _, err := os.Lstat(p); err == nil {
-			return fmt.Errorf("%s already exists and overwrite is off: %w", p, fs.ErrExist)
+			return fmt.Errorf("%s: %w", p, fs.ErrExist)
 		} else if !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("check %s: %w", p, err)
 		}
