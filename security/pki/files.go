@@ -55,7 +55,9 @@ func validName(what, s string) error {
 
 // checkAbsent fails, naming the first path that exists, unless overwrite.
 // Callers check every file of a pair before writing either, so a refusal
-// leaves nothing half-replaced.
+// leaves nothing half-replaced. Two commands issuing into one directory at
+// once can still both pass the check (rename replaces); that is an operator
+// racing themselves, not something a certs tool needs to lock against.
 func checkAbsent(overwrite bool, paths ...string) error {
 	if overwrite {
 		return nil

@@ -308,3 +308,35 @@ func copyFile(t *testing.T, src, dst string) {
 	t.Helper()
 	writeBundle(t, dst, src)
 }
+
+// TestReloadDuringHandshakes: reloads swap state under handshakes in
+// flight (run with -race); every handshake sees one whole state.
+func TestReloadDuringHandshakes(t *testing.T) {
+	ca := newCA(t)
+	dir := nodeDir(t, ca, "n1")
+	r, peer := reloader(t, dir), reloader(t, nodeDir(t, ca, "n2"))
+	stop := make(chan struct{})
+	reloaded := make(chan error, 1)
+	go func() {
+		var err error
+		for err == nil {
+			select {
+			case <-stop:
+				reloaded <- nil
+				return
+			default:
+			}
+			err = r.Reload()
+		}
+		reloaded <- err
+	}()
+	for range 10 {
+		if srv, cli := handshake(t, r.ServerConfig(true), peer.ClientConfig("n1")); srv.err != nil || cli.err != nil {
+			t.Errorf("handshake during reloads: server %v, client %v", srv.err, cli.err)
+		}
+	}
+	close(stop)
+	if err := <-reloaded; err != nil {
+		t.Errorf("Reload: %v", err)
+	}
+}
