@@ -35,6 +35,7 @@ func commands() map[string]command {
 		"status":   runStatus,
 		"leave":    runLeave,
 		"remove":   runRemove,
+		"token":    runToken,
 
 		"healthcheck": runHealthcheck,
 	}
@@ -56,6 +57,7 @@ Commands:
   status    one screen: members, ownership, hints, handoffs, anti-entropy
   leave     make a node leave for good, handing its data off first (--wait)
   remove    remove a dead node for good; survivors re-replicate its data
+  token     manage client bearer tokens in a tokens file (create, list, revoke)
   healthcheck  exit 0 when this host's node answers /healthz (for container health checks)
   version   print the version
   help      print this help, or a command's: dynkv help serve
