@@ -36,6 +36,7 @@ func commands() map[string]command {
 		"leave":    runLeave,
 		"remove":   runRemove,
 		"cert":     runCert,
+		"token":    runToken,
 
 		"healthcheck": runHealthcheck,
 	}
@@ -58,6 +59,7 @@ Commands:
   leave     make a node leave for good, handing its data off first (--wait)
   remove    remove a dead node for good; survivors re-replicate its data
   cert      make the cluster CA and node/client certificates (create-ca, create-node, create-client, list)
+  token     manage client bearer tokens in a tokens file (create, list, revoke)
   healthcheck  exit 0 when this host's node answers /healthz (for container health checks)
   version   print the version
   help      print this help, or a command's: dynkv help serve
