@@ -96,6 +96,7 @@ func newCertCmd(name, usage, summary string) *certCmd {
 
 func (c *certCmd) overwriteFlag() {
 	c.f.BoolVar(&c.overwrite, "overwrite", false, "replace files that exist (by default they are left alone and the command fails)")
+	c.f.commandLineOnly["overwrite"] = true
 }
 
 // run parses args, expecting npos positional arguments, and runs body. Bad
@@ -103,7 +104,7 @@ func (c *certCmd) overwriteFlag() {
 // exits 1 with one line.
 func (c *certCmd) run(args []string, stdout, stderr io.Writer, lookupEnv func(string) (string, bool), npos int,
 	body func(pos []string) error) int {
-	pos, err := c.parse(args, lookupEnv)
+	pos, err := c.f.parseInterspersed(args, lookupEnv)
 	switch {
 	case errors.Is(err, flag.ErrHelp):
 	case err != nil:
@@ -133,49 +134,6 @@ func (c *certCmd) run(args []string, stdout, stderr io.Writer, lookupEnv func(st
 	}
 	fmt.Fprintf(stderr, "dynkv cert %s: %v\n", c.name, oneLine(err))
 	return 1
-}
-
-// parse reads flags from anywhere among args, so the positional argument
-// may come first as the usage shows it ("create-node n1 --host h"), and
-// returns the positional arguments. -o is short for --output; "--" ends
-// the flags.
-func (c *certCmd) parse(args []string, lookupEnv func(string) (string, bool)) ([]string, error) {
-	var flagArgs, positional []string
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if a == "--" {
-			positional = append(positional, args[i+1:]...)
-			break
-		}
-		if c.f.Lookup("output") != nil {
-			if a == "-o" {
-				a = "--output"
-			} else if v, ok := strings.CutPrefix(a, "-o="); ok {
-				a = "--output=" + v
-			}
-		}
-		if len(a) < 2 || a[0] != '-' {
-			positional = append(positional, a)
-			continue
-		}
-		flagArgs = append(flagArgs, a)
-		name := strings.TrimLeft(a, "-")
-		fl := c.f.Lookup(name)
-		if strings.Contains(name, "=") || fl == nil {
-			continue // a value given inline, or an unknown flag parse names
-		}
-		if b, ok := fl.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
-			continue
-		}
-		if i+1 < len(args) {
-			i++
-			flagArgs = append(flagArgs, args[i])
-		}
-	}
-	if err := c.f.parse(flagArgs, lookupEnv); err != nil {
-		return nil, err
-	}
-	return positional, nil
 }
 
 func runCertCreateCA(args []string, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {

@@ -176,6 +176,13 @@ func TestCertEnv(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "ca.crt")); err != nil {
 		t.Errorf("DYNKV_CERTS_DIR not used: %v", err)
 	}
+	// --overwrite destroys the CA key: a variable left exported must not
+	// turn it on.
+	stderr.Reset()
+	env := envMap(map[string]string{"DYNKV_CERTS_DIR": dir, "DYNKV_OVERWRITE": "true"})
+	if code := run([]string{"cert", "create-ca"}, strings.NewReader(""), &stdout, &stderr, env); code != 1 || !strings.Contains(stderr.String(), "--overwrite") {
+		t.Errorf("create-ca over an existing CA with DYNKV_OVERWRITE=true: exit %d, %q; want 1 asking for --overwrite", code, stderr.String())
+	}
 }
 
 func TestCertHelp(t *testing.T) {

@@ -47,13 +47,17 @@ type flags struct {
 	usage       string            // "dynkv serve [flags]"
 	summary     string            // what the command does, for --help
 	defaultText map[string]string // shown instead of a computed default
+	// commandLineOnly names flags no environment variable sets: those that
+	// destroy something (--overwrite), which a variable left exported in a
+	// shell must not turn on for every later command.
+	commandLineOnly map[string]bool
 }
 
 func newFlags(usage, summary string) *flags {
 	fs := flag.NewFlagSet(usage, flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are returned, help is printed by the caller
 	fs.Usage = func() {}
-	return &flags{FlagSet: fs, usage: usage, summary: summary, defaultText: map[string]string{}}
+	return &flags{FlagSet: fs, usage: usage, summary: summary, defaultText: map[string]string{}, commandLineOnly: map[string]bool{}}
 }
 
 // parse reads args, then the environment for every flag args left unset.
@@ -73,7 +77,7 @@ func (f *flags) parse(args []string, lookupEnv func(string) (string, bool)) erro
 	f.Visit(func(fl *flag.Flag) { onCommandLine[fl.Name] = true })
 	var errs []error
 	f.VisitAll(func(fl *flag.Flag) {
-		if onCommandLine[fl.Name] {
+		if onCommandLine[fl.Name] || f.commandLineOnly[fl.Name] {
 			return
 		}
 		name := envName(fl.Name)
@@ -86,6 +90,46 @@ func (f *flags) parse(args []string, lookupEnv func(string) (string, bool)) erro
 		}
 	})
 	return errors.Join(errs...)
+}
+
+// parseInterspersed parses flags placed anywhere among args, so that both
+// "create NAME --role read" and "create --role read NAME" work, and returns
+// the positional arguments. -o is short for --output where there is one;
+// "--" ends the flags.
+func (f *flags) parseInterspersed(args []string, lookupEnv func(string) (string, bool)) ([]string, error) {
+	var flagArgs, positional []string
+	hasOutput := f.Lookup("output") != nil
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			positional = append(positional, args[i+1:]...)
+			i = len(args)
+			continue
+		case hasOutput && a == "-o":
+			a = "--output"
+		case hasOutput && strings.HasPrefix(a, "-o="):
+			a = "--output=" + a[len("-o="):]
+		}
+		if len(a) < 2 || a[0] != '-' {
+			positional = append(positional, a)
+			continue
+		}
+		flagArgs = append(flagArgs, a)
+		name := strings.TrimLeft(a, "-")
+		fl := f.Lookup(name)
+		if strings.Contains(name, "=") || fl == nil {
+			continue // a value given inline, or an unknown flag parse names
+		}
+		if b, ok := fl.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+			continue
+		}
+		if i+1 < len(args) {
+			i++
+			flagArgs = append(flagArgs, args[i])
+		}
+	}
+	return positional, f.parse(flagArgs, lookupEnv)
 }
 
 // isSet reports whether a flag came from the command line or environment.
@@ -113,6 +157,10 @@ func (f *flags) printUsage(w io.Writer) {
 			def = "none"
 		case def == "false" && arg == "":
 			def = "off"
+		}
+		if f.commandLineOnly[fl.Name] {
+			fmt.Fprintf(w, "%s\n        %s\n        command line only, default %s\n", head, usage, def)
+			return
 		}
 		fmt.Fprintf(w, "%s\n        %s\n        env %s, default %s\n", head, usage, envName(fl.Name), def)
 	})

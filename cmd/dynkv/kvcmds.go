@@ -44,44 +44,11 @@ func newKVCmd(name, usage, summary string, outputs ...string) *kvCmd {
 	return c
 }
 
-// parse reads flags placed anywhere among the arguments (-o is short for
-// --output; "--" ends the flags) and returns the positional arguments.
+// parse reads flags placed anywhere among the arguments
+// (flags.parseInterspersed) and returns the positional arguments.
 func (c *kvCmd) parse(args []string, lookupEnv func(string) (string, bool)) ([]string, error) {
-	var flagArgs, positional []string
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		switch {
-		case a == "--":
-			positional = append(positional, args[i+1:]...)
-			i = len(args)
-			continue
-		case a == "-o":
-			a = "--output"
-		case strings.HasPrefix(a, "-o="):
-			a = "--output=" + a[len("-o="):]
-		}
-		if len(a) < 2 || a[0] != '-' {
-			positional = append(positional, a)
-			continue
-		}
-		flagArgs = append(flagArgs, a)
-		name := strings.TrimLeft(a, "-")
-		if strings.Contains(name, "=") {
-			continue
-		}
-		fl := c.f.Lookup(name)
-		if fl == nil {
-			continue // parse names it
-		}
-		if b, ok := fl.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
-			continue
-		}
-		if i+1 < len(args) {
-			i++
-			flagArgs = append(flagArgs, args[i])
-		}
-	}
-	if err := c.f.parse(flagArgs, lookupEnv); err != nil {
+	positional, err := c.f.parseInterspersed(args, lookupEnv)
+	if err != nil {
 		return nil, err
 	}
 	if len(c.endpoints) == 0 {

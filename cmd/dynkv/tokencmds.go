@@ -10,7 +10,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strings"
 	"text/tabwriter"
 
 	"github.com/dynkv/dynkv/security/auth"
@@ -73,8 +72,7 @@ func newTokenCmd(sub, usage, summary string) *tokenCmd {
 // usageError from body too), 1 with one line for anything else.
 func (c *tokenCmd) run(args []string, stdout, stderr io.Writer, lookupEnv func(string) (string, bool), nargs int,
 	body func(pos []string) error) int {
-	flagArgs, pos := splitFlagArgs(c.f, args)
-	err := c.f.parse(flagArgs, lookupEnv)
+	pos, err := c.f.parseInterspersed(args, lookupEnv)
 	if err == nil && len(pos) != nargs {
 		err = c.argCountError(pos, nargs)
 	}
@@ -103,45 +101,6 @@ func (c *tokenCmd) argCountError(pos []string, nargs int) error {
 		return fmt.Errorf("unexpected argument %q", pos[nargs])
 	}
 	return fmt.Errorf("missing argument; usage: %s", c.f.usage)
-}
-
-// splitFlagArgs separates flags, placed anywhere among args, from the
-// positional arguments, so that both "create NAME --role read" and
-// "create --role read NAME" work. -o is short for --output; "--" ends the
-// flags.
-func splitFlagArgs(f *flags, args []string) (flagArgs, positional []string) {
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		switch {
-		case a == "--":
-			return flagArgs, append(positional, args[i+1:]...)
-		case a == "-o":
-			a = "--output"
-		case strings.HasPrefix(a, "-o="):
-			a = "--output=" + a[len("-o="):]
-		}
-		if len(a) < 2 || a[0] != '-' {
-			positional = append(positional, a)
-			continue
-		}
-		flagArgs = append(flagArgs, a)
-		name := strings.TrimLeft(a, "-")
-		if strings.Contains(name, "=") {
-			continue
-		}
-		fl := f.Lookup(name)
-		if fl == nil {
-			continue // parse names it
-		}
-		if b, ok := fl.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
-			continue
-		}
-		if i+1 < len(args) {
-			i++
-			flagArgs = append(flagArgs, args[i])
-		}
-	}
-	return flagArgs, positional
 }
 
 func runTokenCreate(args []string, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
