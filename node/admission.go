@@ -12,16 +12,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fasthttp"
 
-	"github.com/dynkv/dynkv/node/internal/wire"
-	"github.com/dynkv/dynkv/node/transport"
 	"github.com/dynkv/dynkv/vclock"
 )
 
 // Admission: what the HTTP server lets in before any handler runs. The
 // server streams request bodies (fasthttp's StreamRequestBody), so a body
-// is read here, and only once it is known to fit: under its route's limit
-// (a client body MaxValueBytes plus a margin, an internode one
-// MaxInternodeBytes) and under the node-wide cap on bytes in flight. A
+// is read here, and only once it is known to fit: under MaxValueBytes plus
+// a margin, and under the node-wide cap on bytes in flight (which the
+// internode listener shares, internode.go). A
 // buffered server reads a body whole, up to the largest limit of any
 // route, before any check can run: 40 clients sending 60 MiB each cost
 // 2.4 GiB for answers of 413. docs/DESIGN.md, "Memory bounds".
@@ -68,10 +66,8 @@ type admission struct {
 	// limit caps the bytes of bodies in flight; client requests may use
 	// all but reserve of it, so that peers' replication of writes other
 	// nodes accepted still gets in while clients saturate this one.
-	limit, reserve  int64
-	clientMax       int
-	internodeMax    int
-	internodePrefix []byte
+	limit, reserve int64
+	clientMax      int
 
 	inflight atomic.Int64
 	refused  [refusedReasons]atomic.Uint64
@@ -79,12 +75,10 @@ type admission struct {
 
 func newAdmission(cfg Config, next fasthttp.RequestHandler) *admission {
 	return &admission{
-		next:            next,
-		limit:           int64(cfg.MaxInflightBytes),
-		reserve:         int64(cfg.MaxInternodeBytes),
-		clientMax:       cfg.MaxValueBytes + clientBodyMargin,
-		internodeMax:    cfg.MaxInternodeBytes,
-		internodePrefix: []byte(transport.InternodePrefix),
+		next:      next,
+		limit:     int64(cfg.MaxInflightBytes),
+		reserve:   int64(cfg.MaxInternodeBytes),
+		clientMax: cfg.MaxValueBytes + clientBodyMargin,
 	}
 }
 
@@ -101,27 +95,23 @@ func (a *admission) serve(rc *fasthttp.RequestCtx) {
 		refuse(rc, badRequest(CodeBadRequest, "request has both Content-Length and Transfer-Encoding: its length is ambiguous"))
 		return
 	}
-	internode := bytes.HasPrefix(rc.URI().PathOriginal(), a.internodePrefix)
 	maxBody := a.clientMax
-	if internode {
-		maxBody = a.internodeMax
-	}
 	if length > maxBody {
-		a.refuseTooLarge(rc, internode, fmt.Sprintf("body of %d bytes exceeds the limit of %d", length, maxBody))
+		a.refuseTooLarge(rc, fmt.Sprintf("body of %d bytes exceeds the limit of %d", length, maxBody))
 		return
 	}
 	reserved := int64(length)
 	if length < 0 {
 		reserved = int64(maxBody) // chunked: the most it may turn out to be
 	}
-	if !a.acquire(reserved, internode) {
-		a.refuseOverloaded(rc, internode, length)
+	if !a.acquire(reserved, false) {
+		a.refuseOverloaded(rc)
 		return
 	}
 	defer func() { a.inflight.Add(-reserved) }()
 	body, err := readBody(rc.RequestBodyStream(), length, maxBody)
 	if err != nil {
-		a.refuseUnread(rc, internode, err, maxBody)
+		a.refuseUnread(rc, err, maxBody)
 		return
 	}
 	// A chunked body gives back what it did not use.
@@ -187,44 +177,28 @@ func readBody(r io.Reader, length, maxBody int) ([]byte, error) {
 	return b, nil
 }
 
-func (a *admission) refuseTooLarge(rc *fasthttp.RequestCtx, internode bool, msg string) {
+func (a *admission) refuseTooLarge(rc *fasthttp.RequestCtx, msg string) {
 	a.refused[refusedTooLarge].Add(1)
-	if internode {
-		refuseInternode(rc, http.StatusRequestEntityTooLarge, &wire.RemoteError{Code: wire.CodeValueTooLarge, Message: msg})
-		lingerThenClose(rc)
-		return
-	}
 	refuse(rc, &APIError{Status: http.StatusRequestEntityTooLarge, Code: CodeValueTooLarge, Message: msg})
 }
 
-// refuseOverloaded answers a request that does not fit under the cap. A
-// client's connection is closed (its body is not read); a peer's body of
-// known length is discarded instead, unbuffered, to keep the pipelined
-// connection that other requests are waiting on. The coordinator takes a
-// peer's refusal as that replica failing, and tries another.
-func (a *admission) refuseOverloaded(rc *fasthttp.RequestCtx, internode bool, length int) {
-	const msg = "node has too many request bytes in flight; retry later or on another node"
+// refuseOverloaded answers a request that does not fit under the cap; its
+// body is not read, so the connection is closed.
+func (a *admission) refuseOverloaded(rc *fasthttp.RequestCtx) {
 	a.refused[refusedOverloaded].Add(1)
-	if !internode {
-		refuse(rc, &APIError{Status: http.StatusServiceUnavailable, Code: CodeOverloaded, Message: msg})
-		return
-	}
-	refuseInternode(rc, http.StatusServiceUnavailable, &wire.RemoteError{Code: CodeOverloaded, Message: msg})
-	if length < 0 {
-		lingerThenClose(rc)
-		return
-	}
-	if _, err := io.CopyN(io.Discard, rc.RequestBodyStream(), int64(length)); err != nil {
-		rc.SetConnectionClose()
-	}
+	refuse(rc, &APIError{Status: http.StatusServiceUnavailable, Code: CodeOverloaded, Message: msgOverloaded})
 }
 
+// msgOverloaded is the refusal of a request that does not fit under the
+// cap on bytes in flight, for clients and peers alike.
+const msgOverloaded = "node has too many request bytes in flight; retry later or on another node"
+
 // refuseUnread answers a request whose body could not be read whole.
-func (a *admission) refuseUnread(rc *fasthttp.RequestCtx, internode bool, err error, maxBody int) {
+func (a *admission) refuseUnread(rc *fasthttp.RequestCtx, err error, maxBody int) {
 	var ne net.Error
 	switch {
 	case errors.Is(err, errBodyTooLarge):
-		a.refuseTooLarge(rc, internode, fmt.Sprintf("chunked body exceeds the limit of %d bytes", maxBody))
+		a.refuseTooLarge(rc, fmt.Sprintf("chunked body exceeds the limit of %d bytes", maxBody))
 	case errors.As(err, &ne) && ne.Timeout():
 		refuse(rc, &APIError{Status: http.StatusRequestTimeout, Code: "request_timeout", Message: "request body not received in time"})
 	default:
@@ -237,13 +211,6 @@ func (a *admission) refuseUnread(rc *fasthttp.RequestCtx, internode bool, err er
 func refuse(rc *fasthttp.RequestCtx, e *APIError) {
 	writeError(rc, e)
 	lingerThenClose(rc)
-}
-
-// refuseInternode answers a peer in the internode error format.
-func refuseInternode(rc *fasthttp.RequestCtx, status int, re *wire.RemoteError) {
-	rc.SetStatusCode(status)
-	rc.SetContentType("application/octet-stream")
-	rc.SetBody(wire.EncodeRemoteError(re))
 }
 
 // serverError answers a request the server could not read or parse, after

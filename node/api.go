@@ -15,7 +15,6 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/dynkv/dynkv/node/internal/wire"
-	"github.com/dynkv/dynkv/node/transport"
 	"github.com/dynkv/dynkv/vclock"
 )
 
@@ -87,10 +86,6 @@ func (n *Node) ServeHTTP(rc *fasthttp.RequestCtx) {
 	switch {
 	case strings.HasPrefix(path, "/kv/"):
 		n.serveKV(rc, method, path[len("/kv/"):])
-	case strings.HasPrefix(path, transport.InternodePrefix):
-		if allow(rc, method, fasthttp.MethodPost) {
-			transport.ServeInternode(rc, n, wire.Op(path[len(transport.InternodePrefix):]))
-		}
 	case strings.HasPrefix(path, "/admin/local/"):
 		if allow(rc, method, fasthttp.MethodGet) {
 			n.serveAdminLocal(rc, path[len("/admin/local/"):])

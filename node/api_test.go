@@ -175,8 +175,9 @@ func TestErrorRows(t *testing.T) {
 		{"unknown route", "GET", "/nope", nil, nil, 404, CodeUnknownRoute},
 		{"wrong method", "POST", "/kv/k", []byte("x"), nil, 405, CodeMethodNotAllowed},
 		{"wrong method on members", "DELETE", "/cluster/members", nil, nil, 405, CodeMethodNotAllowed},
-		{"garbage internode", "POST", "/internal/v1/merge", []byte{1, 2, 3}, nil, 400, ""},
-		{"unknown internode op", "POST", "/internal/v1/explode", []byte{1}, nil, 400, ""},
+		// The client port serves no internode route (docs/SECURITY.md).
+		{"internode merge on the client port", "POST", "/internal/v1/merge", []byte{1, 2, 3}, nil, 404, CodeUnknownRoute},
+		{"internode write on the client port", "POST", "/internal/v1/write", []byte{1}, nil, 404, CodeUnknownRoute},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

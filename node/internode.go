@@ -96,7 +96,7 @@ func (n *Node) closeInternode() {
 func (a *admission) admitInternode(size int) (func(), error) {
 	if !a.acquire(int64(size), true) {
 		a.refused[refusedOverloaded].Add(1)
-		return nil, &wire.RemoteError{Code: CodeOverloaded, Message: "node has too many request bytes in flight; retry later or on another node"}
+		return nil, &wire.RemoteError{Code: CodeOverloaded, Message: msgOverloaded}
 	}
 	return func() { a.inflight.Add(-int64(size)) }, nil
 }

@@ -9,9 +9,9 @@ import (
 )
 
 // Nodes serving HTTP talk to each other on internode listeners of their
-// own (the framed protocol), announced with the member; a peer that
-// announces none (a node of an older version) is still reached over HTTP,
-// so a rolling upgrade keeps every write acknowledged.
+// own (the framed protocol), announced with the member, and only there: a
+// peer reached at its client port instead (one that announces no internode
+// address) is unreachable, and nothing is written there.
 func TestInternodeOnItsOwnListener(t *testing.T) {
 	c := startCluster(t, LocalClusterOptions{Nodes: 3, HTTP: true})
 	for i := range 3 {
@@ -28,19 +28,23 @@ func TestInternodeOnItsOwnListener(t *testing.T) {
 	}
 	put("framed")
 
-	// n3 as an older version would announce itself: no internode address.
-	// With its internode listener closed, only HTTP can reach it.
 	old := c.Node(2)
+	if s, err := old.readLocal([]byte("framed")); err != nil || len(s.Live()) != 1 {
+		t.Fatalf("n3 holds framed: %v %v", s, err)
+	}
+
+	// n3 announced with no internode address is called at its client port,
+	// which does not serve peers.
 	c.Membership.Set(membership.Member{ID: old.ID(), HTTPAddr: old.HTTPAddr(), Status: membership.StatusAlive})
 	old.closeInternode()
 	if _, err := net.Dial("tcp", old.InternodeAddr()); err == nil {
 		t.Fatal("n3's internode listener still accepts")
 	}
-	put("over-http")
-	for _, key := range []string{"framed", "over-http"} {
-		if s, err := old.readLocal([]byte(key)); err != nil || len(s.Live()) != 1 {
-			t.Fatalf("n3 holds %s: %v %v", key, s, err)
-		}
+	if res := do(t, "PUT", c.Addr(0), kvPath("over-http")+"?w=3", []byte("v")); res.status != http.StatusServiceUnavailable {
+		t.Fatalf("PUT with w=3 and n3 reachable only at its client port: %d %s; want 503", res.status, res.body)
+	}
+	if s, err := old.readLocal([]byte("over-http")); err == nil && len(s.Live()) != 0 {
+		t.Fatalf("n3 took a write through its client port: %v", s)
 	}
 }
 

@@ -37,13 +37,10 @@ type Node struct {
 	cluster    *membership.Tracker
 	replica    *replica.Replica
 	transport  transport.Transport
-	// httpTransport reaches peers that serve no framed internode listener
-	// (older versions); nil with an injected transport.
-	httpTransport transport.Transport
-	peers         *transport.Peers
-	coord         *coordinator.Coordinator
-	repair        *repair.Repair
-	metrics       *metrics
+	peers      *transport.Peers
+	coord      *coordinator.Coordinator
+	repair     *repair.Repair
+	metrics    *metrics
 
 	server   *fasthttp.Server
 	admit    *admission // set by Start, with the server
@@ -148,13 +145,9 @@ func (n *Node) wire() {
 			ConnectTimeout: cfg.ConnectTimeout, IdleTimeout: cfg.ServerIdleTimeout,
 			MaxPending: 1024, MaxFrame: cfg.MaxInternodeBytes, Time: cfg.Time,
 		})
-		n.httpTransport = transport.NewHTTPTransport(transport.HTTPConfig{
-			ServerIdleTimeout: cfg.ServerIdleTimeout, ConnectTimeout: cfg.ConnectTimeout,
-			MaxPending: 1024, MaxAnswer: cfg.MaxInternodeBytes, Time: cfg.Time,
-		})
 	}
 	n.peers = transport.NewPeers(transport.PeersConfig{
-		Self: cfg.NodeID, Local: n.replica, Transport: n.transport, HTTP: n.httpTransport,
+		Self: cfg.NodeID, Local: n.replica, Transport: n.transport,
 		Health: n.cluster.Health(), Observe: n.metrics.observeInternode,
 	})
 	n.coord = coordinator.New(coordinator.Config{
@@ -258,9 +251,6 @@ func (n *Node) Close() error {
 	}
 	if err := n.transport.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("transport: %w", err))
-	}
-	if n.httpTransport != nil {
-		n.httpTransport.Close()
 	}
 	if err := n.replica.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("close replica: %w", err))

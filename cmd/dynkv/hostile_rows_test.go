@@ -213,7 +213,9 @@ func methodRows(e *env) []row {
 		m("leave-GET", "GET", "/cluster/leave", postOnly), m("leave-DELETE", "DELETE", "/cluster/leave", postOnly),
 		m("remove-GET", "GET", "/cluster/remove/n2", postOnly), m("admin-PUT", "PUT", "/admin/local/hk%2Fadmin", getOnly),
 		m("admin-DELETE", "DELETE", "/admin/local/hk%2Fplain", getOnly),
-		m("internal-write-GET", "GET", "/internal/v1/write", postOnly), m("internal-read-PUT", "PUT", "/internal/v1/read", postOnly),
+		// The client port serves no internode route, whatever the method.
+		{name: "method/internal-write-GET", req: req("GET", "/internal/v1/write", ""), want: "404 unknown_route"},
+		{name: "method/internal-read-PUT", req: req("PUT", "/internal/v1/read", ""), want: "404 unknown_route"},
 	}
 }
 
@@ -306,6 +308,9 @@ func wireWrite(version byte, key string, flags byte, value, trailer string) stri
 	return string(b) + value + trailer
 }
 
+// internodeRows send internode requests, well formed and not, to the client
+// port, which serves no internode route: every one is refused and none
+// writes anything (the canary keys stay absent).
 func internodeRows(e *env) []row {
 	in := func(name, op, body string) row {
 		return row{name: "internode/" + name, req: req("POST", "/internal/v1/"+op, body), want: "4xx", internode: true}

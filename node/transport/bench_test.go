@@ -9,21 +9,16 @@ import (
 	"github.com/dynkv/dynkv/node/internal/wire"
 )
 
-// BenchmarkTransportCall compares the framed protocol with the pipelined
-// HTTP it replaces: 64 concurrent callers, 1 KiB bodies echoed by a peer
-// in the same process over loopback. cpu-µs/op is the process's CPU time
+// BenchmarkTransportCall measures the framed protocol: 64 concurrent
+// callers, 1 KiB bodies echoed by a peer in the same process over loopback
+// (it replaced pipelined HTTP, which took twice the CPU per call:
+// docs/BENCHMARKS.md, "The framed internode protocol"). cpu-µs/op is the process's CPU time
 // (both sides) per call, from getrusage.
 func BenchmarkTransportCall(b *testing.B) {
 	body := make([]byte, 1024)
 	b.Run("framed", func(b *testing.B) {
 		p := startFramedPeer(b, "", echoHandler, testServerConfig())
 		tr := newTestFramed(nil)
-		defer tr.Close()
-		benchCalls(b, tr, p.addr, body)
-	})
-	b.Run("http", func(b *testing.B) {
-		p := startPeer(b, "", echo)
-		tr := NewHTTPTransport(HTTPConfig{ServerIdleTimeout: time.Minute, ConnectTimeout: time.Second, MaxPending: 1024, MaxAnswer: 1 << 20})
 		defer tr.Close()
 		benchCalls(b, tr, p.addr, body)
 	})

@@ -1,5 +1,6 @@
 // Package transport carries internode requests: the Transport interface,
-// the pipelined HTTP transport between processes, MemNetwork (an in-process
+// the framed protocol between processes (FramedTransport and FramedServer,
+// on the internode listener only), MemNetwork (an in-process
 // network tests can cut, stall, delay and drop on), and Peers, the typed
 // calls (Read, Mint, Merge, Reap, tree descent) that the coordinator and
 // repair make of a replica, local or remote.

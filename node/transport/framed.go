@@ -2,6 +2,7 @@ package transport
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"time"
@@ -87,4 +88,28 @@ func (t *FramedTransport) Call(ctx context.Context, addr string, op wire.Op, bod
 func (t *FramedTransport) Close() error {
 	t.pool.close()
 	return nil
+}
+
+// silentAfter bounds how long a connection may stay silent under calls
+// before it is declared dead: twice the connect timeout, so that a peer cut
+// off is given up on well within a request's budget while a slow one (a
+// long GC or compaction stall) is not.
+func silentAfter(connect time.Duration) time.Duration { return 2 * connect }
+
+// withDefaultDeadline gives ctx a deadline if it has none: no call may
+// wait for ever.
+func withDefaultDeadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, 10*time.Second)
+}
+
+// callError is the error of a call that got no answer: a context error as
+// such, anything else as unreachable.
+func callError(addr string, op wire.Op, err error) error {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return fmt.Errorf("call %s %s: %w", addr, op, err)
+	}
+	return fmt.Errorf("%w: call %s %s: %v", wire.ErrUnreachable, addr, op, err)
 }

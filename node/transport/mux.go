@@ -19,8 +19,8 @@ import (
 // the call waiting for that id. No call waits behind another, however
 // slow the peer is to apply it.
 //
-// Failure is never silent or slow, as with pipeConn: when the connection
-// breaks every call waiting on it fails at once, and nothing is retried
+// Failure is never silent or slow: when the connection breaks every call
+// waiting on it fails at once, and nothing is retried
 // here (a request may have been applied; the coordinator decides). A
 // connection that stays silent for silentAfter while calls wait is
 // declared dead (see watch).

@@ -27,12 +27,11 @@ type PeersConfig struct {
 	Self  string // this node's ID: calls to it go to Local
 	Local Local
 	// Transport reaches a peer at its InternodeAddr, or at its HTTPAddr
-	// when it announces none and HTTP is nil (in-memory networks).
+	// when it announces none (in-memory networks name nodes, not ports).
+	// No node serves internode requests on its client port: peers that
+	// could reach that port, clients, could then bypass quorums and the
+	// peers' authentication (docs/SECURITY.md).
 	Transport Transport
-	// HTTP, if set, reaches a peer that announces no InternodeAddr (a node
-	// of an older version) over HTTP at its HTTPAddr, so that a rolling
-	// upgrade keeps working.
-	HTTP Transport
 	// Health learns from every remote call whether the peer answered.
 	Health *membership.Health
 	// Observe, if set, sees every remote call's operation, error and
@@ -68,9 +67,6 @@ func (p *Peers) call(ctx context.Context, m membership.Member, op wire.Op, body 
 	tr, addr := p.cfg.Transport, m.InternodeAddr
 	if addr == "" {
 		addr = m.HTTPAddr
-		if p.cfg.HTTP != nil {
-			tr = p.cfg.HTTP
-		}
 	}
 	start := time.Now()
 	out, err = tr.Call(ctx, addr, op, body)

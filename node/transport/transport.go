@@ -29,6 +29,6 @@ type Handler interface {
 var ErrUnreachable = wire.ErrUnreachable
 
 var (
-	_ Transport = (*HTTPTransport)(nil)
+	_ Transport = (*FramedTransport)(nil)
 	_ Transport = memEndpoint{}
 )
