@@ -36,7 +36,7 @@ func (n *Node) newHTTPServer() *fasthttp.Server {
 	return &fasthttp.Server{
 		// Bodies are streamed and read by admission (admission.go) only
 		// once they fit; the read buffer bounds request headers.
-		Handler:            n.conns.wrap(n.admit.serve),
+		Handler:            n.conns.wrap(n.cfg.Security.authorize(n.admit.serve)),
 		StreamRequestBody:  true,
 		ReadBufferSize:     readBufferSize,
 		Name:               "dynkv",

@@ -19,9 +19,8 @@ type Config struct {
 	NodeID string
 	// DataDir holds the node's database. Required.
 	DataDir string
-	// HTTPAddr is where the client API is served, host:port (and the
-	// internode routes over HTTP, for peers of older versions). Port 0
-	// picks a free port (see Node.HTTPAddr).
+	// HTTPAddr is where the client API is served, host:port. Port 0 picks
+	// a free port (see Node.HTTPAddr).
 	HTTPAddr string
 	// AdvertiseHTTPAddr is the address peers and clients use to reach this
 	// node; default HTTPAddr once bound.
@@ -35,6 +34,10 @@ type Config struct {
 	// traffic; default InternodeAddr once bound, with the advertised
 	// HTTP host when InternodeAddr listens on every interface.
 	AdvertiseInternodeAddr string
+
+	// Security is who may talk to the node, and how (security.go); the
+	// zero value authenticates no one.
+	Security Security
 
 	// Ring fixes partitions and N for the cluster's life; the partition
 	// count is stored on disk and checked at start.
@@ -266,6 +269,7 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s %q: %w", name, a, err))
 		}
 	}
+	errs = append(errs, c.Security.validate(c.NodeID)...)
 	if c.MaxValueBytes < 1 {
 		errs = append(errs, fmt.Errorf("max value bytes %d: want > 0", c.MaxValueBytes))
 	}

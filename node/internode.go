@@ -64,7 +64,9 @@ func (n *Node) serveInternode() {
 	if n.internodeListener == nil {
 		return
 	}
+	serverTLS, authenticate := n.cfg.Security.internodeServerTLS()
 	n.framed = transport.NewFramedServer(n, transport.FramedServerConfig{
+		TLS: serverTLS, Authenticate: authenticate,
 		MaxFrame:     n.cfg.MaxInternodeBytes,
 		IdleTimeout:  n.cfg.ServerIdleTimeout,
 		WriteTimeout: n.cfg.RequestTimeout,

@@ -144,6 +144,7 @@ func (n *Node) wire() {
 		n.transport = transport.NewFramedTransport(transport.FramedConfig{
 			ConnectTimeout: cfg.ConnectTimeout, IdleTimeout: cfg.ServerIdleTimeout,
 			MaxPending: 1024, MaxFrame: cfg.MaxInternodeBytes, Time: cfg.Time,
+			TLS: cfg.Security.internodeClientTLS(),
 		})
 	}
 	n.peers = transport.NewPeers(transport.PeersConfig{
@@ -185,7 +186,7 @@ func (n *Node) Start() error {
 		n.server = n.newHTTPServer()
 		n.serveInternode()
 		go func() {
-			if err := n.server.Serve(lingerListener{n.listener}); err != nil {
+			if err := n.server.Serve(n.cfg.Security.clientListener(n.listener)); err != nil {
 				n.log.Error("http server stopped", "err", err)
 			}
 		}()

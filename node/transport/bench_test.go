@@ -27,7 +27,7 @@ func BenchmarkTransportCall(b *testing.B) {
 func benchCalls(b *testing.B, tr Transport, addr string, body []byte) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if _, err := tr.Call(ctx, addr, wire.OpRead, body); err != nil {
+	if _, err := tr.Call(ctx, "", addr, wire.OpRead, body); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
@@ -36,7 +36,7 @@ func benchCalls(b *testing.B, tr Transport, addr string, body []byte) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if _, err := tr.Call(ctx, addr, wire.OpRead, body); err != nil {
+			if _, err := tr.Call(ctx, "", addr, wire.OpRead, body); err != nil {
 				b.Error(err)
 				return
 			}

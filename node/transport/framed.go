@@ -2,9 +2,11 @@ package transport
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/dynkv/dynkv/node/clock"
@@ -39,6 +41,11 @@ type FramedConfig struct {
 	// Time drives the silence bound and the dial-failure memo; default
 	// clock.Real().
 	Time clock.Clock
+	// TLS, if set, gives the configuration to dial a peer with, which must
+	// make the handshake fail unless the peer proves it is node (any node
+	// of the cluster when node is ""): connections are then mutually
+	// authenticated before any frame is sent (docs/SECURITY.md).
+	TLS func(node string) *tls.Config
 }
 
 // NewFramedTransport returns a transport.
@@ -51,16 +58,33 @@ func NewFramedTransport(cfg FramedConfig) *FramedTransport {
 	return t
 }
 
-func (t *FramedTransport) dial(addr string) (*muxConn, error) {
-	c, err := net.DialTimeout("tcp", addr, t.cfg.ConnectTimeout)
+// poolKey names one peer's connections: the address and, because a
+// connection is authenticated as one node, the node expected there.
+func poolKey(node, addr string) string { return node + "\x00" + addr }
+
+func (t *FramedTransport) dial(key string) (*muxConn, error) {
+	node, addr, _ := strings.Cut(key, "\x00")
+	d := &net.Dialer{Timeout: t.cfg.ConnectTimeout}
+	if t.cfg.TLS == nil {
+		c, err := d.Dial("tcp", addr)
+		if err != nil {
+			return nil, err
+		}
+		return newMuxConn(c, t.cfg), nil
+	}
+	// The handshake is bounded by the same timeout as the dial: a peer
+	// that accepts and never answers must not hold the slot longer.
+	ctx, cancel := context.WithTimeout(context.Background(), t.cfg.ConnectTimeout)
+	defer cancel()
+	c, err := (&tls.Dialer{NetDialer: d, Config: t.cfg.TLS(node)}).DialContext(ctx, "tcp", addr)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("TLS with %s: %w", addr, err)
 	}
 	return newMuxConn(c, t.cfg), nil
 }
 
 // Call implements Transport.
-func (t *FramedTransport) Call(ctx context.Context, addr string, op wire.Op, body []byte) ([]byte, error) {
+func (t *FramedTransport) Call(ctx context.Context, node, addr string, op wire.Op, body []byte) ([]byte, error) {
 	if len(op) > maxOpLen {
 		return nil, fmt.Errorf("call %s: operation name of %d bytes", addr, len(op))
 	}
@@ -69,7 +93,7 @@ func (t *FramedTransport) Call(ctx context.Context, addr string, op wire.Op, bod
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("call %s %s: %w", addr, op, err)
 	}
-	mc, err := t.pool.get(addr)
+	mc, err := t.pool.get(poolKey(node, addr))
 	if err != nil {
 		return nil, fmt.Errorf("%w: call %s %s: %v", wire.ErrUnreachable, addr, op, err)
 	}

@@ -3,6 +3,7 @@ package transport
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -56,6 +57,13 @@ type FramedServerConfig struct {
 	// answered.
 	Admit  func(bytes int) (release func(), err error)
 	Logger *slog.Logger
+	// TLS, if set, makes every connection a TLS server connection with this
+	// configuration, which must require and verify a client certificate;
+	// Authenticate then judges the verified peer. A connection whose
+	// handshake fails, or that Authenticate refuses, is closed before any
+	// frame of it is read.
+	TLS          *tls.Config
+	Authenticate func(tls.ConnectionState) error
 }
 
 // NewFramedServer returns a server of h's operations.
@@ -140,10 +148,15 @@ func (s *FramedServer) Close() error {
 }
 
 // serveConn reads requests until the connection ends.
-func (s *FramedServer) serveConn(c net.Conn) {
+func (s *FramedServer) serveConn(raw net.Conn) {
 	defer s.handlers.Done() // added by track
-	defer s.untrack(c)
-	defer c.Close()
+	defer s.untrack(raw)
+	defer raw.Close()
+	c, err := s.handshake(raw)
+	if err != nil {
+		s.cfg.Logger.Warn("internode connection refused", "remote", raw.RemoteAddr().String(), "err", err)
+		return
+	}
 	w := newFrameWriter(c, s.cfg.WriteTimeout, func(error) { c.Close() })
 	defer w.stop(errConnClosed)
 	slots := make(chan struct{}, s.cfg.MaxInFlight)
@@ -186,6 +199,31 @@ func (s *FramedServer) serveConn(c net.Conn) {
 			s.handle(w, f)
 		}()
 	}
+}
+
+// handshake runs the TLS handshake of a connection, if the server speaks
+// TLS, within the idle timeout (a peer that connects and says nothing must
+// not hold a goroutine), and authenticates the peer.
+func (s *FramedServer) handshake(raw net.Conn) (net.Conn, error) {
+	if s.cfg.TLS == nil {
+		return raw, nil
+	}
+	tc := tls.Server(raw, s.cfg.TLS)
+	timeout := s.cfg.IdleTimeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return nil, fmt.Errorf("TLS handshake: %w", err)
+	}
+	if s.cfg.Authenticate != nil {
+		if err := s.cfg.Authenticate(tc.ConnectionState()); err != nil {
+			return nil, fmt.Errorf("peer not authenticated: %w", err)
+		}
+	}
+	return tc, nil
 }
 
 // handle answers one request. It sets no deadline of its own: replica

@@ -72,7 +72,7 @@ func newTestFramed(c clock.Clock) *FramedTransport {
 func callWithin(tr Transport, addr string, op wire.Op, body string, d time.Duration) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
-	return tr.Call(ctx, addr, op, []byte(body))
+	return tr.Call(ctx, "", addr, op, []byte(body))
 }
 
 // Many concurrent callers on two connections each get their own answer,
@@ -194,14 +194,14 @@ func TestFramedInFlightFailOnBreak(t *testing.T) {
 	}
 	testutil.Eventually(t, 5*time.Second, "every call is waiting", func() bool {
 		n := 0
-		for _, mc := range tr.pool.conns(p.addr) {
+		for _, mc := range tr.pool.conns(poolKey("", p.addr)) {
 			mc.mu.Lock()
 			n += len(mc.calls)
 			mc.mu.Unlock()
 		}
 		return n == calls
 	})
-	for _, mc := range tr.pool.conns(p.addr) {
+	for _, mc := range tr.pool.conns(poolKey("", p.addr)) {
 		mc.conn.Close() // as a peer's crash resets it
 	}
 	for range calls {
@@ -256,7 +256,7 @@ func TestFramedRedialsAfterRestart(t *testing.T) {
 	p.stop()
 	startFramedPeer(t, addr, echoHandler, testServerConfig())
 	testutil.Eventually(t, 5*time.Second, "the transport notices the closed connections", func() bool {
-		for _, mc := range tr.pool.conns(addr) {
+		for _, mc := range tr.pool.conns(poolKey("", addr)) {
 			if !mc.broken.Load() {
 				return false
 			}

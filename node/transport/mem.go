@@ -154,7 +154,7 @@ type memEndpoint struct {
 // Close implements Transport: the network outlives its endpoints.
 func (e memEndpoint) Close() error { return nil }
 
-func (e memEndpoint) Call(ctx context.Context, to string, op wire.Op, body []byte) ([]byte, error) {
+func (e memEndpoint) Call(ctx context.Context, _, to string, op wire.Op, body []byte) ([]byte, error) {
 	m := e.net
 	m.mu.RLock()
 	h, ok := m.handlers[to]

@@ -69,7 +69,7 @@ func (p *Peers) call(ctx context.Context, m membership.Member, op wire.Op, body 
 		addr = m.HTTPAddr
 	}
 	start := time.Now()
-	out, err = tr.Call(ctx, addr, op, body)
+	out, err = tr.Call(ctx, m.ID, addr, op, body)
 	if p.cfg.Observe != nil {
 		p.cfg.Observe(op, err, time.Since(start))
 	}

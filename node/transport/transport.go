@@ -9,12 +9,13 @@ import (
 // Transport carries internode requests. Implementations must be safe for
 // concurrent use and must honour ctx's deadline.
 type Transport interface {
-	// Call sends body for op to the node serving addr and returns the
+	// Call sends body for op to node, serving at addr, and returns the
 	// response body, which the caller owns. A *wire.RemoteError means the
 	// peer answered and refused; any other error means it could not be
 	// reached or did not answer in time (wrapping wire.ErrUnreachable or a
-	// context error).
-	Call(ctx context.Context, addr string, op wire.Op, body []byte) ([]byte, error)
+	// context error). node is the ID the peer must prove it has when the
+	// transport authenticates peers ("": any node of the cluster).
+	Call(ctx context.Context, node, addr string, op wire.Op, body []byte) ([]byte, error)
 	// Close ends every connection; calls in flight and later ones fail.
 	Close() error
 }
