@@ -30,6 +30,7 @@ type serveCmd struct {
 	requestTimeout              time.Duration
 	resilience                  resilienceFlags
 	limits                      limitsFlags
+	security                    securityFlags
 	gossipProfile               string
 	syncWrites                  bool
 	minFreeDisk                 int
@@ -65,12 +66,14 @@ func newServeCmd() *serveCmd {
 	f.DurationVar(&c.requestTimeout, "request-timeout", d.RequestTimeout, "bound on one client request including the replica fan-out, a `duration` such as 5s")
 	c.resilience.register(f)
 	c.limits.register(f)
+	c.security.register(f)
 	f.choice(&c.gossipProfile, "gossip-profile", "lan", []string{"lan", "local", "fast"},
 		"failure-detection timing `profile`: lan (a crashed node is failed in ~5.5 s), local, or fast (~0.7 s, chatty; for tests)")
 	f.StringVar(&c.pprofAddr, "pprof-addr", "", "`address` (host:port) to serve Go's profiler on (/debug/pprof/), separate from the API; off when empty")
 	f.BoolVar(&c.syncWrites, "sync-writes", false, "fsync every write so it survives power loss (default: survives kill -9 only)")
 	// The default is what the store may write without passing the check:
-	// 8 memtables and a value-log file (docs/DESIGN.md, "Disk").
+	// 8 memtables of the largest scale and a value-log file (docs/DESIGN.md,
+	// "Disk").
 	f.bytes(&c.minFreeDisk, "min-free-disk", store.DefaultMinFreeBytes, "free-space floor, a `size`: writes that would leave less free on the data directory's file system are refused with 507 (reads go on), and the node does not start below half of it")
 	c.log.register(f, "info")
 	return c
@@ -82,6 +85,8 @@ type serveConfig struct {
 	serf      membership.SerfConfig
 	log       logOptions
 	pprofAddr string
+	// reload rereads certificates and tokens (SIGHUP).
+	reload func() error
 }
 
 // config parses args and the environment into a checked configuration.
@@ -115,6 +120,8 @@ func (c *serveCmd) config(args []string, lookupEnv func(string) (string, bool)) 
 	c.limits.apply(&nc, c.f)
 
 	var errs []error
+	reload, err := c.applySecurity(&nc)
+	errs = append(errs, err)
 	if c.requestTimeout <= 0 {
 		errs = append(errs, errors.New("--request-timeout must be positive"))
 	}
@@ -154,7 +161,23 @@ func (c *serveCmd) config(args []string, lookupEnv func(string) (string, bool)) 
 		},
 		log:       c.log,
 		pprofAddr: c.pprofAddr,
+		reload:    reload,
 	}, nil
+}
+
+// applySecurity loads what --certs-dir, --tls-* and --tokens-file name into
+// nc, refuses to listen beyond loopback open to all (checkExposure), and
+// returns the SIGHUP reload.
+func (c *serveCmd) applySecurity(nc *node.Config) (func() error, error) {
+	sec, reload, err := c.security.build()
+	if err != nil {
+		return nil, err
+	}
+	nc.Security = sec
+	if err := c.security.checkExposure(sec, c.httpAddr, c.internodeAddr, c.gossipAddr); err != nil {
+		return nil, err
+	}
+	return reload, nil
 }
 
 func checkHostPort(flagName, addr string) error {
@@ -205,6 +228,9 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEn
 	if err != nil {
 		log.Error("cannot start node", "err", err)
 		return 1
+	}
+	if cfg.reload != nil {
+		defer reloadOnHangup(log, cfg.reload)()
 	}
 	return awaitShutdown(sigs, log, n.Close)
 }
