@@ -1,9 +1,12 @@
 package node
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +15,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/dynkv/dynkv/client"
 	"github.com/dynkv/dynkv/node/membership"
 )
 
@@ -114,5 +118,91 @@ func TestKeyringAPINotEncrypted(t *testing.T) {
 				t.Fatalf("gossip=%v %s %s: %d %s, want 409 %s", gossip, r[0], r[1], status, body, CodeGossipNotEncrypted)
 			}
 		}
+	}
+}
+
+// serveWithKeyring serves n's API on loopback with the keyring routes
+// added, as api.go's router will (it is not edited here).
+func serveWithKeyring(t *testing.T, n *Node) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &fasthttp.Server{Handler: func(rc *fasthttp.RequestCtx) {
+		path := string(rc.URI().PathOriginal())
+		if strings.HasPrefix(path, "/admin/keyring") {
+			n.serveKeyring(rc, string(rc.Method()), path)
+			return
+		}
+		n.ServeHTTP(rc)
+	}}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		srv.Serve(ln)
+	}()
+	t.Cleanup(func() {
+		srv.Shutdown()
+		<-done
+	})
+	return "http://" + ln.Addr().String()
+}
+
+// The SDK's keyring calls drive the routes: a rotation, a change some
+// members refuse (named in the error), and ErrGossipNotEncrypted.
+func TestKeyringSDK(t *testing.T) {
+	oldKey, _ := randomGossipKey(t)
+	newKey, newFP := randomGossipKey(t)
+	dir := t.TempDir()
+	c := startCluster(t, LocalClusterOptions{Nodes: 2, Gossip: true, Configure: func(i int, cfg *Config) {
+		manualLoops(i, cfg)
+		cfg.GossipKeyringFile = filepath.Join(dir, NodeID(i)+".keyring")
+		if err := os.WriteFile(cfg.GossipKeyringFile, []byte(`["`+oldKey+`"]`), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}})
+	eventually(t, 15*time.Second, "both nodes see each other alive", func() bool {
+		return statusOf(c.Node(0), "n2") == membership.StatusAlive && statusOf(c.Node(1), "n1") == membership.StatusAlive
+	})
+	cl, err := client.New([]string{serveWithKeyring(t, c.Node(0))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx := t.Context()
+	for _, step := range []struct {
+		name string
+		call func(context.Context, string) error
+		key  string
+	}{{"install", cl.InstallGossipKey, newKey}, {"use", cl.UseGossipKey, newKey}, {"remove", cl.RemoveGossipKey, oldKey}} {
+		if err := step.call(ctx, step.key); err != nil {
+			t.Fatalf("%s: %v", step.name, err)
+		}
+	}
+	st, err := cl.Keyring(ctx)
+	if err != nil || st.Node != "n1" || len(st.Keys) != 1 || st.Keys[0] != (client.GossipKey{Fingerprint: newFP, Nodes: 2, PrimaryNodes: 2}) {
+		t.Fatalf("keyring %+v %v, want the new key alone on both nodes", st, err)
+	}
+	err = cl.RemoveGossipKey(ctx, newKey)
+	var ae *client.APIError
+	if !errors.As(err, &ae) || ae.Code != client.CodeKeyringIncomplete || !strings.Contains(err.Error(), "n1, n2") || strings.Contains(err.Error(), newKey) {
+		t.Fatalf("removing the primary key: %v, want keyring_incomplete naming n1 and n2", err)
+	}
+	if err := cl.InstallGossipKey(ctx, "c2hvcnQ="); !errors.Is(err, client.ErrBadRequest) {
+		t.Fatalf("a short key: %v, want ErrBadRequest before sending", err)
+	}
+
+	clear := startCluster(t, LocalClusterOptions{Nodes: 1, Configure: manualLoops})
+	cl2, err := client.New([]string{serveWithKeyring(t, clear.Node(0))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl2.Close()
+	if _, err := cl2.Keyring(ctx); !errors.Is(err, client.ErrGossipNotEncrypted) {
+		t.Fatalf("keyring of a clear-text cluster: %v", err)
+	}
+	if err := cl2.UseGossipKey(ctx, newKey); !errors.Is(err, client.ErrGossipNotEncrypted) {
+		t.Fatalf("use on a clear-text cluster: %v", err)
 	}
 }
