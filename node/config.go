@@ -135,6 +135,13 @@ type Config struct {
 	// "Disk"); negative disables the floor.
 	MinFreeDiskBytes int64
 
+	// GossipKeyringFile is serf's keyring file (a JSON array of base64
+	// AES keys, mode 0600): gossip is encrypted and authenticated with it,
+	// and a node without its key cannot join. Empty gossips in the clear.
+	// The membership built for the node reads it (membership.SerfConfig.
+	// KeyringFile); GET/POST /admin/keyring manage it (api_keyring.go).
+	GossipKeyringFile string
+
 	// Clock is the wall clock: it stamps siblings' Modified times; default
 	// time.Now.
 	Clock func() time.Time

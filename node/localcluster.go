@@ -96,6 +96,7 @@ func (c *LocalCluster) open(i int) error {
 			NodeID: cfg.NodeID, BindAddr: "127.0.0.1:0", Join: c.gossipSeeds(i),
 			Profile: "fast", Logger: c.opts.Logger,
 			SnapshotPath: filepath.Join(cfg.DataDir, membership.SnapshotFile),
+			KeyringFile:  cfg.GossipKeyringFile,
 		}, c.Net, cfg.NodeID)
 		if err != nil {
 			return err

@@ -37,6 +37,7 @@ func commands() map[string]command {
 		"remove":   runRemove,
 		"cert":     runCert,
 		"token":    runToken,
+		"keyring":  runKeyring,
 
 		"healthcheck": runHealthcheck,
 	}
@@ -60,6 +61,7 @@ Commands:
   remove    remove a dead node for good; survivors re-replicate its data
   cert      make the cluster CA and node/client certificates (create-ca, create-node, create-client, list)
   token     manage client bearer tokens in a tokens file (create, list, revoke)
+  keyring   manage the gossip encryption key (generate, list, install, use, remove): rotation without downtime
   healthcheck  exit 0 when this host's node answers /healthz (for container health checks)
   version   print the version
   help      print this help, or a command's: dynkv help serve

@@ -12,6 +12,9 @@ import (
 func startNode(nc node.Config, sc membership.SerfConfig, log *slog.Logger) (*node.Node, error) {
 	nc.Logger = log
 	sc.Logger = log.With("node", nc.NodeID)
+	if sc.KeyringFile == "" {
+		sc.KeyringFile = nc.GossipKeyringFile
+	}
 	m, err := membership.NewSerfMembership(sc)
 	if err != nil {
 		return nil, err

@@ -6,8 +6,11 @@
 //
 // # Invariants
 //
-//   - serf and memberlist types stop in serf.go and faults.go; the rest of
-//     the server sees Member and MemberStatus only.
+//   - serf and memberlist types stop in serf.go, keyring*.go and faults.go;
+//     the rest of the server sees Member, MemberStatus and the Keyring's
+//     fingerprints only.
+//   - A gossip key never leaves its keyring file and serf: the Keyring
+//     reports keys by fingerprint, and no error or log line quotes one.
 //   - A View is never modified once published; a membership change builds
 //     a new one. Its ring changes only when the set of members on the ring
 //     does (a join, a leave, a removal), never on a status flap, so a

@@ -46,7 +46,13 @@ type SerfConfig struct {
 	// restarted node rejoins by itself and is not ready until it has
 	// (rejoin.go). Empty keeps nothing: a restart knows only Join.
 	SnapshotPath string
-	Logger       *slog.Logger
+	// KeyringFile, if set, encrypts and authenticates gossip with the keys
+	// it holds (serf's format: a JSON array of base64 AES keys, the first
+	// the primary; mode 0600 or stricter): a node without one of them
+	// cannot join. serf rewrites the file whenever a key is installed,
+	// used or removed (Keyring), so the node must be able to write it.
+	KeyringFile string
+	Logger      *slog.Logger
 }
 
 // SerfMembership is Membership over hashicorp/serf.
@@ -125,6 +131,16 @@ func (m *SerfMembership) memberlistConfig() (*memberlist.Config, error) {
 		mc.AdvertiseAddr, mc.AdvertisePort = ah, ap
 	}
 	mc.Logger = newSerfLogger(m.cfg.Logger.With("component", "memberlist"))
+	if m.cfg.KeyringFile != "" {
+		kr, err := loadKeyring(m.cfg.KeyringFile)
+		if err != nil {
+			return nil, err
+		}
+		// Verifying both ways is what makes the key an admission check:
+		// clear-text gossip is neither sent nor accepted.
+		mc.Keyring = kr
+		mc.GossipVerifyIncoming, mc.GossipVerifyOutgoing = true, true
+	}
 	if m.faults != nil {
 		t, err := newFaultyGossip(host, port, m.faults, m.faultName, mc)
 		if err != nil {
@@ -151,6 +167,7 @@ func (m *SerfMembership) Start(self Member, onChange func()) error {
 		sc.Tags[tagInternode] = self.InternodeAddr
 	}
 	sc.MemberlistConfig = mc
+	sc.KeyringFile = m.cfg.KeyringFile
 	sc.Logger = newSerfLogger(m.cfg.Logger.With("component", "serf"))
 	// A crashed node stays on the ring until an operator removes it, so
 	// serf must keep remembering it (its reaper would otherwise forget a
