@@ -86,6 +86,8 @@ func (n *Node) ServeHTTP(rc *fasthttp.RequestCtx) {
 	switch {
 	case strings.HasPrefix(path, "/kv/"):
 		n.serveKV(rc, method, path[len("/kv/"):])
+	case strings.HasPrefix(path, "/admin/keyring"):
+		n.serveKeyring(rc, method, path)
 	case strings.HasPrefix(path, "/admin/local/"):
 		if allow(rc, method, fasthttp.MethodGet) {
 			n.serveAdminLocal(rc, path[len("/admin/local/"):])

@@ -26,6 +26,7 @@ type devCmd struct {
 	dataDir             string
 	basePort            int
 	n, r, w, partitions int
+	secure              bool
 	log                 logOptions
 }
 
@@ -47,6 +48,8 @@ func newDevCmd() *devCmd {
 	f.IntVar(&c.w, "w", d.W, "default write quorum, a `count` 1..n")
 	f.defaultText["w"] = "2, or n if fewer"
 	f.IntVar(&c.partitions, "partitions", d.Ring.Partitions, "`count` of ring partitions")
+	f.BoolVar(&c.secure, "secure", false, "run the cluster secured (docs/SECURITY.md): a throwaway CA and node certificates, an encrypted gossip keyring "+
+		"and an admin token, made in the data directory; prints how to point curl and the CLI at it")
 	c.log.register(f, "warn")
 	return c
 }
@@ -57,6 +60,7 @@ type devPlan struct {
 	dataDir  string // empty: a temporary directory
 	basePort int
 	node     node.Config // shared settings; ID, directory and address per node
+	secure   bool
 	log      logOptions
 }
 
@@ -103,7 +107,7 @@ func (c *devCmd) plan(args []string, lookupEnv func(string) (string, bool)) (dev
 	if err := probe.Validate(); err != nil {
 		return devPlan{}, errors.New(strings.ReplaceAll(err.Error(), "\n", "; "))
 	}
-	return devPlan{nodes: c.nodes, dataDir: c.dataDir, basePort: c.basePort, node: nc, log: c.log}, nil
+	return devPlan{nodes: c.nodes, dataDir: c.dataDir, basePort: c.basePort, node: nc, secure: c.secure, log: c.log}, nil
 }
 
 // runDev is `dynkv dev`.
@@ -132,7 +136,14 @@ func runDev(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv 
 			return 1
 		}
 	}
-	nodes, err := p.start(dir, log)
+	var sec *devSecurity
+	if p.secure {
+		sec, err = makeDevSecurity(dir, p.nodes)
+	}
+	var nodes []*node.Node
+	if err == nil {
+		nodes, err = p.start(dir, log, sec)
+	}
 	if err != nil {
 		if temp {
 			os.RemoveAll(dir)
@@ -143,10 +154,13 @@ func runDev(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv 
 	if err := waitForMembers(nodes, 15*time.Second); err != nil {
 		fmt.Fprintf(stderr, "dynkv dev: warning: %v\n", err)
 	}
-	p.printBanner(stdout, dir, temp, nodes)
+	p.printBanner(stdout, dir, temp, nodes, sec)
 	code := awaitShutdown(sigs, log, func() error {
 		fmt.Fprintln(stdout, "stopping; press Ctrl-C again to exit at once")
 		err := closeAll(nodes)
+		if sec != nil && !temp {
+			err = errors.Join(err, sec.removeDevToken())
+		}
 		if temp {
 			err = errors.Join(err, os.RemoveAll(dir))
 		}
@@ -188,13 +202,16 @@ func (p devPlan) checkPorts() error {
 
 // start opens and starts every node in turn; node 1 founds the cluster and
 // the others join it. On failure it closes the nodes already started.
-func (p devPlan) start(dir string, log *slog.Logger) ([]*node.Node, error) {
+func (p devPlan) start(dir string, log *slog.Logger, sec *devSecurity) ([]*node.Node, error) {
 	var nodes []*node.Node
 	for i := range p.nodes {
 		nc := p.node
 		nc.NodeID = node.NodeID(i)
 		nc.DataDir = filepath.Join(dir, nc.NodeID)
 		nc.HTTPAddr = p.httpAddr(i)
+		if sec != nil {
+			sec.apply(i, &nc)
+		}
 		sc := membership.SerfConfig{NodeID: nc.NodeID, BindAddr: p.gossipAddr(i), HTTPAddr: nc.HTTPAddr, Profile: "local",
 			SnapshotPath: filepath.Join(nc.DataDir, membership.SnapshotFile)}
 		if i > 0 {
@@ -221,7 +238,7 @@ func closeAll(nodes []*node.Node) error {
 	return errors.Join(errs...)
 }
 
-func (p devPlan) printBanner(w io.Writer, dir string, temp bool, nodes []*node.Node) {
+func (p devPlan) printBanner(w io.Writer, dir string, temp bool, nodes []*node.Node, sec *devSecurity) {
 	fmt.Fprintf(w, "dynkv dev: %d nodes on loopback (N=%d R=%d W=%d, %d partitions)\n",
 		len(nodes), p.node.Ring.N, p.node.R, p.node.W, p.node.Ring.Partitions)
 	note := "kept on exit"
@@ -229,10 +246,19 @@ func (p devPlan) printBanner(w io.Writer, dir string, temp bool, nodes []*node.N
 		note = "temporary: removed on exit"
 	}
 	fmt.Fprintf(w, "data  %s (%s)\n\n", dir, note)
+	scheme := "http"
+	if sec != nil {
+		scheme = "https"
+	}
 	for _, n := range nodes {
-		fmt.Fprintf(w, "  %s  http://%s\n", n.ID(), n.HTTPAddr())
+		fmt.Fprintf(w, "  %s  %s://%s\n", n.ID(), scheme, n.HTTPAddr())
 	}
 	first, last := nodes[0].HTTPAddr(), nodes[len(nodes)-1].HTTPAddr()
+	if sec != nil {
+		sec.printTry(w, first, last)
+		fmt.Fprintf(w, "\nCtrl-C stops the cluster.\n")
+		return
+	}
 	fmt.Fprintf(w, "\nTry:\n")
 	fmt.Fprintf(w, "  curl -i -X PUT --data-binary 'hello' http://%s/kv/greeting\n", first)
 	fmt.Fprintf(w, "  curl -i http://%s/kv/greeting\n", last)

@@ -1,22 +1,20 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/dynkv/dynkv/node"
 	"github.com/dynkv/dynkv/node/membership"
 )
 
-// waitForMembers polls every node's /cluster/members until each sees all of
-// them alive, so the URLs printed next serve quorum requests at once.
+// waitForMembers waits until every node sees all of them alive, so the URLs
+// printed next serve quorum requests at once. It asks the nodes, not their
+// HTTP API, which may need TLS and a token (dev --secure).
 func waitForMembers(nodes []*node.Node, timeout time.Duration) error {
-	client := &http.Client{Timeout: time.Second}
 	deadline := time.Now().Add(timeout)
 	for _, n := range nodes {
-		for !allAlive(client, n.HTTPAddr(), len(nodes)) {
+		for !allAlive(n, len(nodes)) {
 			if time.Now().After(deadline) {
 				return fmt.Errorf("%s does not see all %d nodes alive after %v", n.ID(), len(nodes), timeout)
 			}
@@ -26,18 +24,9 @@ func waitForMembers(nodes []*node.Node, timeout time.Duration) error {
 	return nil
 }
 
-func allAlive(client *http.Client, addr string, want int) bool {
-	resp, err := client.Get("http://" + addr + "/cluster/members")
-	if err != nil {
-		return false
-	}
-	defer resp.Body.Close()
-	var members []membership.Member
-	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&members) != nil {
-		return false
-	}
+func allAlive(n *node.Node, want int) bool {
 	alive := 0
-	for _, m := range members {
+	for _, m := range n.Members() {
 		if m.Status == membership.StatusAlive {
 			alive++
 		}

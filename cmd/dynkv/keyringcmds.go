@@ -92,12 +92,11 @@ func runKeyringGenerate(args []string, stdout, stderr io.Writer, lookupEnv func(
 		fmt.Fprintf(stderr, "dynkv keyring generate: %v (see dynkv keyring generate --help)\n", oneLine(err))
 		return 2
 	}
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
+	key, b64, err := newGossipKey()
+	if err != nil {
 		fmt.Fprintf(stderr, "dynkv keyring generate: %v\n", err)
 		return 1
 	}
-	b64 := base64.StdEncoding.EncodeToString(key)
 	if file == "" {
 		fmt.Fprintln(stdout, b64)
 		return 0
@@ -108,6 +107,15 @@ func runKeyringGenerate(args []string, stdout, stderr io.Writer, lookupEnv func(
 	}
 	fmt.Fprintf(stdout, "wrote %s: a keyring of one key, fingerprint %s\n", file, membership.KeyFingerprint(key))
 	return 0
+}
+
+// newGossipKey is a new random AES-256 gossip key, raw and in base64.
+func newGossipKey() ([]byte, string, error) {
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, "", fmt.Errorf("random gossip key: %w", err)
+	}
+	return key, base64.StdEncoding.EncodeToString(key), nil
 }
 
 // writeNewKeyringFile writes ["<key>"] to a file that must not exist yet:

@@ -31,6 +31,7 @@ type serveCmd struct {
 	resilience                  resilienceFlags
 	limits                      limitsFlags
 	security                    securityFlags
+	gossip                      gossipFlags
 	gossipProfile               string
 	syncWrites                  bool
 	minFreeDisk                 int
@@ -67,6 +68,8 @@ func newServeCmd() *serveCmd {
 	c.resilience.register(f)
 	c.limits.register(f)
 	c.security.register(f)
+	c.gossip.register(f)
+	c.security.gossipKeyringPresent = func() bool { return c.gossip.keyringFile != "" }
 	f.choice(&c.gossipProfile, "gossip-profile", "lan", []string{"lan", "local", "fast"},
 		"failure-detection timing `profile`: lan (a crashed node is failed in ~5.5 s), local, or fast (~0.7 s, chatty; for tests)")
 	f.StringVar(&c.pprofAddr, "pprof-addr", "", "`address` (host:port) to serve Go's profiler on (/debug/pprof/), separate from the API; off when empty")
@@ -118,6 +121,7 @@ func (c *serveCmd) config(args []string, lookupEnv func(string) (string, bool)) 
 	nc.MinFreeDiskBytes = int64(c.minFreeDisk)
 	c.resilience.apply(&nc)
 	c.limits.apply(&nc, c.f)
+	c.gossip.apply(&nc)
 
 	var errs []error
 	reload, err := c.applySecurity(&nc)

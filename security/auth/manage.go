@@ -43,6 +43,10 @@ func CreateToken(path, name string, role Role) (string, error) {
 	return token, nil
 }
 
+// ErrNoSuchToken is wrapped by RevokeToken's error for a name the file
+// does not hold.
+var ErrNoSuchToken = errors.New("no such token")
+
 // RevokeToken removes name's token from the tokens file at path. It fails
 // if name has none.
 func RevokeToken(path, name string) error {
@@ -53,9 +57,9 @@ func RevokeToken(path, name string) error {
 	i := slices.IndexFunc(entries, func(e Entry) bool { return e.Name == name })
 	if i < 0 {
 		if ValidateName(name) != nil {
-			return fmt.Errorf("no such name in %s", path) // it might be a token: do not echo it
+			return fmt.Errorf("%w: no such name in %s", ErrNoSuchToken, path) // it might be a token: do not echo it
 		}
-		return fmt.Errorf("%s has no token in %s", name, path)
+		return fmt.Errorf("%w: %s has no token in %s", ErrNoSuchToken, name, path)
 	}
 	return writeTokensFile(path, slices.Delete(entries, i, i+1))
 }
