@@ -265,7 +265,7 @@ func (c *Client) parseEndpoint(raw string) (*endpoint, error) {
 		return nil, fmt.Errorf("endpoint %q: want scheme://host:port with no path", raw)
 	}
 	if c.tls != nil && u.Scheme == "http" {
-		return nil, fmt.Errorf("endpoint %q: plain http with WithTLS; give https://host:port or host:port", raw)
+		return nil, fmt.Errorf("endpoint %q: plain http, but TLS is configured (WithTLS); give https://host:port or host:port", raw)
 	}
 	return &endpoint{scheme: u.Scheme, host: u.Host, url: u.Scheme + "://" + u.Host}, nil
 }
