@@ -1,6 +1,7 @@
 package client
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -50,6 +51,9 @@ type Client struct {
 	backoffMax       time.Duration
 	retryAmbiguous   bool
 	maxResponseBytes int64
+
+	tls  *tls.Config // WithTLS's, nil without (security.go)
+	auth []string    // the Authorization header's value, nil without WithToken; never printed
 
 	// bufs holds the buffers responses are read into (see
 	// response.release): this client's own, so that clients share no
@@ -177,7 +181,8 @@ func WithMaxResponseBytes(n int64) Option {
 }
 
 // New returns a client for the nodes at endpoints: URLs such as
-// "http://10.0.0.1:8080", or bare host:port (http is assumed).
+// "http://10.0.0.1:8080" or "https://10.0.0.1:8080", or bare host:port
+// (http is assumed, https with WithTLS).
 func New(endpoints []string, opts ...Option) (*Client, error) {
 	if len(endpoints) == 0 {
 		return nil, errors.New("dynkv client: no endpoints")
@@ -192,9 +197,19 @@ func New(endpoints []string, opts ...Option) (*Client, error) {
 		backoffMax:       DefaultBackoffMax,
 		maxResponseBytes: DefaultMaxResponseBytes,
 	}
+	for _, o := range opts {
+		if err := o(c); err != nil {
+			return nil, fmt.Errorf("dynkv client: %w", err)
+		}
+	}
+	// Endpoints are parsed after the options: WithTLS decides what a bare
+	// host:port means.
+	if err := c.useTLS(); err != nil {
+		return nil, fmt.Errorf("dynkv client: %w", err)
+	}
 	seen := map[string]bool{}
 	for _, raw := range endpoints {
-		ep, err := parseEndpoint(raw)
+		ep, err := c.parseEndpoint(raw)
 		if err != nil {
 			return nil, fmt.Errorf("dynkv client: %w", err)
 		}
@@ -204,11 +219,8 @@ func New(endpoints []string, opts ...Option) (*Client, error) {
 		}
 	}
 	c.bufs.New = newBuffer
-	c.maxAttempts = max(3, 2*len(c.endpoints))
-	for _, o := range opts {
-		if err := o(c); err != nil {
-			return nil, fmt.Errorf("dynkv client: %w", err)
-		}
+	if c.maxAttempts == 0 { // not set by WithMaxAttempts
+		c.maxAttempts = max(3, 2*len(c.endpoints))
 	}
 	return c, nil
 }
@@ -230,10 +242,17 @@ func newTransport() *http.Transport {
 	}
 }
 
-func parseEndpoint(raw string) (*endpoint, error) {
+// parseEndpoint reads one endpoint. With WithTLS a bare host:port is
+// https, and plain http is refused: the client was asked for TLS, and a
+// token must not go out in the clear to one endpoint of several.
+func (c *Client) parseEndpoint(raw string) (*endpoint, error) {
 	s := strings.TrimSpace(raw)
 	if !strings.Contains(s, "://") {
-		s = "http://" + s
+		if c.tls != nil {
+			s = "https://" + s
+		} else {
+			s = "http://" + s
+		}
 	}
 	u, err := url.Parse(s)
 	if err != nil {
@@ -244,6 +263,9 @@ func parseEndpoint(raw string) (*endpoint, error) {
 	}
 	if u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
 		return nil, fmt.Errorf("endpoint %q: want scheme://host:port with no path", raw)
+	}
+	if c.tls != nil && u.Scheme == "http" {
+		return nil, fmt.Errorf("endpoint %q: plain http, but TLS is configured (WithTLS); give https://host:port or host:port", raw)
 	}
 	return &endpoint{scheme: u.Scheme, host: u.Host, url: u.Scheme + "://" + u.Host}, nil
 }

@@ -27,8 +27,15 @@ type fakeNode struct {
 
 func newFakeNode(t *testing.T, h http.HandlerFunc) *fakeNode {
 	t.Helper()
+	return startFakeNode(t, h, (*httptest.Server).Start)
+}
+
+// startFakeNode is newFakeNode with the server set up and started by
+// start: StartTLS, say.
+func startFakeNode(t *testing.T, h http.HandlerFunc, start func(*httptest.Server)) *fakeNode {
+	t.Helper()
 	f := &fakeNode{}
-	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	f.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.hits.Add(1)
 		b, _ := io.ReadAll(r.Body)
 		f.mu.Lock()
@@ -36,6 +43,7 @@ func newFakeNode(t *testing.T, h http.HandlerFunc) *fakeNode {
 		f.mu.Unlock()
 		h(w, r)
 	}))
+	start(f.Server)
 	t.Cleanup(f.Close)
 	return f
 }
@@ -120,9 +128,11 @@ func TestErrorCodes(t *testing.T) {
 		{503, CodeShuttingDown, ErrShuttingDown},
 		{504, CodeTimeout, ErrTimeout},
 		{500, CodeInternal, ErrInternal},
+		{401, CodeUnauthenticated, ErrUnauthenticated},
+		{403, CodeForbidden, ErrForbidden},
 	}
 	sentinels := []error{ErrNotFound, ErrBadRequest, ErrValueTooLarge, ErrTooManySiblings,
-		ErrQuorumUnavailable, ErrTimeout, ErrShuttingDown, ErrInternal, ErrUnavailable}
+		ErrQuorumUnavailable, ErrTimeout, ErrShuttingDown, ErrInternal, ErrUnavailable, ErrUnauthenticated, ErrForbidden}
 	for _, tc := range cases {
 		t.Run(tc.code, func(t *testing.T) {
 			t.Parallel()

@@ -65,10 +65,26 @@
 // answered (Acks) and were required (Required). Every error can be tested
 // with errors.Is against the sentinels: ErrNotFound, ErrBadRequest,
 // ErrValueTooLarge, ErrTooManySiblings, ErrQuorumUnavailable, ErrTimeout,
-// ErrShuttingDown, ErrOverloaded, ErrInternal, and ErrUnavailable when no endpoint could be
-// reached at all. A Get of a deleted key returns ErrNotFound together with a
+// ErrShuttingDown, ErrOverloaded, ErrInternal, ErrUnauthenticated,
+// ErrForbidden, and ErrUnavailable when no endpoint could be reached at all. A Get of a deleted key returns ErrNotFound together with a
 // Result holding the tombstone's context, so a write after a delete can
 // supersede it.
+//
+// # Security
+//
+// A cluster may serve its API over TLS, require client certificates, and
+// require a bearer token of every request but the health checks.
+// LoadTLSConfig reads the cluster CA (the only trust root) and an optional
+// client certificate and key from PEM files; WithTLS makes every endpoint
+// speak TLS with that config (bare host:port endpoints become https, plain
+// http:// ones are refused). WithToken sends "Authorization: Bearer
+// <token>" with every request; the token is in no error the client
+// returns. A refused token is ErrUnauthenticated (401), a role too low for
+// the request ErrForbidden (403); neither is retried on another endpoint,
+// since every node shares the tokens file. A TLS handshake that fails
+// (an untrusted node, a refused client certificate) proves the request was
+// not acted on, so a write fails over like a refused connection instead of
+// as ambiguous.
 //
 // # Membership changes
 //

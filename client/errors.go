@@ -62,6 +62,15 @@ var (
 	// ErrAlreadyLeft: the node has already left the cluster (it left, or
 	// was removed); there is nothing more to do.
 	ErrAlreadyLeft = errors.New("node has already left the cluster")
+	// ErrUnauthenticated: the request carried no token, or one the node
+	// does not know (401 unauthenticated); see WithToken. Nothing was
+	// applied, and no other endpoint is tried: every node reads the same
+	// tokens file, so another would refuse too.
+	ErrUnauthenticated = errors.New("unauthenticated")
+	// ErrForbidden: the token is valid but its role does not allow the
+	// request (403 forbidden), a read token writing say; nothing was
+	// applied, and no other endpoint is tried.
+	ErrForbidden = errors.New("forbidden")
 )
 
 // Error codes of the HTTP API (docs/API.md), as found in APIError.Code.
@@ -83,6 +92,13 @@ const (
 	CodeBadNode           = "bad_node"
 	CodeUnknownNode       = "unknown_node"
 	CodeCannotRemove      = "cannot_remove"
+)
+
+// Codes of a node's refusal to serve a client it cannot identify or whose
+// role is too low: see ErrUnauthenticated and ErrForbidden.
+const (
+	CodeUnauthenticated = "unauthenticated"
+	CodeForbidden       = "forbidden"
 )
 
 // CodeInsufficientStorage is the code of a 507 answer: see
@@ -159,6 +175,10 @@ func (e *APIError) Is(target error) bool {
 		return e.Code == CodeUnknownNode
 	case ErrCannotRemove:
 		return e.Code == CodeCannotRemove
+	case ErrUnauthenticated:
+		return e.Status == http.StatusUnauthorized
+	case ErrForbidden:
+		return e.Status == http.StatusForbidden
 	}
 	return false
 }

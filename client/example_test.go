@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"os"
 	"slices"
 	"strings"
 
@@ -210,4 +211,28 @@ func ExampleClient_Members() {
 	// n1 alive
 	// n2 alive
 	// n3 alive
+}
+
+// A client of a secured cluster: it trusts the cluster CA, shows a client
+// certificate to nodes that require one, and sends a bearer token (from
+// `dynkv token create`). Keep the token out of source code and logs; here
+// it comes from the environment, as the CLI's DYNKV_TOKEN does.
+func ExampleWithTLS() {
+	cfg, err := client.LoadTLSConfig("certs/ca.crt", "certs/client.app.crt", "certs/client.app.key")
+	if err != nil {
+		log.Fatal(err)
+	}
+	c, err := client.New([]string{"10.0.0.1:8080", "10.0.0.2:8080"}, // https, since WithTLS
+		client.WithTLS(cfg), client.WithToken(os.Getenv("DYNKV_TOKEN")))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	_, err = c.Get(context.Background(), "user/42")
+	switch {
+	case errors.Is(err, client.ErrUnauthenticated):
+		log.Fatal("the cluster does not know this token: ", err)
+	case errors.Is(err, client.ErrForbidden):
+		log.Fatal("this token's role does not allow the request: ", err)
+	}
 }

@@ -352,7 +352,7 @@ func (c *Client) memberEndpoint(m Member) (*endpoint, error) {
 			return ep, nil
 		}
 	}
-	ep, err := parseEndpoint(c.endpoints[0].scheme + "://" + m.HTTPAddr)
+	ep, err := c.parseEndpoint(c.endpoints[0].scheme + "://" + m.HTTPAddr)
 	if err != nil {
 		return nil, fmt.Errorf("member %s: %w", m.ID, err)
 	}

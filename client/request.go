@@ -136,7 +136,7 @@ func (c *Client) judge(resp *response, err error) verdict {
 		if err == nil {
 			return final
 		}
-		if notSent(err) {
+		if notSent(err) || refusedByTLS(err) {
 			return notApplied
 		}
 		return transient
@@ -235,7 +235,7 @@ func (c *Client) attempt(ctx context.Context, ep *endpoint, r *request) (*respon
 		Proto:      "HTTP/1.1",
 		ProtoMajor: 1,
 		ProtoMinor: 1,
-		Header:     make(http.Header, 3),
+		Header:     make(http.Header, 4),
 		Host:       ep.host,
 	}).WithContext(ctx)
 	if r.body != nil || r.method == http.MethodPut {
@@ -256,6 +256,9 @@ func (c *Client) attempt(ctx context.Context, ep *endpoint, r *request) (*respon
 	}
 	if r.accept != "" {
 		req.Header["Accept"] = []string{r.accept}
+	}
+	if c.auth != nil {
+		req.Header["Authorization"] = c.auth // shared, never modified
 	}
 	hr, err := c.rt.RoundTrip(req)
 	if err != nil {

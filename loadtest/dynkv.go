@@ -2,6 +2,7 @@ package loadtest
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dynkv/dynkv/client"
 	"github.com/valyala/fasthttp"
 )
 
@@ -24,7 +26,8 @@ const headerContext = "X-Causal-Context"
 
 // DynkvOptions configure the dynkv driver.
 type DynkvOptions struct {
-	// Endpoints are node HTTP addresses, host:port or http://host:port.
+	// Endpoints are node HTTP addresses: host:port, http://host:port or
+	// https://host:port.
 	// Worker i starts on endpoint i mod len(Endpoints) and moves to the
 	// next one when its node does not answer.
 	Endpoints []string
@@ -33,12 +36,19 @@ type DynkvOptions struct {
 	R, W string
 	// Timeout bounds each request; 0 means 10 s.
 	Timeout time.Duration
+	// TLS, when set, is the configuration for nodes serving https
+	// (client.LoadTLSConfig builds one); bare host:port endpoints then
+	// mean https, and http:// ones are refused.
+	TLS *tls.Config
+	// Token, when set, is sent as "Authorization: Bearer <token>".
+	Token string
 }
 
 // Dynkv is the dynkv driver.
 type Dynkv struct {
 	opts  DynkvOptions
 	hosts []*fasthttp.HostClient
+	auth  string // the Authorization header, "" without a token
 }
 
 var _ Driver = (*Dynkv)(nil)
@@ -57,14 +67,26 @@ func NewDynkv(opts DynkvOptions) (*Dynkv, error) {
 		opts.Timeout = 10 * time.Second
 	}
 	d := &Dynkv{opts: opts}
+	if opts.Token != "" {
+		if err := client.ValidateToken(opts.Token); err != nil {
+			return nil, fmt.Errorf("dynkv driver: %w", err)
+		}
+		d.auth = "Bearer " + opts.Token
+	}
+	var tlsConfig *tls.Config
+	if opts.TLS != nil {
+		tlsConfig = opts.TLS.Clone()
+	}
 	for _, e := range opts.Endpoints {
-		addr := strings.TrimSuffix(strings.TrimPrefix(e, "http://"), "/")
-		if addr == "" || strings.Contains(addr, "/") {
-			return nil, fmt.Errorf("dynkv driver: endpoint %q: want host:port or http://host:port", e)
+		addr, isTLS, err := parseEndpoint(e, opts.TLS != nil)
+		if err != nil {
+			return nil, fmt.Errorf("dynkv driver: %w", err)
 		}
 		d.hosts = append(d.hosts, &fasthttp.HostClient{
-			Addr:     addr,
-			MaxConns: 1 << 16, // each client holds at most one connection
+			Addr:      addr,
+			IsTLS:     isTLS,
+			TLSConfig: tlsConfig,
+			MaxConns:  1 << 16, // each client holds at most one connection
 			// Count a dropped connection as the error it is: no silent
 			// retries of reads or (idempotent, to HTTP) PUTs.
 			MaxIdemponentCallAttempts: 1,
@@ -76,6 +98,33 @@ func NewDynkv(opts DynkvOptions) (*Dynkv, error) {
 		})
 	}
 	return d, nil
+}
+
+// parseEndpoint reads host:port, http://host:port or https://host:port; a
+// bare host:port speaks TLS when a TLS config is given, as the SDK's do.
+func parseEndpoint(e string, withTLS bool) (addr string, isTLS bool, err error) {
+	addr, isTLS = e, withTLS
+	if rest, ok := strings.CutPrefix(e, "https://"); ok {
+		addr, isTLS = rest, true
+	} else if rest, ok := strings.CutPrefix(e, "http://"); ok {
+		if withTLS {
+			return "", false, fmt.Errorf("endpoint %q: plain http, but TLS is configured; give https://host:port or host:port", e)
+		}
+		addr, isTLS = rest, false
+	}
+	addr = strings.TrimSuffix(addr, "/")
+	if addr == "" || strings.Contains(addr, "/") {
+		return "", false, fmt.Errorf("endpoint %q: want host:port, http://host:port or https://host:port", e)
+	}
+	return addr, isTLS, nil
+}
+
+// baseURL is h's scheme://host:port.
+func baseURL(h *fasthttp.HostClient) string {
+	if h.IsTLS {
+		return "https://" + h.Addr
+	}
+	return "http://" + h.Addr
 }
 
 func validQuorum(s string) bool {
@@ -94,7 +143,7 @@ func (d *Dynkv) Name() string { return "dynkv" }
 func (d *Dynkv) Check(ctx context.Context) error {
 	var errs []error
 	for _, h := range d.hosts {
-		status, body, err := h.GetTimeout(nil, "http://"+h.Addr+"/healthz", min(d.opts.Timeout, 5*time.Second))
+		status, body, err := h.GetTimeout(nil, baseURL(h)+"/healthz", min(d.opts.Timeout, 5*time.Second))
 		switch {
 		case err != nil:
 			errs = append(errs, fmt.Errorf("%s: %w", h.Addr, err))
@@ -123,7 +172,7 @@ func (d *Dynkv) Close() error {
 type dynkvClient struct {
 	d        *Dynkv
 	host     int
-	base     []byte // http://host:port/kv/
+	base     []byte // scheme://host:port/kv/
 	url      []byte
 	req      *fasthttp.Request
 	resp     *fasthttp.Response
@@ -131,7 +180,7 @@ type dynkvClient struct {
 }
 
 func (c *dynkvClient) setHost() {
-	c.base = append(append(append(c.base[:0], "http://"...), c.d.hosts[c.host].Addr...), "/kv/"...)
+	c.base = append(append(c.base[:0], baseURL(c.d.hosts[c.host])...), "/kv/"...)
 }
 
 // do sends the prepared request to the client's node; when the node does
@@ -154,6 +203,15 @@ func (c *dynkvClient) do(ctx context.Context) error {
 	return &OpError{Kind: KindConnection, Err: err}
 }
 
+// reset starts the next request: method and token.
+func (c *dynkvClient) reset(method string) {
+	c.req.Reset()
+	c.req.Header.SetMethod(method)
+	if c.d.auth != "" {
+		c.req.Header.Set("Authorization", c.d.auth) // copied into the request's buffer: no allocation once warm
+	}
+}
+
 // setURL builds base + escaped key + quorum into the request.
 func (c *dynkvClient) setURL(key []byte, qname, q string) {
 	c.url = appendEscapedKey(append(c.url[:0], c.base...), key)
@@ -165,8 +223,7 @@ func (c *dynkvClient) setURL(key []byte, qname, q string) {
 
 // Read is GET /kv/{key}.
 func (c *dynkvClient) Read(ctx context.Context, key []byte, res *ReadResult) error {
-	c.req.Reset()
-	c.req.Header.SetMethod(fasthttp.MethodGet)
+	c.reset(fasthttp.MethodGet)
 	c.setURL(key, "r", c.d.opts.R)
 	res.Found, res.Values, res.Token = false, res.Values[:0], res.Token[:0]
 	if err := c.do(ctx); err != nil {
@@ -204,8 +261,7 @@ type siblingsJSON struct {
 
 // Write is PUT /kv/{key} with the token as X-Causal-Context.
 func (c *dynkvClient) Write(ctx context.Context, key, value, token []byte, res *WriteResult) error {
-	c.req.Reset()
-	c.req.Header.SetMethod(fasthttp.MethodPut)
+	c.reset(fasthttp.MethodPut)
 	c.setURL(key, "w", c.d.opts.W)
 	// The string forms copy into the request's own buffers, as the []byte
 	// ones do: neither allocates once the request is warm.

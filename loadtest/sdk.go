@@ -46,7 +46,14 @@ func NewDynkvSDK(opts DynkvOptions) (*DynkvSDK, error) {
 		}
 		*q.opts = append(*q.opts, q.opt(quorum))
 	}
-	d.c, err = client.New(opts.Endpoints, client.WithRoundRobin(), client.WithAttemptTimeout(d.opts.Timeout))
+	copts := []client.Option{client.WithRoundRobin(), client.WithAttemptTimeout(d.opts.Timeout)}
+	if opts.TLS != nil {
+		copts = append(copts, client.WithTLS(opts.TLS))
+	}
+	if opts.Token != "" {
+		copts = append(copts, client.WithToken(opts.Token))
+	}
+	d.c, err = client.New(opts.Endpoints, copts...)
 	if err != nil {
 		return nil, err
 	}

@@ -20,8 +20,9 @@ import (
 	sdk "github.com/dynkv/dynkv/client"
 )
 
-// kvDefaultEndpoints are the nodes of `dynkv dev` with its default ports.
-const kvDefaultEndpoints = "http://127.0.0.1:8081,http://127.0.0.1:8082,http://127.0.0.1:8083"
+// kvDefaultEndpoints are the nodes of `dynkv dev` with its default ports,
+// bare so that --ca-cert makes them https.
+const kvDefaultEndpoints = "127.0.0.1:8081,127.0.0.1:8082,127.0.0.1:8083"
 
 // kvCmd is what every client command shares: its flags, the cluster's
 // endpoints, the output format and a bound on the whole command.
@@ -32,15 +33,17 @@ type kvCmd struct {
 	endpoints []string
 	output    string
 	timeout   time.Duration
+	security  clientSecurity
 }
 
 func newKVCmd(name, usage, summary string, outputs ...string) *kvCmd {
 	c := &kvCmd{name: name, f: newFlags(usage, summary)}
 	c.f.list(&c.endpoints, "endpoints", "dynkv nodes to use, `URLs` or host:port, comma-separated; the first that answers serves")
-	c.f.defaultText["endpoints"] = kvDefaultEndpoints
+	c.f.defaultText["endpoints"] = kvDefaultEndpoints + " (http, or https with --ca-cert)"
 	c.f.choice(&c.output, "output", "text", outputs,
 		"output `format`: "+strings.Join(outputs, ", ")+" (short: -o)")
 	c.f.DurationVar(&c.timeout, "timeout", 15*time.Second, "bound on the whole command, a `duration`")
+	c.security.register(c.f)
 	return c
 }
 
@@ -77,7 +80,11 @@ func (c *kvCmd) run(args []string, stdout, stderr io.Writer, lookupEnv func(stri
 		fmt.Fprintf(stderr, "dynkv %s: %v (see dynkv %s --help)\n", c.name, oneLine(err), c.name)
 		return 2
 	}
-	cl, err := sdk.New(c.endpoints)
+	opts, err := c.security.sdkOptions()
+	var cl *sdk.Client
+	if err == nil {
+		cl, err = sdk.New(c.endpoints, opts...)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "dynkv %s: %v (see dynkv %s --help)\n", c.name, oneLine(err), c.name)
 		return 2
@@ -95,7 +102,7 @@ func (c *kvCmd) run(args []string, stdout, stderr io.Writer, lookupEnv func(stri
 		if !strings.HasPrefix(msg, "dynkv ") { // the SDK's errors name the operation already
 			msg = "dynkv " + c.name + ": " + msg
 		}
-		fmt.Fprintln(stderr, msg)
+		fmt.Fprintln(stderr, msg+authHint(err))
 		return 1
 	}
 	return 0

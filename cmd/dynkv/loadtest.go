@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -40,6 +41,7 @@ type loadtestCmd struct {
 	contexts      string
 	jsonOut       bool
 	seed          uint64
+	security      clientSecurity // dynkv drivers only
 }
 
 // workloadValue is a --workload flag: A, B, C, F or write, any case.
@@ -107,6 +109,9 @@ func newLoadtestCmd() *loadtestCmd {
 	f.BoolVar(&c.jsonOut, "json", false, "print the report as JSON")
 	f.Uint64Var(&c.seed, "seed", 0, "`seed` of the key choices, for a reproducible run; 0 picks one")
 	f.defaultText["seed"] = "random"
+	// Redis ignores them, so an exported DYNKV_TOKEN does not stop a
+	// baseline run.
+	c.security.register(f)
 	return c
 }
 
@@ -140,7 +145,11 @@ func (c *loadtestCmd) plan(args []string, lookupEnv func(string) (string, bool),
 		if c.redisPassword != "" {
 			return cfg, nil, errors.New("--redis-password is for --driver redis")
 		}
-		opts := loadtest.DynkvOptions{Endpoints: endpoints, R: c.r, W: c.w, Timeout: c.timeout}
+		var tlsConfig *tls.Config
+		if tlsConfig, err = c.security.load(); err != nil {
+			return cfg, nil, err
+		}
+		opts := loadtest.DynkvOptions{Endpoints: endpoints, R: c.r, W: c.w, Timeout: c.timeout, TLS: tlsConfig, Token: c.security.token}
 		if c.driver == "dynkv" {
 			d, err = loadtest.NewDynkv(opts)
 		} else {

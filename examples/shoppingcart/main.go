@@ -9,6 +9,9 @@
 // in both without refreshing, and the next read shows the siblings and
 // their merge. Kill a node (or stop dev's first node) and the shop keeps
 // working through the others.
+//
+// For a secured cluster add --ca-cert (and --client-cert and --client-key
+// if its nodes require client certificates), and the token in DYNKV_TOKEN.
 package main
 
 import (
@@ -37,21 +40,31 @@ func main() {
 
 func run(args []string) error {
 	fs := flag.NewFlagSet("shoppingcart", flag.ContinueOnError)
-	defaultEndpoints := "http://127.0.0.1:8081,http://127.0.0.1:8082,http://127.0.0.1:8083"
-	if env := os.Getenv("DYNKV_ENDPOINTS"); env != "" {
-		defaultEndpoints = env
-	}
-	endpoints := fs.String("endpoints", defaultEndpoints, "dynkv nodes, comma-separated URLs (env DYNKV_ENDPOINTS)")
+	endpoints := fs.String("endpoints", envOr("DYNKV_ENDPOINTS", "http://127.0.0.1:8081,http://127.0.0.1:8082,http://127.0.0.1:8083"),
+		"dynkv nodes, comma-separated URLs or host:port (env DYNKV_ENDPOINTS)")
 	addr := fs.String("addr", "127.0.0.1:8090", "address to serve the shop on")
+	caCert := fs.String("ca-cert", envOr("DYNKV_CA_CERT", ""), "cluster CA `file`: speak https to dynkv (env DYNKV_CA_CERT)")
+	clientCert := fs.String("client-cert", envOr("DYNKV_CLIENT_CERT", ""), "client certificate `file` for nodes that require one (env DYNKV_CLIENT_CERT)")
+	clientKey := fs.String("client-key", envOr("DYNKV_CLIENT_KEY", ""), "key `file` of --client-cert (env DYNKV_CLIENT_KEY)")
+	// The token's environment variable is read after parsing, not made the
+	// default: -help prints defaults.
+	token := fs.String("token", "", "bearer `token` for a cluster that requires one (env DYNKV_TOKEN, preferred)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
 		return err
 	}
+	if *token == "" {
+		*token = os.Getenv("DYNKV_TOKEN")
+	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 
-	kv, err := client.New(strings.Split(*endpoints, ","))
+	opts, err := securityOptions(*caCert, *clientCert, *clientKey, *token)
+	if err != nil {
+		return err
+	}
+	kv, err := client.New(strings.Split(*endpoints, ","), opts...)
 	if err != nil {
 		return err
 	}
@@ -78,4 +91,28 @@ func run(args []string) error {
 		return err
 	}
 	return nil
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// securityOptions are the SDK options for a secured cluster: TLS when a CA
+// is given (LoadTLSConfig says what is missing), a token when one is.
+func securityOptions(caCert, clientCert, clientKey, token string) ([]client.Option, error) {
+	var opts []client.Option
+	if caCert != "" || clientCert != "" || clientKey != "" {
+		cfg, err := client.LoadTLSConfig(caCert, clientCert, clientKey)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, client.WithTLS(cfg))
+	}
+	if token != "" {
+		opts = append(opts, client.WithToken(token))
+	}
+	return opts, nil
 }
