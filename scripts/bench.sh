@@ -9,12 +9,16 @@
 # 1 KiB into each; then for ROUNDS rounds runs YCSB workloads A, B and C for
 # DURATION each with 64 clients, each workload on dynkv, Olric and Redis
 # in turn, then A on dynkv and on Olric at half of dynkv's peak of that
-# round; prints the medians over the rounds and the ratios.
+# round; prints the medians over the rounds and the ratios. A second dynkv
+# cluster, secured as docs/SECURITY.md describes (mutual TLS between
+# nodes, TLS and a token for the client, encrypted gossip), runs A and C
+# next to the plain one's, for the cost of security.
 # Every process it starts is stopped on exit, however it exits.
 #
 # Environment: ROUNDS (3), DURATION (15s), KEYS (100000), CLIENTS (64),
 # VALUE (1KiB), DISTRIBUTION (zipfian), BASE_PORT (18081: dynkv HTTP
-# 18081-18083, gossip 19081-19083, Olric 17081-17083, its memberlist
+# 18081-18083, gossip 19081-19083, the secured cluster 18091-18093 and
+# 19091-19093, Olric 17081-17083, its memberlist
 # 17181-17183, Redis 16379), OUT (a temporary directory; the JSON reports,
 # progress lines and server logs are kept there when set), PROFILE=1
 # (record the three dynkv nodes with `perf record` during round 1's
@@ -99,8 +103,10 @@ if [ ! -x "$OLRICD" ] || [ scripts/peers/go.mod -nt "$OLRICD" ] || [ scripts/pee
 fi
 (cd scripts/peers && go build -o "$work/olricload" ./olricload) || die "building scripts/peers/olricload failed"
 
+SECURE_PORT=$((BASE_PORT + 10))
 for i in 0 1 2; do
-  for p in $((BASE_PORT + i)) $((BASE_PORT + 1000 + i)) $((OLRIC_PORT + i)) $((OLRIC_ML_PORT + i)); do
+  for p in $((BASE_PORT + i)) $((BASE_PORT + 1000 + i)) $((SECURE_PORT + i)) $((SECURE_PORT + 1000 + i)) \
+    $((OLRIC_PORT + i)) $((OLRIC_ML_PORT + i)); do
     port_free "$p" || die "port $p is in use; set BASE_PORT"
   done
 done
@@ -120,6 +126,30 @@ for i in 0 1 2; do
   endpoints+=("127.0.0.1:$((BASE_PORT + i))")
 done
 dynkv_pids=("${pids[@]}")
+
+# The secured cluster: its CA, certificates, gossip keyring and a write
+# token are made with dynkv's own commands, as an operator would.
+sec=$work/secure
+"$BIN" cert create-ca --certs-dir "$sec/ca" >/dev/null
+"$BIN" keyring generate --file "$sec/gossip.keys" >/dev/null
+TOKEN=$("$BIN" token create bench --role write --tokens-file "$sec/tokens" 2>/dev/null)
+secure_endpoints=()
+secure_pids=()
+for i in 0 1 2; do
+  id=n$((i + 1))
+  "$BIN" cert create-node "$id" --certs-dir "$sec/ca" --out-dir "$sec/$id" >/dev/null
+  install -m 600 "$sec/gossip.keys" "$sec/$id/gossip.keys"
+  join=()
+  [ "$i" -gt 0 ] && join=(--join "127.0.0.1:$((SECURE_PORT + 1000))")
+  "$BIN" serve --node-id "$id" --data-dir "$work/sdata/$id" \
+    --http-addr "127.0.0.1:$((SECURE_PORT + i))" --gossip-addr "127.0.0.1:$((SECURE_PORT + 1000 + i))" \
+    --certs-dir "$sec/$id" --gossip-key-file "$sec/$id/gossip.keys" --tokens-file "$sec/tokens" \
+    --n 3 --r 2 --w 2 --gossip-profile local --log-level warn "${join[@]}" \
+    >"$OUT/secure-$id.log" 2>&1 &
+  pids+=($!)
+  secure_pids+=($!)
+  secure_endpoints+=("https://127.0.0.1:$((SECURE_PORT + i))")
+done
 
 # olric_config I: member I's YAML from the template, the other two members'
 # memberlist addresses as its peers.
@@ -157,8 +187,16 @@ all_alive() {
   done
 }
 wait_until 30 "every node to see 3 alive members" all_alive
+secure_alive() {
+  local e
+  for e in "${secure_endpoints[@]}"; do
+    [ "$("$BIN" members --endpoints "$e" --ca-cert "$sec/ca/ca.crt" --token "$TOKEN" 2>/dev/null | grep -cw alive)" -eq 3 ] || return 1
+  done
+}
+wait_until 30 "every secured node to see 3 alive members" secure_alive
 wait_until 10 "redis-server" eval "! port_free $REDIS_PORT"
 DYNKV=$(IFS=,; echo "${endpoints[*]}")
+SECURE=$(IFS=,; echo "${secure_endpoints[*]}")
 OLRIC=$(IFS=,; echo "${olric_endpoints[*]}")
 REDIS=127.0.0.1:$REDIS_PORT
 "$work/olricload" --endpoints "$OLRIC" --wait-members 3 --replicas 3 --wait-timeout 60s ||
@@ -192,6 +230,10 @@ lt() {
     cmd=("$BIN" loadtest --driver dynkv --endpoints "$DYNKV") servers=("${dynkv_pids[@]}")
     # dynkv's runs share their causal contexts, as one long-lived client.
     more=(--contexts "$work/dynkv.contexts")
+    ;;
+  dynkvs)
+    cmd=("$BIN" loadtest --driver dynkv --endpoints "$SECURE" --ca-cert "$sec/ca/ca.crt" --token "$TOKEN")
+    servers=("${secure_pids[@]}") more=(--contexts "$work/dynkvs.contexts")
     ;;
   olric) cmd=("$work/olricload" --endpoints "$OLRIC") servers=("${olric_pids[@]}") ;;
   redis) cmd=("$BIN" loadtest --driver redis --endpoints "$REDIS") servers=("$redis_pid") ;;
@@ -230,7 +272,7 @@ profile_stop() {
     grep -E '^ +[0-9.]+%' | sed -E 's/[[:space:]]+-[[:space:]]+-[[:space:]]*$//' >"$OUT/profile-cum.txt" || true
 }
 
-for store in dynkv olric redis; do
+for store in dynkv dynkvs olric redis; do
   lt "$store" "$store-load" --preload --duration 0
 done
 # Each workload runs on the three stores back to back, so that the
@@ -242,6 +284,10 @@ for round in $(seq "$ROUNDS"); do
       [ "$round$store$w" = 1dynkvA ] && profile_start
       lt "$store" "r$round-$store-$w" --workload "$w" --duration "$DURATION"
       [ "$round$store$w" = 1dynkvA ] && profile_stop
+      # The secured cluster right after the plain one, for the cost.
+      if [ "$store" = dynkv ] && [ "$w" != B ]; then
+        lt dynkvs "r$round-dynkvs-$w" --workload "$w" --duration "$DURATION"
+      fi
     done
   done
   # Tails compare at equal load: A on both clusters at half of what dynkv

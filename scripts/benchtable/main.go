@@ -161,6 +161,18 @@ func loadAll(dir string) (results, error) {
 				round[s.key+"-"+w] = r
 			}
 		}
+		// The secured cluster's A and C, when the run had one.
+		for _, w := range []string{"A", "C"} {
+			name := prefix + "dynkvs-" + w
+			if _, err := os.Stat(filepath.Join(dir, name+".json")); err != nil {
+				continue
+			}
+			r, err := load(dir, name)
+			if err != nil {
+				return nil, fmt.Errorf("round %d: %w", n, err)
+			}
+			round["dynkvs-"+w] = r
+		}
 		res = append(res, round)
 	}
 	if len(res) == 0 {
@@ -211,6 +223,9 @@ func table(dir string) error {
 	latencyTable(res)
 	cpuTable(res)
 	halfTable(res)
+	if res[0]["dynkvs-A"] != nil {
+		secureTable(res)
+	}
 	busiest := 0.0
 	for _, round := range res {
 		for _, r := range round {
@@ -294,6 +309,23 @@ func halfTable(res results) {
 			ms(res.med(n, p50)), ms(res.med(n, p99)), ms(res.med(n, p999)),
 			ms(res.med(n, func(r *run) float64 { return r.worstP99 })),
 			res.med(n, (*run).usPerOp), res.sum(n, errorCount), strings.Join(rounds, " / "))
+	}
+	tw.Flush()
+}
+
+// secureTable prints the secured cluster (TLS, tokens, gossip encryption)
+// against the plain one, which ran just before it in each round.
+func secureTable(res results) {
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "\nsecured vs plain dynkv\tplain ops/s\tsecured ops/s\tsecured/plain\tp99 ms plain / secured\tCPU µs/op plain / secured\terrors secured\t")
+	for _, w := range []string{"A", "C"} {
+		p, s := "dynkv-"+w, "dynkvs-"+w
+		if res[0][s] == nil {
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.2f×\t%s / %s\t%.0f / %.0f\t%d\t\n", w,
+			res.med(p, throughput), res.med(s, throughput), res.ratio(s, p, throughput),
+			ms(res.med(p, p99)), ms(res.med(s, p99)), res.med(p, (*run).usPerOp), res.med(s, (*run).usPerOp), res.sum(s, errorCount))
 	}
 	tw.Flush()
 }
