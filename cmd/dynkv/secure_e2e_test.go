@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -256,4 +257,106 @@ func (s *secureCluster) adminGet(t *testing.T, url string) (int, string) {
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
 	return res.StatusCode, string(b)
+}
+
+// TestSecureRotationUnderLoad rotates every secret of a secured cluster
+// while a verifying load runs against it: every node's certificate
+// (reissued, then SIGHUP), the tokens file (a token added, another revoked,
+// SIGHUP) and the gossip key (install, use, remove). The load must see no
+// failed request and lose no acknowledged write.
+func TestSecureRotationUnderLoad(t *testing.T) {
+	t.Parallel()
+	s := makeSecureCluster(t, "n1", "n2", "n3")
+	nodes := startSecureServeCluster(t, s)
+	all := map[string]string{"n1": "alive", "n2": "alive", "n3": "alive"}
+	for _, n := range nodes {
+		waitSDKMembers(t, s.client(t, s.read, n), all)
+	}
+	var eps []string
+	for _, n := range nodes {
+		eps = append(eps, n.url)
+	}
+	load := startProc(t, "loadtest", []string{"DYNKV_CA_CERT=" + s.ca, "DYNKV_TOKEN=" + s.write},
+		"loadtest", "--endpoints", strings.Join(eps, ","), "--duration", "20s", "--keys", "500", "--concurrency", "8",
+		"--rate", "400", "--verify", "--json")
+	env := []string{"DYNKV_CA_CERT=" + s.ca, "DYNKV_TOKEN=" + s.admin}
+	reloads := 0
+	hup := func() {
+		reloads++
+		for _, n := range nodes {
+			n.p.signal(t, syscall.SIGHUP)
+		}
+		for _, n := range nodes {
+			waitFor(t, n.id+" to reload", func() (bool, string) {
+				out := n.p.stderr.String()
+				if strings.Contains(out, "reload on SIGHUP failed") {
+					t.Fatalf("%s: %s", n.id, tail(out, 1000))
+				}
+				return strings.Count(out, "reloaded certificates and tokens on SIGHUP") >= reloads, ""
+			})
+		}
+	}
+	// Certificates: each node's reissued from the same CA.
+	for _, n := range nodes {
+		mustCLI(t, nil, "cert", "create-node", n.id, "--certs-dir", filepath.Join(s.dir, "ca"), "--out-dir", filepath.Join(s.dir, n.id), "--overwrite")
+	}
+	hup()
+	// Tokens: a new one in, the read token out; the load's token stays.
+	fresh := strings.TrimSpace(mustCLI(t, nil, "token", "create", "fresh", "--role", "read", "--tokens-file", s.tokens))
+	mustCLI(t, nil, "token", "revoke", "read-user", "--tokens-file", s.tokens)
+	hup()
+	waitFor(t, "the new token to work and the revoked one to fail on every node", func() (bool, string) {
+		for _, n := range nodes {
+			if _, err := s.client(t, fresh, n).Members(t.Context()); err != nil {
+				return false, n.id + ": " + err.Error()
+			}
+			if _, err := s.client(t, s.read, n).Members(t.Context()); !errors.Is(err, sdk.ErrUnauthenticated) {
+				return false, n.id + " still takes the revoked token"
+			}
+		}
+		return true, ""
+	})
+	// The gossip key: install, use, remove the old one.
+	old := readGossipKey(t, filepath.Join(s.dir, "n1", "gossip.keys"))
+	next := strings.TrimSpace(mustCLI(t, nil, "keyring", "generate"))
+	for _, step := range [][]string{{"install", next}, {"use", next}, {"remove", old}} {
+		mustCLI(t, env, "keyring", step[0], step[1], "--endpoints", nodes[0].url)
+	}
+	waitSDKMembers(t, s.client(t, fresh, nodes[0]), all)
+
+	if code := load.wait(t); code != 0 {
+		t.Fatalf("loadtest exited %d:\n%s", code, tail(load.stderr.String(), 3000))
+	}
+	b := []byte(load.stdout.String())
+	var rep struct {
+		Run struct {
+			Ops, Errors int64
+		}
+		Verify *struct {
+			Acknowledged int64 `json:"writes_acknowledged"`
+			Lost         int64
+		}
+	}
+	if err := json.Unmarshal(b, &rep); err != nil || rep.Verify == nil {
+		t.Fatalf("report: %v: %s", err, b)
+	}
+	if rep.Run.Errors != 0 || rep.Verify.Lost != 0 || rep.Verify.Acknowledged == 0 {
+		t.Fatalf("under rotation: %d ops, %d failed, %d acknowledged writes, %d lost; want none failed or lost",
+			rep.Run.Ops, rep.Run.Errors, rep.Verify.Acknowledged, rep.Verify.Lost)
+	}
+	t.Logf("%d ops, %d acknowledged writes verified through the rotation", rep.Run.Ops, rep.Verify.Acknowledged)
+}
+
+// readGossipKey is the only key of a keyring file.
+func readGossipKey(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	if err := json.Unmarshal(b, &keys); err != nil || len(keys) != 1 {
+		t.Fatalf("%s: %d keys, %v", path, len(keys), err)
+	}
+	return keys[0]
 }
