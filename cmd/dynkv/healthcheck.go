@@ -8,6 +8,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -26,10 +27,15 @@ func runHealthcheck(args []string, stdin io.Reader, stdout, stderr io.Writer, lo
 			"answers 200 while the process serves at all, draining included: for liveness checks\n"+
 			"that restart a node, which must not kill one that is shutting down gracefully.")
 	var (
-		addr    string
-		timeout time.Duration
-		live    bool
+		addr             string
+		timeout          time.Duration
+		live             bool
+		certsDir, tlsCrt string
 	)
+	// Named like serve's, so the container's DYNKV_CERTS_DIR or
+	// DYNKV_TLS_CERT says the node's API speaks TLS.
+	f.StringVar(&certsDir, "certs-dir", "", "the node's certs `directory`, as given to dynkv serve: the API then speaks TLS")
+	f.StringVar(&tlsCrt, "tls-cert", "", "the node's API certificate `file`, as given to dynkv serve: the API then speaks TLS")
 	f.BoolVar(&live, "live", false, "check liveness (/livez) instead of readiness (/healthz)")
 	f.StringVar(&addr, "http-addr", "127.0.0.1:8080", "`address` (host:port) the node serves HTTP on, as given to dynkv serve")
 	f.DurationVar(&timeout, "timeout", 2*time.Second, "bound on the check, a `duration`")
@@ -52,7 +58,16 @@ func runHealthcheck(args []string, stdin io.Reader, stdout, stderr io.Writer, lo
 	if live {
 		path = "/livez"
 	}
-	url := "http://" + target + path
+	scheme := "http"
+	transport := &http.Transport{DisableKeepAlives: true}
+	if certsDir != "" || tlsCrt != "" {
+		// The probe reads one status from this host's own node and sends
+		// nothing secret, so it does not verify the certificate: the node's
+		// certificate need not name the loopback address it is dialled at.
+		scheme = "https"
+		transport.TLSClientConfig = &tls.Config{InsecureSkipVerify: true}
+	}
+	url := scheme + "://" + target + path
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		fmt.Fprintf(stderr, "dynkv healthcheck: %v\n", err)
@@ -60,7 +75,7 @@ func runHealthcheck(args []string, stdin io.Reader, stdout, stderr io.Writer, lo
 	}
 	// No keep-alive and no proxy from the environment: one request to
 	// this host's node.
-	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	client := &http.Client{Transport: transport}
 	resp, err := client.Do(req)
 	if err != nil {
 		fmt.Fprintf(stderr, "unhealthy: %v\n", err)

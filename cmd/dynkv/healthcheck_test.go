@@ -76,3 +76,21 @@ func TestHealthcheck(t *testing.T) {
 		t.Errorf("--help: exit %d, %q", code, out)
 	}
 }
+
+// With serve's DYNKV_CERTS_DIR in the environment, the check speaks TLS.
+func TestHealthcheckTLS(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{"status":"ok","node":"n1"}`))
+	}))
+	defer srv.Close()
+	addr := strings.TrimPrefix(srv.URL, "https://")
+	var out bytes.Buffer
+	env := envMap(map[string]string{"DYNKV_HTTP_ADDR": addr, "DYNKV_CERTS_DIR": "/certs"})
+	if code := run([]string{"healthcheck"}, strings.NewReader(""), &out, &out, env); code != 0 {
+		t.Fatalf("TLS node with DYNKV_CERTS_DIR: exit %d, %q", code, out.String())
+	}
+	out.Reset()
+	if code := run([]string{"healthcheck", "--http-addr", addr}, strings.NewReader(""), &out, &out, envMap(nil)); code != 1 {
+		t.Fatalf("TLS node probed in plain HTTP: exit %d, %q; want 1", code, out.String())
+	}
+}
