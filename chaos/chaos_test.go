@@ -126,7 +126,7 @@ func TestChaos(t *testing.T) {
 	sweepAbandoned(ctx)
 
 	services := append(slices.Clone(allNodes), "n6")
-	c, err := newCluster(compose, image, services, "../deploy/docker-compose.yml", "testdata/extra-node.yml")
+	c, err := newCluster(compose, image, services, append([]string{"../deploy/docker-compose.yml", "testdata/extra-node.yml"}, secureFiles...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,6 +148,9 @@ func TestChaos(t *testing.T) {
 	})
 	start := time.Now()
 	t.Logf("project %s: network %s.0/24, nodes on 127.0.0.1 ports %v", c.project, c.netPrefix, c.ports)
+	if err := c.makeSecrets(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if err := c.up(ctx, allNodes...); err != nil {
 		t.Fatal(err)
 	}
@@ -225,9 +228,9 @@ func (s *suite) run(t *testing.T, sc scenario) {
 	if sc.direct {
 		rate /= 2
 	}
-	loads := []*load{startLoad(t, sc.name, prefix, s.urls(sc.clients, false), rate)}
+	loads := []*load{startLoad(t, s.c, sc.name, prefix, s.urls(sc.clients, false), rate)}
 	if sc.direct {
-		loads = append(loads, startLoad(t, sc.name+"(direct)", sc.name+"-direct-", s.urls(sc.clients, true), rate))
+		loads = append(loads, startLoad(t, s.c, sc.name+"(direct)", sc.name+"-direct-", s.urls(sc.clients, true), rate))
 	}
 	stopped := false
 	stopAll := func() {
@@ -451,7 +454,8 @@ func (w *splitWrite) write(ctx context.Context, s *suite) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.c.docker(ctx, "exec", id, "/dynkv", "put", "--endpoints", "http://127.0.0.1:8080",
+	_, err = s.c.docker(ctx, "exec", "-e", "DYNKV_CA_CERT=/secure/ca.crt", "-e", "DYNKV_TOKEN="+s.c.token,
+		id, "/dynkv", "put", "--endpoints", s.c.scheme+"://127.0.0.1:8080",
 		"--w", "1", "--timeout", "20s", "--context", w.context, w.key, "minority")
 	if err != nil {
 		return fmt.Errorf("minority write on %s: %w", w.minority, err)

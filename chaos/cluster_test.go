@@ -5,6 +5,7 @@ package chaos
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -52,6 +53,11 @@ type cluster struct {
 	netPrefix string   // first three octets of the cluster network
 	ports     map[string]int
 	http      *http.Client
+	// Clients of the secured cluster (secure_test.go): the scheme of the
+	// nodes' URLs, and the TLS and token every client uses.
+	scheme    string
+	clientTLS *tls.Config
+	token     string
 
 	mu         sync.Mutex
 	containers map[string]string // service -> container ID
@@ -84,6 +90,7 @@ func newCluster(compose []string, image string, services []string, files ...stri
 		compose:    compose,
 		ports:      map[string]int{},
 		containers: map[string]string{},
+		scheme:     "http",
 		http: &http.Client{
 			Timeout:   5 * time.Second,
 			Transport: &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second},
@@ -177,11 +184,13 @@ func (c *cluster) ip(svc string) string     { return fmt.Sprintf("%s.%d", c.netP
 
 // url is the node's published API on loopback: the path a client on the
 // host takes, through docker-proxy.
-func (c *cluster) url(svc string) string { return fmt.Sprintf("http://127.0.0.1:%d", c.ports[svc]) }
+func (c *cluster) url(svc string) string {
+	return fmt.Sprintf("%s://127.0.0.1:%d", c.scheme, c.ports[svc])
+}
 
 // directURL is the node's address on the cluster network, which the host
 // reaches through the bridge without the proxy.
-func (c *cluster) directURL(svc string) string { return "http://" + c.ip(svc) + ":8080" }
+func (c *cluster) directURL(svc string) string { return c.scheme + "://" + c.ip(svc) + ":8080" }
 
 // run runs a command with a deadline and returns its combined output.
 func run(ctx context.Context, env []string, name string, args ...string) (string, error) {

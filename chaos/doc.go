@@ -10,6 +10,9 @@
 // One run starts a five-node cluster from deploy/docker-compose.yml (its
 // "five" profile) under a Compose project of its own, on a /24 and host
 // ports of its own, so it never meets a cluster of yours or another run.
+// The cluster runs secured (deploy/docker-compose.secure.yml: mutual TLS
+// between nodes, encrypted gossip, TLS and an admin token for every request
+// of the suite), so every fault is also one of the secured transport.
 // The nodes run exactly as deployed, but with a 5 s anti-entropy interval
 // (DYNKV_ANTI_ENTROPY_INTERVAL) so that convergence is measured in seconds.
 // Then, one scenario at a time, each with a key prefix of its own:

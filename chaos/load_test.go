@@ -44,9 +44,9 @@ type load struct {
 
 // startLoad preloads the scenario's keys and starts the timed phase at rate
 // operations a second, which runs until stopLoad.
-func startLoad(t *testing.T, name, prefix string, endpoints []string, rate float64) *load {
+func startLoad(t *testing.T, c *cluster, name, prefix string, endpoints []string, rate float64) *load {
 	t.Helper()
-	sdk, err := loadtest.NewDynkvSDK(loadtest.DynkvOptions{Endpoints: endpoints, Timeout: 10 * time.Second})
+	sdk, err := loadtest.NewDynkvSDK(loadtest.DynkvOptions{Endpoints: endpoints, Timeout: 10 * time.Second, TLS: c.clientTLS, Token: c.token})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,6 +26,8 @@ Subcommands:
   create-ca      make the cluster CA: ca.crt and ca.key in --certs-dir
   create-node    make a node's certificate, NODE_ID, signed by the CA in --certs-dir
   create-client  make a client certificate, NAME, signed by the CA in --certs-dir
+  create-cluster  make a whole secured cluster's files: CA, node certificates,
+                 gossip keyrings and an admin token (for init containers)
   list           list the certificates in --certs-dir
 
 Every node needs a certs dir of its own holding ca.crt, node.crt and node.key.
@@ -44,38 +46,18 @@ tools such as curl that check host names.
 Run 'dynkv cert <subcommand> --help' for its flags.
 `
 
-// certSub is a cert subcommand's entry point.
-type certSub func(args []string, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int
-
-func certSubs() map[string]certSub {
-	return map[string]certSub{
-		"create-ca":     runCertCreateCA,
-		"create-node":   runCertCreateNode,
-		"create-client": runCertCreateClient,
-		"list":          runCertList,
+func certSubs() map[string]subcommand {
+	return map[string]subcommand{
+		"create-ca":      runCertCreateCA,
+		"create-node":    runCertCreateNode,
+		"create-client":  runCertCreateClient,
+		"create-cluster": runCertCreateCluster,
+		"list":           runCertList,
 	}
 }
 
 func runCert(args []string, _ io.Reader, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, certUsage)
-		return 2
-	}
-	subs := certSubs()
-	switch args[0] {
-	case "help", "-h", "-help", "--help":
-		if len(args) > 1 && subs[args[1]] != nil {
-			return subs[args[1]]([]string{"--help"}, stdout, stderr, lookupEnv)
-		}
-		fmt.Fprint(stdout, certUsage)
-		return 0
-	}
-	sub := subs[args[0]]
-	if sub == nil {
-		fmt.Fprintf(stderr, "dynkv cert: unknown subcommand %q; run 'dynkv cert --help' for the list\n", args[0])
-		return 2
-	}
-	return sub(args[1:], stdout, stderr, lookupEnv)
+	return runSubcommand("cert", certUsage, certSubs(), args, stdout, stderr, lookupEnv)
 }
 
 // certCmd is the flags every cert subcommand shares, and its exit-code

@@ -208,3 +208,39 @@ func TestCertHelp(t *testing.T) {
 		t.Error("dynkv help does not list cert")
 	}
 }
+
+func TestCertCreateCluster(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "secure")
+	r := certRun(t, "cert", "create-cluster", "--nodes", "n1,n2", "--certs-dir", dir)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	for _, f := range []string{"ca.crt", "ca.key", "tokens", "admin.token", "n1/node.crt", "n1/node.key", "n1/ca.crt", "n1/gossip.keys", "n2/gossip.keys"} {
+		fi, err := os.Stat(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if secret := strings.HasSuffix(f, ".key") || strings.HasSuffix(f, ".keys") || strings.HasSuffix(f, "token") || f == "tokens"; secret && fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %v; want 0600", f, fi.Mode().Perm())
+		}
+	}
+	token, _ := os.ReadFile(filepath.Join(dir, "admin.token"))
+	if !strings.HasPrefix(string(token), "dkv_") || strings.Contains(r.stdout+r.stderr, strings.TrimSpace(string(token))) {
+		t.Errorf("admin token %q, or printed", token)
+	}
+	k1, _ := os.ReadFile(filepath.Join(dir, "n1", "gossip.keys"))
+	k2, _ := os.ReadFile(filepath.Join(dir, "n2", "gossip.keys"))
+	if string(k1) != string(k2) {
+		t.Error("the nodes' gossip keyrings differ")
+	}
+	// Again, as an init container at every start: nothing changes.
+	if r := certRun(t, "cert", "create-cluster", "--nodes", "n1,n2", "--certs-dir", dir); r.code != 0 || !strings.Contains(r.stdout, "nothing changed") {
+		t.Fatalf("second run: exit %d, %q %q", r.code, r.stdout, r.stderr)
+	}
+	if again, _ := os.ReadFile(filepath.Join(dir, "admin.token")); string(again) != string(token) {
+		t.Error("the second run replaced the admin token")
+	}
+	if r := certRun(t, "cert", "create-cluster", "--certs-dir", t.TempDir()); r.code != 2 {
+		t.Errorf("no --nodes: exit %d, want 2", r.code)
+	}
+}

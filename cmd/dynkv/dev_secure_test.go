@@ -73,6 +73,10 @@ func TestDevSecure(t *testing.T) {
 	if code := send("GET", urls[2]+"/kv/greeting", token, ""); code != http.StatusOK {
 		t.Errorf("GET with the token on n3: %d", code)
 	}
+	// The CLI as the banner says: the CA and token from the environment.
+	if out := mustCLI(t, []string{"DYNKV_CA_CERT=" + ca, "DYNKV_TOKEN=" + token}, "get", "--endpoints", urls[1], "greeting"); !strings.Contains(out, "hello") {
+		t.Errorf("dynkv get against dev --secure: %q", out)
+	}
 	if code := send("PUT", urls[1]+"/kv/greeting", "", "forged"); code != http.StatusUnauthorized {
 		t.Errorf("PUT without a token: %d, want 401", code)
 	}

@@ -53,24 +53,16 @@ is safe to repeat. New nodes then start with the new keyring file.
 Run 'dynkv keyring <subcommand> --help' for its flags.
 `
 
-func runKeyring(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, keyringUsage)
-		return 2
+func runKeyring(args []string, _ io.Reader, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
+	change := func(op string) subcommand {
+		return func(args []string, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
+			return runKeyringChange(op, args, stdout, stderr, lookupEnv)
+		}
 	}
-	switch args[0] {
-	case "help", "-h", "-help", "--help":
-		fmt.Fprint(stdout, keyringUsage)
-		return 0
-	case "generate":
-		return runKeyringGenerate(args[1:], stdout, stderr, lookupEnv)
-	case "list":
-		return runKeyringList(args[1:], stdout, stderr, lookupEnv)
-	case "install", "use", "remove":
-		return runKeyringChange(args[0], args[1:], stdout, stderr, lookupEnv)
-	}
-	fmt.Fprintf(stderr, "dynkv keyring: unknown subcommand %q; want generate, list, install, use or remove (see dynkv keyring --help)\n", args[0])
-	return 2
+	return runSubcommand("keyring", keyringUsage, map[string]subcommand{
+		"generate": runKeyringGenerate, "list": runKeyringList,
+		"install": change("install"), "use": change("use"), "remove": change("remove"),
+	}, args, stdout, stderr, lookupEnv)
 }
 
 func runKeyringGenerate(args []string, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {

@@ -33,24 +33,10 @@ Running nodes pick changes up when they get SIGHUP.
 Run 'dynkv token <subcommand> --help' for its flags.
 `
 
-func runToken(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, tokenUsage)
-		return 2
-	}
-	switch args[0] {
-	case "help", "-h", "-help", "--help":
-		fmt.Fprint(stdout, tokenUsage)
-		return 0
-	case "create":
-		return runTokenCreate(args[1:], stdout, stderr, lookupEnv)
-	case "list":
-		return runTokenList(args[1:], stdout, stderr, lookupEnv)
-	case "revoke":
-		return runTokenRevoke(args[1:], stdout, stderr, lookupEnv)
-	}
-	fmt.Fprintf(stderr, "dynkv token: unknown subcommand %q; want create, list or revoke (see dynkv token --help)\n", args[0])
-	return 2
+func runToken(args []string, _ io.Reader, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
+	return runSubcommand("token", tokenUsage, map[string]subcommand{
+		"create": runTokenCreate, "list": runTokenList, "revoke": runTokenRevoke,
+	}, args, stdout, stderr, lookupEnv)
 }
 
 // tokenCmd is what the token subcommands share: their flags and the file.

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -150,9 +149,22 @@ func (b *tab) expect(what string, want ...string) {
 // addition of the pear by a page that still held the mug.
 func TestBrowserConcurrentCarts(t *testing.T) {
 	t.Parallel()
+	t.Run("plain", func(t *testing.T) { browserConcurrentCarts(t, nil) })
+	// The same against a secured cluster: TLS between the nodes and to the
+	// shop's client, which sends a write token.
+	t.Run("secured", func(t *testing.T) { browserConcurrentCarts(t, newTestSecurity(t, 3)) })
+}
+
+func browserConcurrentCarts(t *testing.T, sec *testSecurity) {
 	chromium := findChromium(t)
 	artifacts := artifactDir(t)
-	ts := startShop(t)
+	shot := func(name string) string {
+		if sec != nil {
+			name += "-secured"
+		}
+		return filepath.Join(artifacts, "shoppingcart-"+name+".png")
+	}
+	ts := startShopWith(t, sec)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*testDeadline)
 	t.Cleanup(cancel)
@@ -203,7 +215,7 @@ func TestBrowserConcurrentCarts(t *testing.T) {
 	if !strings.Contains(notice, "returned 2 siblings") || !strings.Contains(notice, "Quorum T-shirt") {
 		t.Errorf("bob's page does not report the merge of 2 siblings: %q", notice)
 	}
-	bob.screenshot(filepath.Join(artifacts, "shoppingcart-siblings-merged.png"))
+	bob.screenshot(shot("siblings-merged"))
 
 	bob.click("remove-mug")
 	bob.expect("after removing the mug", "apple", "tee")
@@ -229,7 +241,7 @@ func TestBrowserConcurrentCarts(t *testing.T) {
 		t.Errorf("total %q, want $27.30 (apple 1.50 + pear 1.80 + tee 24.00)", total)
 	}
 	waitReplicated(t, ts, cart, []string{"apple", "pear", "tee"})
-	bob.screenshot(filepath.Join(artifacts, "shoppingcart-healed.png"))
+	bob.screenshot(shot("healed"))
 }
 
 // waitReplicated waits until n1's own copy of the cart (read with
@@ -244,7 +256,7 @@ func waitReplicated(t *testing.T, ts *testShop, cart string, want []string) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		ts.kv.Get(ctx, cartKey(cart), client.R(client.All))
 		cancel()
-		got, err := localCart(ts.endpoints[0], cartKey(cart))
+		got, err := localCart(ts, cartKey(cart))
 		if err == nil && slices.Equal(got, want) {
 			return
 		}
@@ -254,9 +266,9 @@ func waitReplicated(t *testing.T, ts *testShop, cart string, want []string) {
 	t.Errorf("n1 did not catch up within %v: its copy holds %s, want %v", testDeadline, last, want)
 }
 
-// localCart reads one node's own copy of a cart and merges its siblings.
-func localCart(endpoint, key string) ([]string, error) {
-	resp, err := http.Get(endpoint + "/admin/local/" + url.PathEscape(key))
+// localCart reads n1's own copy of a cart and merges its siblings.
+func localCart(ts *testShop, key string) ([]string, error) {
+	resp, err := ts.admin.Get(ts.endpoints[0] + "/admin/local/" + url.PathEscape(key))
 	if err != nil {
 		return nil, err
 	}

@@ -47,14 +47,22 @@ type testShop struct {
 	endpoints []string
 	kv        *client.Client
 	url       string
+	admin     *http.Client // reaches the nodes' /admin routes
 }
 
-func startShop(t *testing.T) *testShop {
+func startShop(t *testing.T) *testShop { return startShopWith(t, nil) }
+
+func startShopWith(t *testing.T, sec *testSecurity) *testShop {
 	t.Helper()
 	ports := freePorts(t, 3)
 	cl, err := node.StartLocalCluster(node.LocalClusterOptions{
 		Nodes: 3, Dir: t.TempDir(), HTTP: true,
-		Configure: func(i int, c *node.Config) { c.HTTPAddr = fmt.Sprintf("127.0.0.1:%d", ports[i]) },
+		Configure: func(i int, c *node.Config) {
+			c.HTTPAddr = fmt.Sprintf("127.0.0.1:%d", ports[i])
+			if sec != nil {
+				c.Security = sec.node(i)
+			}
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -64,11 +72,15 @@ func startShop(t *testing.T) *testShop {
 			t.Errorf("close cluster: %v", err)
 		}
 	})
-	ts := &testShop{cluster: cl}
-	for i := range 3 {
-		ts.endpoints = append(ts.endpoints, "http://"+cl.Addr(i))
+	ts := &testShop{cluster: cl, admin: http.DefaultClient}
+	scheme, opts := "http://", []client.Option(nil)
+	if sec != nil {
+		scheme, opts, ts.admin = "https://", sec.clientOptions(t), sec.adminClient(t)
 	}
-	if ts.kv, err = client.New(ts.endpoints); err != nil {
+	for i := range 3 {
+		ts.endpoints = append(ts.endpoints, scheme+cl.Addr(i))
+	}
+	if ts.kv, err = client.New(ts.endpoints, opts...); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ts.kv.Close() })
