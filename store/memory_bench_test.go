@@ -15,7 +15,8 @@ import (
 )
 
 // BenchmarkMemory3DBs measures the process memory of three stores in one
-// process, as in `dynkv dev` or a multi-node test: each gets 100k × 1 KiB
+// process, as in `dynkv dev` or a multi-node test (and of one store with a
+// million keys, one node's share of a 1M-key cluster): each gets 100k × 1 KiB
 // random values through Update (8 writers per store, stores in parallel),
 // then a full scan of its 256 partitions and 60k Gets. Run it alone, so no
 // other benchmark's memory is counted:
@@ -26,26 +27,30 @@ import (
 // kernel can drop; RssAnon is the Go heap plus badger's off-heap buffers.
 func BenchmarkMemory3DBs(b *testing.B) {
 	for _, c := range []struct {
-		name string
-		opts Options
+		name         string
+		opts         Options
+		stores, keys int
 	}{
-		{"defaults", Options{}},
+		{"defaults", Options{}, 3, 100_000},
 		// For comparison: values kept in the LSM tree, as with badger's
 		// default threshold (the rest of the tuning unchanged).
-		{"values-in-LSM", Options{ValueThreshold: 1 << 20}},
+		{"values-in-LSM", Options{ValueThreshold: 1 << 20}, 3, 100_000},
+		// One node's store holding a million keys (a replica of every key
+		// of a 1M-key cluster with N=3 on three nodes).
+		{"one-store-1M", Options{}, 1, 1_000_000},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			for range b.N {
-				memoryWorkload(b, c.opts)
+				memoryWorkload(b, c.opts, c.stores, c.keys)
 			}
 		})
 	}
 }
 
-func memoryWorkload(b *testing.B, opts Options) {
+func memoryWorkload(b *testing.B, opts Options, stores, keys int) {
 	const (
-		stores, keys, writers, gets = 3, 100_000, 8, 60_000
-		partitions                  = 256
+		writers, gets = 8, 60_000
+		partitions    = 256
 	)
 	runtime.GC()
 	debug.FreeOSMemory()
