@@ -327,7 +327,28 @@ func TestSecureRotationUnderLoad(t *testing.T) {
 	if code := load.wait(t); code != 0 {
 		t.Fatalf("loadtest exited %d:\n%s", code, tail(load.stderr.String(), 3000))
 	}
-	b := []byte(load.stdout.String())
+	checkNothingFailedOrLost(t, load.stdout.String())
+}
+
+// readGossipKey is the only key of a keyring file.
+func readGossipKey(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	if err := json.Unmarshal(b, &keys); err != nil || len(keys) != 1 {
+		t.Fatalf("%s: %d keys, %v", path, len(keys), err)
+	}
+	return keys[0]
+}
+
+// checkNothingFailedOrLost reads a loadtest --verify --json report and fails
+// the test on any failed request or lost write.
+func checkNothingFailedOrLost(t *testing.T, report string) {
+	t.Helper()
+	b := []byte(report)
 	var rep struct {
 		Run struct {
 			Ops, Errors int64
@@ -345,18 +366,4 @@ func TestSecureRotationUnderLoad(t *testing.T) {
 			rep.Run.Ops, rep.Run.Errors, rep.Verify.Acknowledged, rep.Verify.Lost)
 	}
 	t.Logf("%d ops, %d acknowledged writes verified through the rotation", rep.Run.Ops, rep.Verify.Acknowledged)
-}
-
-// readGossipKey is the only key of a keyring file.
-func readGossipKey(t *testing.T, path string) string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var keys []string
-	if err := json.Unmarshal(b, &keys); err != nil || len(keys) != 1 {
-		t.Fatalf("%s: %d keys, %v", path, len(keys), err)
-	}
-	return keys[0]
 }

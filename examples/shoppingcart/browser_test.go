@@ -158,28 +158,12 @@ func TestBrowserConcurrentCarts(t *testing.T) {
 func browserConcurrentCarts(t *testing.T, sec *testSecurity) {
 	chromium := findChromium(t)
 	artifacts := artifactDir(t)
-	shot := func(name string) string {
-		if sec != nil {
-			name += "-secured"
-		}
-		return filepath.Join(artifacts, "shoppingcart-"+name+".png")
-	}
+	shot := func(name string) string { return screenshotPath(artifacts, name, sec != nil) }
 	ts := startShopWith(t, sec)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*testDeadline)
 	t.Cleanup(cancel)
-	opts := append(slices.Clone(chromedp.DefaultExecAllocatorOptions[:]),
-		chromedp.ExecPath(chromium),
-		chromedp.NoSandbox, // root in a container
-		chromedp.WindowSize(1200, 820),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	t.Cleanup(cancelAlloc)
-	browser, cancelBrowser := chromedp.NewContext(allocCtx)
-	t.Cleanup(cancelBrowser)
-	if err := chromedp.Do(browser); err != nil {
-		t.Fatalf("start %s: %v", chromium, err)
-	}
+	browser := startBrowser(t, ctx, chromium)
 	// Two sessions: separate browser contexts, as two people (or a normal
 	// and a private window) would have.
 	newTab := func(name string) *tab {
@@ -297,4 +281,30 @@ func localCart(ts *testShop, key string) ([]string, error) {
 		return nil, errors.New("no live copy")
 	}
 	return MergeORSets(sets...).Elements(), nil
+}
+
+// screenshotPath names a screenshot of the run, secured or not.
+func screenshotPath(dir, name string, secured bool) string {
+	if secured {
+		name += "-secured"
+	}
+	return filepath.Join(dir, "shoppingcart-"+name+".png")
+}
+
+// startBrowser starts headless Chromium for the test's lifetime.
+func startBrowser(t *testing.T, ctx context.Context, chromium string) context.Context {
+	t.Helper()
+	opts := append(slices.Clone(chromedp.DefaultExecAllocatorOptions[:]),
+		chromedp.ExecPath(chromium),
+		chromedp.NoSandbox, // root in a container
+		chromedp.WindowSize(1200, 820),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	t.Cleanup(cancelAlloc)
+	browser, cancelBrowser := chromedp.NewContext(allocCtx)
+	t.Cleanup(cancelBrowser)
+	if err := chromedp.Do(browser); err != nil {
+		t.Fatalf("start %s: %v", chromium, err)
+	}
+	return browser
 }
