@@ -84,6 +84,8 @@ func (n *Node) ServeHTTP(rc *fasthttp.RequestCtx) {
 		return
 	}
 	switch {
+	case path == "/kv":
+		n.serveList(rc, method)
 	case strings.HasPrefix(path, "/kv/"):
 		n.serveKV(rc, method, path[len("/kv/"):])
 	case strings.HasPrefix(path, "/admin/keyring"):

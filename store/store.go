@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -245,13 +246,25 @@ func (s *Store) Delete(partition uint16, key []byte) error {
 // when it starts. It stops at fn's first error and returns it unchanged.
 // fn may call other methods of the Store, except Close.
 func (s *Store) Scan(partition uint16, fn func(key, value []byte) error) error {
+	return s.ScanFrom(partition, nil, nil, fn)
+}
+
+// ScanFrom is Scan of the keys of partition that start with prefix and
+// sort after after (every such key when after is nil).
+func (s *Store) ScanFrom(partition uint16, prefix, after []byte, fn func(key, value []byte) error) error {
 	if err := s.enter(); err != nil {
 		return err
 	}
 	defer s.exit()
 
+	scope := append(partitionPrefix(partition), prefix...)
+	start := scope
+	if after != nil && bytes.Compare(after, prefix) >= 0 {
+		// The smallest key after after: after itself followed by a zero byte.
+		start = append(append(partitionPrefix(partition), after...), 0)
+	}
 	var fnErr error
-	err := s.iterate(partitionPrefix(partition), partitionPrefix(partition), true, func(item *badger.Item) error {
+	err := s.iterate(scope, start, true, func(item *badger.Item) error {
 		k := append([]byte(nil), item.Key()[dataPrefixLen:]...)
 		v, err := valueCopy(item)
 		if err != nil {

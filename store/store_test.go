@@ -466,3 +466,39 @@ func TestSyncAndSize(t *testing.T) {
 		t.Fatalf("Size in memory = %d, %d", l, v)
 	}
 }
+
+func TestScanFrom(t *testing.T) {
+	s := openTest(t, Options{InMemory: true})
+	for _, k := range []string{"a", "b/1", "b/2", "b/3", "c"} {
+		if err := s.Update(4, []byte(k), func([]byte, bool) ([]byte, error) { return []byte("v"), nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Update(5, []byte("b/9"), func([]byte, bool) ([]byte, error) { return []byte("v"), nil }); err != nil {
+		t.Fatal(err)
+	}
+	scan := func(prefix, after string) string {
+		var got []string
+		var a []byte
+		if after != "" {
+			a = []byte(after)
+		}
+		if err := s.ScanFrom(4, []byte(prefix), a, func(k, _ []byte) error { got = append(got, string(k)); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(got, ",")
+	}
+	for _, tc := range []struct{ prefix, after, want string }{
+		{"", "", "a,b/1,b/2,b/3,c"},
+		{"b/", "", "b/1,b/2,b/3"},
+		{"b/", "b/1", "b/2,b/3"},
+		{"b/", "a", "b/1,b/2,b/3"},
+		{"", "b/3", "c"},
+		{"", "c", ""},
+		{"b/", "b/3", ""},
+	} {
+		if got := scan(tc.prefix, tc.after); got != tc.want {
+			t.Errorf("ScanFrom(prefix %q, after %q) = %q; want %q", tc.prefix, tc.after, got, tc.want)
+		}
+	}
+}

@@ -31,6 +31,7 @@ func commands() map[string]command {
 		"put":      runPut,
 		"delete":   runDelete,
 		"members":  runMembers,
+		"ls":       runLs,
 		"ring":     runRing,
 		"status":   runStatus,
 		"leave":    runLeave,
@@ -54,6 +55,7 @@ Commands:
   get       read a key: its value, or every sibling, and its causal context
   put       write a key (value from the argument or stdin) with --context
   delete    delete what a read of a key saw
+  ls        list the cluster's live keys (--prefix), page by page
   members   list the cluster's members and their status
   ring      show partition ownership, or where one key lives (--key)
   status    one screen: members, ownership, hints, handoffs, anti-entropy

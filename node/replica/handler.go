@@ -48,6 +48,16 @@ func (r *Replica) HandleInternode(ctx context.Context, op wire.Op, body []byte) 
 		return r.handleHinted(op, body)
 	case wire.OpTreeChildren, wire.OpTreeEntries:
 		return r.handleTree(op, body)
+	case wire.OpList:
+		req, err := wire.DecodeListRequest(body)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := r.List(req)
+		if err != nil {
+			return nil, err
+		}
+		return resp.Encode(), nil
 	}
 	return nil, fmt.Errorf("%w: unknown operation %q", wire.ErrBadMessage, op)
 }

@@ -172,6 +172,15 @@ func (p *Peers) TreeEntries(ctx context.Context, m membership.Member, req wire.T
 	return es, nil
 }
 
+// List asks m for one page of a partition's live keys.
+func (p *Peers) List(ctx context.Context, m membership.Member, req wire.ListRequest) (wire.ListResponse, error) {
+	out, err := p.call(ctx, m, wire.OpList, req.Encode())
+	if err != nil {
+		return wire.ListResponse{}, err
+	}
+	return wire.DecodeListResponse(out)
+}
+
 // Bytes counts what a sequence of calls sent and received; a nil *Bytes
 // counts nothing. Not safe for concurrent use: one exchange at a time.
 type Bytes struct{ Sent, Received int64 }

@@ -63,6 +63,12 @@ func FuzzWireDecoders(f *testing.F) {
 				t.Fatal(err)
 			}
 		}
+		if m, err := DecodeListRequest(b); err == nil && !bytes.Equal(m.Encode(), b) {
+			t.Fatal("list request not canonical")
+		}
+		if m, err := DecodeListResponse(b); err == nil && !bytes.Equal(m.Encode(), b) {
+			t.Fatal("list response not canonical")
+		}
 		_ = DecodeRemoteError(b)
 		if m, err := DecodeTreeRequest(b); err == nil {
 			if !bytes.Equal(m.Encode(), b) {

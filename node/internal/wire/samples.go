@@ -24,6 +24,8 @@ func SampleMessages() [][]byte {
 		EncodeRemoteError(&RemoteError{Code: "x", Message: "y"}),
 		TreeRequest{Partition: 7, Level: 1, Indexes: []int{0, 3, 31}}.Encode(),
 		EncodeHinted("n2", ReadRequest{Key: []byte("k")}.Encode()),
+		ListRequest{Partition: 9, Prefix: []byte("user"), After: []byte("user1"), Limit: 100}.Encode(),
+		ListResponse{Keys: [][]byte{[]byte("a"), []byte("b")}, More: true}.Encode(),
 		{}, {Version}, {2, 1, 'k'},
 	}
 }
