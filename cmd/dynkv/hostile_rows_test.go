@@ -224,9 +224,14 @@ func routeRows(e *env) []row {
 		return row{name: "route/" + path, req: get(path), want: "404 unknown_route"}
 	}
 	return []row{
-		r("/"), r("/kv"), r("/KV/x"), r("/kv%2Fx"), r("//kv/x"), r("/admin/local"), r("/admin"), r("/cluster"),
+		r("/"), r("/KV/x"), r("/kv%2Fx"), r("//kv/x"), r("/admin/local"), r("/admin"), r("/cluster"),
 		r("/cluster/"), r("/cluster/nope"), r("/cluster/members/x"), r("/healthz/x"), r("/../etc/passwd"), r("/internal"),
 		r("/%0D%0AX-Injected:%201"),
+		// /kv alone is the key listing; hostile queries of it are refused.
+		{name: "route/kv-list", req: get("/kv?limit=1"), want: "200"},
+		{name: "route/kv-list-bad-limit", req: get("/kv?limit=-1"), want: "400 bad_request"},
+		{name: "route/kv-list-long-prefix", req: get("/kv?prefix=" + strings.Repeat("p", 2000)), want: "400 bad_key"},
+		{name: "route/kv-list-bad-base64", req: get("/kv?encoding=base64&after=%FF%FE"), want: "400 bad_request"},
 		{name: "rfc/route/absolute-form", req: get("http://dynkv" + p("ro/read")), want: "200", body: "read only"},
 		{name: "route/OPTIONS-asterisk", req: req("OPTIONS", "*", ""), want: "4xx"},
 		{name: "route/CONNECT-authority", req: req("CONNECT", "127.0.0.1:22", ""), want: "4xx"},

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dynkv/dynkv/node/internal/wire"
@@ -34,6 +35,12 @@ type FramedServer struct {
 	conns    map[net.Conn]struct{}
 	closed   bool
 	handlers sync.WaitGroup
+
+	// refusedLogAt and refusedSince rate-limit the log of refused
+	// connections to one line a second: a port scan or a stray client must
+	// not fill the log.
+	refusedLogAt atomic.Int64 // unix nanoseconds of the last line
+	refusedSince atomic.Int64 // refusals not logged since
 }
 
 // FramedServerConfig configures a FramedServer.
@@ -154,7 +161,7 @@ func (s *FramedServer) serveConn(raw net.Conn) {
 	defer raw.Close()
 	c, err := s.handshake(raw)
 	if err != nil {
-		s.cfg.Logger.Warn("internode connection refused", "remote", raw.RemoteAddr().String(), "err", err)
+		s.logRefused(raw, err)
 		return
 	}
 	w := newFrameWriter(c, s.cfg.WriteTimeout, func(error) { c.Close() })
@@ -199,6 +206,19 @@ func (s *FramedServer) serveConn(raw net.Conn) {
 			s.handle(w, f)
 		}()
 	}
+}
+
+// logRefused logs a refused connection, at most one line a second, saying
+// how many refusals went unlogged before it.
+func (s *FramedServer) logRefused(raw net.Conn, err error) {
+	now := time.Now().UnixNano()
+	last := s.refusedLogAt.Load()
+	if now-last < int64(time.Second) || !s.refusedLogAt.CompareAndSwap(last, now) {
+		s.refusedSince.Add(1)
+		return
+	}
+	s.cfg.Logger.Warn("internode connection refused", "remote", raw.RemoteAddr().String(), "err", err,
+		"unlogged_refusals_before", s.refusedSince.Swap(0))
 }
 
 // handshake runs the TLS handshake of a connection, if the server speaks
