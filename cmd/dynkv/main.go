@@ -32,6 +32,8 @@ func commands() map[string]command {
 		"delete":   runDelete,
 		"members":  runMembers,
 		"ls":       runLs,
+		"backup":   runBackup,
+		"restore":  runRestore,
 		"ring":     runRing,
 		"status":   runStatus,
 		"leave":    runLeave,
@@ -56,6 +58,8 @@ Commands:
   put       write a key (value from the argument or stdin) with --context
   delete    delete what a read of a key saw
   ls        list the cluster's live keys (--prefix), page by page
+  backup    write every key, siblings and context included, to a checksummed file
+  restore   merge a backup back into the cluster (nothing newer is overwritten)
   members   list the cluster's members and their status
   ring      show partition ownership, or where one key lives (--key)
   status    one screen: members, ownership, hints, handoffs, anti-entropy
