@@ -365,5 +365,5 @@ func checkNothingFailedOrLost(t *testing.T, report string) {
 		t.Fatalf("under rotation: %d ops, %d failed, %d acknowledged writes, %d lost; want none failed or lost",
 			rep.Run.Ops, rep.Run.Errors, rep.Verify.Acknowledged, rep.Verify.Lost)
 	}
-	t.Logf("%d ops, %d acknowledged writes verified through the rotation", rep.Run.Ops, rep.Verify.Acknowledged)
+	t.Logf("%d ops, %d acknowledged writes verified", rep.Run.Ops, rep.Verify.Acknowledged)
 }
