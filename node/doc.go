@@ -7,7 +7,8 @@
 //     the store;
 //   - node/repair is anti-entropy, hint delivery, handoff, leave and
 //     tombstone reaping, and their loops;
-//   - node/transport carries internode calls (pipelined HTTP, or an
+//   - node/transport carries internode calls (the framed protocol on the
+//     internode listener, mutual TLS when the cluster is secured, or an
 //     in-memory network in tests) and types them;
 //   - node/membership is serf at one boundary, the cluster View, and peer
 //     health;
@@ -18,7 +19,9 @@
 //
 // # What this package owns
 //
-// The client HTTP API (api.go, api_cluster.go; docs/API.md), and the one
+// The client HTTP API (api.go, api_cluster.go, api_list.go,
+// api_admin_set.go, api_keyring.go; docs/API.md), who may use it
+// (security.go: TLS and tokens; docs/SECURITY.md), and the one
 // mapping from the parts' errors to HTTP statuses (errors.go): the parts
 // know nothing of HTTP. Metrics (metrics.go) read the parts' own counters
 // when scraped. LocalCluster runs several nodes in one process over

@@ -15,6 +15,9 @@
 // first, read in the request's goroutine), asks one more after
 // ReadSpeculateAfter or a failure, answers once R have replied, and repairs
 // the stale replicas among those that answered, in the background.
+// Besides them: List pages through the live keys, each partition from one
+// usable replica (list.go), and MergeSet merges a whole sibling set into a
+// key's replicas by causality, for restore (merge.go).
 //
 // # Invariants
 //
