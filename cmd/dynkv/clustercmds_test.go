@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	sdk "github.com/dynkv/dynkv/client"
 	"github.com/dynkv/dynkv/node"
 	"github.com/dynkv/dynkv/node/membership"
 )
@@ -312,5 +314,20 @@ func TestCLIMembershipErrors(t *testing.T) {
 	}
 	if r := cli(t, "", nil, "leave", "--help"); !strings.Contains(r.stdout, "--wait") || !strings.Contains(r.stdout, "default 5m0s") {
 		t.Errorf("leave --help:\n%s", r.stdout)
+	}
+}
+
+func TestHandoffTotal(t *testing.T) {
+	if got := totalOf(nil); got.Percent != 100 || got.Partitions != 0 {
+		t.Errorf("no handoffs: %+v; want 100 %%", got)
+	}
+	got := totalOf([]sdk.Handoff{{KeysDone: 30, KeysLeft: 10}, {KeysDone: 0, KeysLeft: 60}})
+	if got.Partitions != 2 || got.KeysDone != 30 || got.KeysLeft != 70 || got.Percent != 30 {
+		t.Errorf("two handoffs: %+v; want 2 partitions, 30 of 100 keys, 30 %%", got)
+	}
+	var buf bytes.Buffer
+	printHandoffs(&buf, []sdk.Handoff{{From: "n3", Partition: 7, To: []string{"n1"}, KeysDone: 1, KeysLeft: 3}})
+	if !strings.Contains(buf.String(), "1 partitions, 1 of 4 keys handed off (25.0 %)") {
+		t.Errorf("printHandoffs:\n%s", buf.String())
 	}
 }

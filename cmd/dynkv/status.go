@@ -60,6 +60,28 @@ type statusJSON struct {
 	Members      []memberStatus  `json:"members"`
 	HintsPending []hintsByTarget `json:"hints_pending"`
 	Handoffs     []sdk.Handoff   `json:"handoffs"`
+	// HandoffTotal sums the handoffs in progress.
+	HandoffTotal handoffTotal `json:"handoff_total"`
+}
+
+// handoffTotal is the overall progress of the handoffs in progress.
+type handoffTotal struct {
+	Partitions int     `json:"partitions"`
+	KeysDone   int     `json:"keys_done"`
+	KeysLeft   int     `json:"keys_left"`
+	Percent    float64 `json:"percent"` // of keys done; 100 with none in progress
+}
+
+func totalOf(handoffs []sdk.Handoff) handoffTotal {
+	t := handoffTotal{Partitions: len(handoffs), Percent: 100}
+	for _, h := range handoffs {
+		t.KeysDone += h.KeysDone
+		t.KeysLeft += h.KeysLeft
+	}
+	if all := t.KeysDone + t.KeysLeft; all > 0 {
+		t.Percent = 100 * float64(t.KeysDone) / float64(all)
+	}
+	return t
 }
 
 type memberStatus struct {
@@ -172,6 +194,7 @@ func gatherStatus(ctx context.Context, cl *sdk.Client) (*statusJSON, error) {
 		}
 		st.Handoffs = append(st.Handoffs, h.Handoffs...)
 	}
+	st.HandoffTotal = totalOf(st.Handoffs)
 	st.HintsPending = hintsPending(st.Members)
 	return st, nil
 }
@@ -290,7 +313,9 @@ func printHandoffs(w io.Writer, handoffs []sdk.Handoff) {
 		fmt.Fprintln(w, "\nHandoffs: none in progress")
 		return
 	}
-	fmt.Fprintln(w, "\nHandoffs in progress:")
+	t := totalOf(handoffs)
+	fmt.Fprintf(w, "\nHandoffs in progress: %d partitions, %d of %d keys handed off (%.1f %%)\n",
+		t.Partitions, t.KeysDone, t.KeysDone+t.KeysLeft, t.Percent)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "FROM\tPARTITION\tTO\tDONE\tLEFT\tERROR")
 	for _, h := range handoffs {
