@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dynkv/dynkv/client"
 	"github.com/dynkv/dynkv/security/pki"
 )
 
@@ -53,9 +54,13 @@ func (c *cluster) makeSecrets(ctx context.Context) error {
 	c.token = strings.TrimSpace(string(token))
 	c.clientTLS = chainOnlyTLS(pool)
 	c.scheme = "https"
-	c.http = &http.Client{Timeout: 5 * time.Second, Transport: bearer{c.token, &http.Transport{
+	rt, err := client.TokenTransport(c.token, &http.Transport{
 		MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second, TLSClientConfig: c.clientTLS,
-	}}}
+	})
+	if err != nil {
+		return fmt.Errorf("the cluster's admin token: %w", err)
+	}
+	c.http = &http.Client{Timeout: 5 * time.Second, Transport: rt}
 	return nil
 }
 
@@ -78,16 +83,4 @@ func chainOnlyTLS(pool *x509.CertPool) *tls.Config {
 			return err
 		},
 	}
-}
-
-// bearer adds the token to every request.
-type bearer struct {
-	token string
-	next  http.RoundTripper
-}
-
-func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", "Bearer "+b.token)
-	return b.next.RoundTrip(r)
 }

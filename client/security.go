@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 
 	"github.com/dynkv/dynkv/security/pki"
 )
@@ -110,4 +111,26 @@ func refusedByTLS(err error) bool {
 	}
 	var op *net.OpError
 	return errors.As(err, &op) && op.Op == "remote error"
+}
+
+// TokenTransport wraps next so that every request carries "Authorization:
+// Bearer <token>", for callers of routes the Client has no method for (an
+// operator's own http.Client against /admin/local, say). The token is
+// checked as WithToken checks it.
+func TokenTransport(token string, next http.RoundTripper) (http.RoundTripper, error) {
+	if err := ValidateToken(token); err != nil {
+		return nil, err
+	}
+	return bearerTransport{header: "Bearer " + token, next: next}, nil
+}
+
+type bearerTransport struct {
+	header string
+	next   http.RoundTripper
+}
+
+func (b bearerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context()) // a RoundTripper must not change the caller's request
+	r.Header.Set("Authorization", b.header)
+	return b.next.RoundTrip(r)
 }

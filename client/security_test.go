@@ -237,3 +237,26 @@ func TestSecurityOptions(t *testing.T) {
 		t.Errorf("Get after the caller changed its config: %v", err)
 	}
 }
+
+func TestTokenTransport(t *testing.T) {
+	const token = "dkv_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+	var got string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = r.Header.Get("Authorization") }))
+	defer srv.Close()
+	rt, err := TokenTransport(token, http.DefaultTransport)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodGet, srv.URL, nil)
+	res, err := (&http.Client{Transport: rt}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if got != "Bearer "+token || req.Header.Get("Authorization") != "" {
+		t.Fatalf("server saw %q; caller's request changed: %q", got, req.Header.Get("Authorization"))
+	}
+	if _, err := TokenTransport("bad token", http.DefaultTransport); err == nil || strings.Contains(err.Error(), "bad token") {
+		t.Fatalf("a token with a space: %v; want an error that does not echo it", err)
+	}
+}

@@ -26,9 +26,7 @@ func runBackup(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupE
 			"serves. Keys are listed page by page (dynkv ls) and each key's state read with a\n"+
 			"quorum; a key written during the backup is in it as it was when read. Needs an admin\n"+
 			"token on a secured cluster. Progress goes to stderr once a second.")
-	timeout := c.f.Lookup("timeout")
-	timeout.Value.Set("24h")
-	timeout.DefValue = timeout.Value.String()
+	c.defaultTimeout("24h")
 	var out, prefix string
 	c.f.StringVar(&out, "out", "", "the backup `file` to write")
 	c.f.StringVar(&prefix, "prefix", "", "back up only keys starting with `PREFIX`")
@@ -104,9 +102,7 @@ func runRestore(args []string, stdin io.Reader, stdout, stderr io.Writer, lookup
 			"every sibling set as it was. A damaged or cut-short file is refused at the first bad\n"+
 			"byte, whose offset is printed; nothing past it is restored. Restoring twice changes\n"+
 			"nothing more. Needs an admin token on a secured cluster.")
-	timeout := c.f.Lookup("timeout")
-	timeout.Value.Set("24h")
-	timeout.DefValue = timeout.Value.String()
+	c.defaultTimeout("24h")
 	return c.run(args, stdout, stderr, lookupEnv, [2]int{1, 1}, func(ctx context.Context, cl *sdk.Client, pos []string) error {
 		f, err := os.Open(pos[0])
 		if err != nil {

@@ -29,9 +29,7 @@ func runLeave(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEn
 			"-o json prints {node, status, keys_handed_off, seconds} at the end.",
 		"text", "json")
 	// Waiting for a handoff takes longer than a request.
-	timeout := c.f.Lookup("timeout")
-	timeout.Value.Set("5m")
-	timeout.DefValue = timeout.Value.String()
+	c.defaultTimeout("5m")
 	var (
 		node string
 		wait bool

@@ -47,6 +47,14 @@ func newKVCmd(name, usage, summary string, outputs ...string) *kvCmd {
 	return c
 }
 
+// defaultTimeout replaces --timeout's default, for commands whose work
+// takes longer than one request (a leave's handoff, a listing, a backup).
+func (c *kvCmd) defaultTimeout(d string) {
+	timeout := c.f.Lookup("timeout")
+	timeout.Value.Set(d)
+	timeout.DefValue = timeout.Value.String()
+}
+
 // parse reads flags placed anywhere among the arguments
 // (flags.parseInterspersed) and returns the positional arguments.
 func (c *kvCmd) parse(args []string, lookupEnv func(string) (string, bool)) ([]string, error) {

@@ -26,9 +26,7 @@ func runLs(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv f
 	c.f.StringVar(&prefix, "prefix", "", "list only keys starting with `PREFIX`")
 	c.f.IntVar(&page, "page", 1000, "keys per request, a `count` 1..10000")
 	// A listing of many keys takes longer than one request.
-	timeout := c.f.Lookup("timeout")
-	timeout.Value.Set("1h")
-	timeout.DefValue = timeout.Value.String()
+	c.defaultTimeout("1h")
 	return c.run(args, stdout, stderr, lookupEnv, [2]int{0, 0}, func(ctx context.Context, cl *sdk.Client, _ []string) error {
 		if page < 1 || page > 10000 {
 			return usageError{fmt.Errorf("--page %d: want 1..10000", page)}

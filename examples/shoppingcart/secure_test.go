@@ -76,17 +76,9 @@ func (s *testSecurity) adminClient(t *testing.T) *http.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &http.Client{Timeout: 5 * time.Second, Transport: bearer{s.admin, &http.Transport{TLSClientConfig: cfg}}}
-}
-
-// bearer adds a token to every request.
-type bearer struct {
-	token string
-	next  http.RoundTripper
-}
-
-func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", "Bearer "+b.token)
-	return b.next.RoundTrip(r)
+	rt, err := client.TokenTransport(s.admin, &http.Transport{TLSClientConfig: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &http.Client{Timeout: 5 * time.Second, Transport: rt}
 }

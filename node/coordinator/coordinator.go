@@ -38,6 +38,8 @@ type Peers interface {
 	Mint(ctx context.Context, t membership.Target, req wire.WriteRequest) (wire.WriteResponse, error)
 	// Merge sends an encoded wire.MergeRequest, encoded once for all.
 	Merge(ctx context.Context, t membership.Target, body []byte) error
+	// List asks m for one page of a partition's live keys (list.go).
+	List(ctx context.Context, m membership.Member, req wire.ListRequest) (wire.ListResponse, error)
 }
 
 // Coordinator runs client requests. Safe for concurrent use.

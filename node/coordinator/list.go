@@ -9,12 +9,6 @@ import (
 	"github.com/dynkv/dynkv/node/membership"
 )
 
-// ListPeers is what the key listing needs of the replicas besides Peers;
-// transport.Peers has it.
-type ListPeers interface {
-	List(ctx context.Context, m membership.Member, req wire.ListRequest) (wire.ListResponse, error)
-}
-
 // ErrListUnavailable is wrapped by List's error when no replica of a
 // partition answered.
 var ErrListUnavailable = errors.New("no replica of a partition answered the listing")
@@ -27,10 +21,6 @@ var ErrListUnavailable = errors.New("no replica of a partition answered the list
 // with R=1. next is the key to pass as after for the next page, nil after
 // the last.
 func (c *Coordinator) List(ctx context.Context, prefix, after []byte, limit int) (keys [][]byte, next []byte, err error) {
-	lp, ok := c.peers.(ListPeers)
-	if !ok {
-		return nil, nil, errors.New("these peers cannot list keys")
-	}
 	v := c.cluster.View()
 	first := 0
 	if len(after) > 0 {
@@ -41,7 +31,7 @@ func (c *Coordinator) List(ctx context.Context, prefix, after []byte, limit int)
 		if p == first {
 			req.After = after
 		}
-		resp, err := c.listPartition(ctx, lp, v, req)
+		resp, err := c.listPartition(ctx, v, req)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -54,7 +44,7 @@ func (c *Coordinator) List(ctx context.Context, prefix, after []byte, limit int)
 }
 
 // listPartition asks the partition's usable replicas in turn.
-func (c *Coordinator) listPartition(ctx context.Context, lp ListPeers, v *membership.View, req wire.ListRequest) (wire.ListResponse, error) {
+func (c *Coordinator) listPartition(ctx context.Context, v *membership.View, req wire.ListRequest) (wire.ListResponse, error) {
 	self := c.cluster.Self()
 	pref := v.Ring.PreferenceList(req.Partition)
 	order := make([]string, 0, len(pref))
@@ -71,7 +61,7 @@ func (c *Coordinator) listPartition(ctx context.Context, lp ListPeers, v *member
 		if !c.cluster.Usable(m) {
 			continue
 		}
-		resp, err := lp.List(ctx, m, req)
+		resp, err := c.peers.List(ctx, m, req)
 		if err == nil {
 			return resp, nil
 		}
