@@ -23,9 +23,6 @@ func TestBackupRestoreUnderLoad(t *testing.T) {
 	if testing.Short() && os.Getenv("CI") != "true" {
 		t.Skip("preloads 100k keys into two three-process clusters")
 	}
-	if raceEnabled {
-		t.Skip("drives separate processes; nothing for the race detector to watch")
-	}
 	urls := func(nodes []*serveNode) string {
 		var eps []string
 		for _, n := range nodes {

@@ -22,9 +22,6 @@ func TestLsBoundedMemory(t *testing.T) {
 	if testing.Short() && os.Getenv("CI") != "true" {
 		t.Skip("preloads 100k keys into a three-process cluster")
 	}
-	if raceEnabled {
-		t.Skip("drives separate processes; nothing for the race detector to watch")
-	}
 	nodes := startThreeServe(t)
 	var eps []string
 	for _, n := range nodes {
