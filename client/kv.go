@@ -115,6 +115,7 @@ type RequestOption func(*callOptions)
 type callOptions struct {
 	r, w        Quorum
 	contentType string
+	ttl         time.Duration
 	servedBy    *string
 	rounds      int // Update only
 }
@@ -137,6 +138,12 @@ func W(q Quorum) RequestOption { return func(o *callOptions) { o.w = q } }
 // application/octet-stream (Update: the type of the value it read).
 func ContentType(ct string) RequestOption { return func(o *callOptions) { o.contentType = ct } }
 
+// TTL makes a Put's value expire d after it is written: from then on it
+// reads as absent everywhere (docs/GUARANTEES.md, "Expiry"). d is rounded
+// down to whole milliseconds; a value written without one never expires.
+// A write with a context that saw the value replaces it, TTL and all.
+func TTL(d time.Duration) RequestOption { return func(o *callOptions) { o.ttl = d } }
+
 // ServedBy records in *node the node that coordinated the call (its
 // X-Dynkv-Node header) — for Update, the one that took the last write.
 func ServedBy(node *string) RequestOption { return func(o *callOptions) { o.servedBy = node } }
@@ -149,6 +156,9 @@ type Sibling struct {
 	// Modified is the coordinating replica's clock at the write:
 	// informative only, it orders nothing.
 	Modified time.Time `json:"modified"`
+	// Expires is when a value written with a TTL stops being readable;
+	// zero for one that never expires.
+	Expires time.Time `json:"expires"`
 }
 
 // Result is what a Get found.
@@ -283,6 +293,15 @@ func (c *Client) write(ctx context.Context, method, key string, value []byte, cc
 	q, err := quorumQuery("w", o.w)
 	if err != nil {
 		return nil, err
+	}
+	if o.ttl != 0 && method == http.MethodPut {
+		if o.ttl < time.Millisecond {
+			return nil, fmt.Errorf("%w: TTL %v: want at least 1ms", ErrBadRequest, o.ttl)
+		}
+		if q != "" {
+			q += "&"
+		}
+		q += "ttl=" + strconv.FormatInt(o.ttl.Milliseconds(), 10) + "ms"
 	}
 	r := &request{method: method, path: path, query: q, body: value, cctx: cc.token, write: true}
 	if method == http.MethodPut {

@@ -244,6 +244,10 @@ func (n *Node) serveKV(rc *fasthttp.RequestCtx, method, rawKey string) {
 			return
 		}
 		req := WriteRequest{Key: key, Context: cctx, W: w, Delete: method == fasthttp.MethodDelete}
+		if req.TTL, apiErr = parseTTL(rc, req.Delete); apiErr != nil {
+			writeError(rc, apiErr)
+			return
+		}
 		if !req.Delete {
 			body := rc.PostBody()
 			if len(body) > n.cfg.MaxValueBytes {
@@ -273,6 +277,27 @@ type siblingJSON struct {
 	Value       string `json:"value"` // base64 (standard, padded)
 	ContentType string `json:"content_type"`
 	Modified    string `json:"modified,omitempty"`
+	// Expires is when the value stops being readable, for a write with a
+	// TTL.
+	Expires string `json:"expires,omitempty"`
+}
+
+// expiredOnly reports whether a set with nothing readable holds an expired
+// value (rather than only tombstones), to say which in the 404.
+func expiredOnly(s vclock.Set) bool {
+	for _, sib := range s.Siblings {
+		if !sib.Deleted && sib.Expires != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func formatExpiry(ms int64) string {
+	if ms == 0 {
+		return ""
+	}
+	return time.UnixMilli(ms).UTC().Format(time.RFC3339Nano)
 }
 
 type readJSON struct {
@@ -281,7 +306,7 @@ type readJSON struct {
 }
 
 func (n *Node) renderRead(rc *fasthttp.RequestCtx, key []byte, s vclock.Set) {
-	live := s.Live()
+	live := s.Live(n.cfg.Clock().UnixMilli())
 	n.metrics.siblingsRead.Observe(float64(len(live)))
 	token := s.Context.TokenFor(key)
 	if token != "" {
@@ -295,6 +320,9 @@ func (n *Node) renderRead(rc *fasthttp.RequestCtx, key []byte, s vclock.Set) {
 			return
 		}
 		e.Message = "key deleted"
+		if expiredOnly(s) {
+			e.Message = "key expired"
+		}
 		writeErrorWith(rc, e, map[string]any{"context": token})
 		return
 	}
@@ -310,6 +338,7 @@ func (n *Node) renderRead(rc *fasthttp.RequestCtx, key []byte, s vclock.Set) {
 			Value:       base64.StdEncoding.EncodeToString(sib.Value),
 			ContentType: sib.ContentType,
 			Modified:    time.UnixMilli(sib.Modified).UTC().Format(time.RFC3339Nano),
+			Expires:     formatExpiry(sib.Expires),
 		}
 	}
 	if wantJSON {

@@ -109,6 +109,7 @@ type localSiblingJSON struct {
 	ContentType string `json:"content_type"`
 	Deleted     bool   `json:"deleted"`
 	Modified    string `json:"modified"`
+	Expires     string `json:"expires,omitempty"`
 }
 
 func (n *Node) serveAdminLocal(rc *fasthttp.RequestCtx, rawKey string) {
@@ -127,7 +128,7 @@ func (n *Node) serveAdminLocal(rc *fasthttp.RequestCtx, rawKey string) {
 		sibs[i] = localSiblingJSON{
 			Dot: sib.Dot.String(), Value: base64.StdEncoding.EncodeToString(sib.Value),
 			ContentType: sib.ContentType, Deleted: sib.Deleted,
-			Modified: time.UnixMilli(sib.Modified).UTC().Format(time.RFC3339Nano),
+			Modified: time.UnixMilli(sib.Modified).UTC().Format(time.RFC3339Nano), Expires: formatExpiry(sib.Expires),
 		}
 	}
 	p := n.cluster.View().Ring.PartitionOf(key)

@@ -37,7 +37,7 @@ func TestDeleteAcrossPartition(t *testing.T) {
 	settle(t, c, 10*time.Second, "replicas agree on the tombstone and the concurrent write", func() bool {
 		for _, id := range pref {
 			s, err := c.Node(indexOf(id)).readLocal(key)
-			if err != nil || len(s.Siblings) != 2 || len(s.Live()) != 1 || string(s.Live()[0].Value) != "concurrent" {
+			if err != nil || len(s.Siblings) != 2 || len(s.Live(0)) != 1 || string(s.Live(0)[0].Value) != "concurrent" {
 				return false
 			}
 		}
@@ -68,7 +68,7 @@ func TestDeleteAcrossPartition(t *testing.T) {
 		tick(t, c)
 	}
 	res, err := c.Node(3).Get(t.Context(), key, 3)
-	if err != nil || len(res.Set.Live()) != 0 {
+	if err != nil || len(res.Set.Live(0)) != 0 {
 		t.Fatalf("deleted key came back: %v %v", err, liveValues(res.Set))
 	}
 }

@@ -59,7 +59,7 @@ func TestFullReplicaStandsAside(t *testing.T) {
 			t.Fatalf("put %s through the full node: %v", key, err)
 		}
 		res, err := full.Get(ctx, key, 0)
-		if err != nil || len(res.Set.Live()) != 1 {
+		if err != nil || len(res.Set.Live(0)) != 1 {
 			t.Fatalf("get %s through the full node: %v", key, err)
 		}
 	}

@@ -193,7 +193,7 @@ func TestCorruptRecordIsQuarantinedAndHeals(t *testing.T) {
 	if _, err := n.Put(t.Context(), WriteRequest{Key: bad, Value: []byte("after"), Context: read.Set.Context}); err != nil {
 		t.Fatalf("write after the repair: %v", err)
 	}
-	if got, err := n.Get(t.Context(), bad, 3); err != nil || len(got.Set.Live()) != 1 || string(got.Set.Live()[0].Value) != "after" {
+	if got, err := n.Get(t.Context(), bad, 3); err != nil || len(got.Set.Live(0)) != 1 || string(got.Set.Live(0)[0].Value) != "after" {
 		t.Fatalf("read after the repair: %v, %v", got.Set, err)
 	}
 }

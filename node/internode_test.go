@@ -29,7 +29,7 @@ func TestInternodeOnItsOwnListener(t *testing.T) {
 	put("framed")
 
 	old := c.Node(2)
-	if s, err := old.readLocal([]byte("framed")); err != nil || len(s.Live()) != 1 {
+	if s, err := old.readLocal([]byte("framed")); err != nil || len(s.Live(0)) != 1 {
 		t.Fatalf("n3 holds framed: %v %v", s, err)
 	}
 
@@ -43,7 +43,7 @@ func TestInternodeOnItsOwnListener(t *testing.T) {
 	if res := do(t, "PUT", c.Addr(0), kvPath("over-http")+"?w=3", []byte("v")); res.status != http.StatusServiceUnavailable {
 		t.Fatalf("PUT with w=3 and n3 reachable only at its client port: %d %s; want 503", res.status, res.body)
 	}
-	if s, err := old.readLocal([]byte("over-http")); err == nil && len(s.Live()) != 0 {
+	if s, err := old.readLocal([]byte("over-http")); err == nil && len(s.Live(0)) != 0 {
 		t.Fatalf("n3 took a write through its client port: %v", s)
 	}
 }

@@ -98,7 +98,7 @@ func TestMembershipChangesUnderLoad(t *testing.T) {
 			if err != nil {
 				return fmt.Errorf("%s: read %s with R=N: %w", step, key, err)
 			}
-			if want := latest[k].Load().(string); !holdsValue(res.Set.Live(), want) {
+			if want := latest[k].Load().(string); !holdsValue(res.Set.Live(0), want) {
 				return fmt.Errorf("%s: %s reads %v, want %s among them", step, key, liveValues(res.Set), want)
 			}
 			return nil
@@ -190,7 +190,7 @@ func TestLeaveResumesAfterCrash(t *testing.T) {
 	for k := range keys {
 		key := []byte(fmt.Sprintf("r%05d", k))
 		res, err := c.Node(k%3).Get(t.Context(), key, 3)
-		if err != nil || !holdsValue(res.Set.Live(), string(key)) {
+		if err != nil || !holdsValue(res.Set.Live(0), string(key)) {
 			t.Fatalf("%s after the leave: %v %v", key, err, liveValues(res.Set))
 		}
 		if s, _ := c.Node(3).readLocal(key); !s.IsZero() {
@@ -242,7 +242,7 @@ func TestHandoffGoesPastACorruptRecord(t *testing.T) {
 	for k := range keys {
 		key := []byte(fmt.Sprintf("h%04d", k))
 		res, err := c.Node(k%3).Get(t.Context(), key, 3)
-		if err != nil || !holdsValue(res.Set.Live(), string(key)) {
+		if err != nil || !holdsValue(res.Set.Live(0), string(key)) {
 			t.Fatalf("%s after the leave: %v %v", key, err, liveValues(res.Set))
 		}
 	}

@@ -12,7 +12,7 @@ import (
 
 func liveValues(s vclock.Set) []string {
 	var out []string
-	for _, sib := range s.Live() {
+	for _, sib := range s.Live(0) {
 		out = append(out, string(sib.Value))
 	}
 	return out
@@ -127,7 +127,7 @@ func TestKillAndRestartKeepsAcknowledgedWrites(t *testing.T) {
 	}
 	for _, k := range keys {
 		res, err := c.Node(int(k[1])%3).Get(t.Context(), k, 3)
-		if err != nil || len(res.Set.Live()) != 1 || !bytes.Equal(res.Set.Live()[0].Value, k) {
+		if err != nil || len(res.Set.Live(0)) != 1 || !bytes.Equal(res.Set.Live(0)[0].Value, k) {
 			t.Fatalf("key %x after restart: %v %v", k, err, liveValues(res.Set))
 		}
 	}

@@ -80,7 +80,7 @@ func holds(n *Node, key []byte, value string) bool {
 	if err != nil {
 		return false
 	}
-	for _, sib := range s.Live() {
+	for _, sib := range s.Live(0) {
 		if string(sib.Value) == value {
 			return true
 		}
@@ -144,7 +144,7 @@ func TestSloppyQuorumWithEveryReplicaDown(t *testing.T) {
 	}
 	// Sloppy read from the fallbacks sees it.
 	res, err := c.Node(coord).Get(t.Context(), key, 2)
-	if err != nil || len(res.Set.Live()) == 0 {
+	if err != nil || len(res.Set.Live(0)) == 0 {
 		t.Fatalf("sloppy read: %v %v", err, liveValues(res.Set))
 	}
 	c.Net.Heal()

@@ -133,7 +133,7 @@ func TestSecureClusterRefusesOutsiders(t *testing.T) {
 	for i := range 3 {
 		n := c.Node(i)
 		s, err := n.readLocal([]byte("k"))
-		if err != nil || len(s.Live()) != 1 || string(s.Live()[0].Value) != "v1" {
+		if err != nil || len(s.Live(0)) != 1 || string(s.Live(0)[0].Value) != "v1" {
 			t.Errorf("%s holds k = %v, %v; want v1 alone", n.ID(), s, err)
 		}
 		if s, err := n.readLocal([]byte("forged")); err == nil && len(s.Siblings) > 0 {

@@ -13,12 +13,14 @@ import (
 //	context  = actorCount { len(actor) actor max cloudCount { cloudDelta } }
 //	set      = version(byte 1) context siblingCount { sibling }
 //	sibling  = actorIndex counter flags(byte) modified(zigzag varint)
+//	           [expires(zigzag varint), if flags has flagExpires]
 //	           len(contentType) contentType len(value) value
 //
 // Actors are sorted and unique; cloud counters are stored as gaps from the
 // previous one (starting from max+1), each at least 1. Siblings name their
 // actor by index into the context's actor list, which is sound because a
-// sibling's dot is always in its set's context.
+// sibling's dot is always in its set's context. flagExpires was added
+// within version 1: sets written before it decode unchanged.
 const (
 	setFormatV1 = 1
 
@@ -29,7 +31,8 @@ const (
 	maxActors = 1 << 14
 
 	flagDeleted = 1 << 0
-	knownFlags  = flagDeleted
+	flagExpires = 1 << 1
+	knownFlags  = flagDeleted | flagExpires
 )
 
 // ErrMalformed is wrapped by every decoding error.
@@ -76,6 +79,9 @@ func (s Set) EncodedLen() int {
 	n := 1 + s.Context.EncodedLen() + uvarintLen(uint64(len(s.Siblings)))
 	for _, sib := range s.Siblings {
 		idx, _ := s.Context.find(sib.Dot.Actor)
+		if sib.Expires != 0 {
+			n += varintLen(sib.Expires)
+		}
 		n += uvarintLen(uint64(idx)) + uvarintLen(sib.Dot.Counter) + 1 + varintLen(sib.Modified) +
 			uvarintLen(uint64(len(sib.ContentType))) + len(sib.ContentType) +
 			uvarintLen(uint64(len(sib.Value))) + len(sib.Value)
@@ -114,8 +120,14 @@ func (s Set) AppendBinary(dst []byte) []byte {
 		if sib.Deleted {
 			flags |= flagDeleted
 		}
+		if sib.Expires != 0 {
+			flags |= flagExpires
+		}
 		dst = append(dst, flags)
 		dst = binary.AppendVarint(dst, sib.Modified)
+		if sib.Expires != 0 {
+			dst = binary.AppendVarint(dst, sib.Expires)
+		}
 		dst = binary.AppendUvarint(dst, uint64(len(sib.ContentType)))
 		dst = append(dst, sib.ContentType...)
 		dst = binary.AppendUvarint(dst, uint64(len(sib.Value)))
@@ -145,6 +157,12 @@ func DecodeSet(b []byte) (Set, error) {
 		counter := d.uvarint()
 		flags := d.byte()
 		modified := d.varint()
+		var expires int64
+		if flags&flagExpires != 0 {
+			if expires = d.varint(); expires == 0 && d.err == nil {
+				return Set{}, malformed("sibling %d has an expiry flag but no expiry", i)
+			}
+		}
 		ct := d.bytes()
 		val := d.bytes()
 		if d.err != nil {
@@ -162,6 +180,7 @@ func DecodeSet(b []byte) (Set, error) {
 			ContentType: string(ct),
 			Deleted:     flags&flagDeleted != 0,
 			Modified:    modified,
+			Expires:     expires,
 		}
 		if !ctx.Contains(sib.Dot) {
 			return Set{}, malformed("sibling %s is outside its context", sib.Dot)

@@ -9,7 +9,7 @@ import (
 
 func seedSets() [][]byte {
 	var s Set
-	s, _ = s.Write("n1.00aa", Context{}, Sibling{Value: []byte("x"), ContentType: "text/plain", Modified: 1700000000000})
+	s, _ = s.Write("n1.00aa", Context{}, Sibling{Value: []byte("x"), ContentType: "text/plain", Modified: 1700000000000, Expires: 1700000060000})
 	s, _ = s.Write("n2.00bb", Context{}, Sibling{Deleted: true})
 	s2 := s
 	s2.Context = s2.Context.Add(Dot{"n3.00cc", 9})

@@ -16,7 +16,7 @@ func randomStates(rng *rand.Rand, n int) []Set {
 		switch rng.IntN(3) {
 		case 0, 1:
 			ctx := ctxs[rng.IntN(len(ctxs))]
-			states[r], _ = states[r].Write(actors[r], ctx, Sibling{Value: fmt.Appendf(nil, "%d", i), Deleted: rng.IntN(5) == 0})
+			states[r], _ = states[r].Write(actors[r], ctx, Sibling{Value: fmt.Appendf(nil, "%d", i), Deleted: rng.IntN(5) == 0, Expires: int64(rng.IntN(3)) * 1000})
 		default:
 			states[r] = states[r].Merge(states[rng.IntN(len(states))])
 		}

@@ -17,10 +17,19 @@ type Sibling struct {
 	// milliseconds. It orders nothing; it is shown to users and used to age
 	// tombstones.
 	Modified int64
+	// Expires is when the value stops being readable, in Unix milliseconds
+	// of the same wall clock; 0 means never (docs/GUARANTEES.md, "Expiry"). It is
+	// part of the version, so every copy of the sibling, wherever it
+	// travels, expires at the same instant.
+	Expires int64
 }
 
+// ExpiredAt reports whether the sibling has expired at nowMs (Unix
+// milliseconds).
+func (s Sibling) ExpiredAt(nowMs int64) bool { return s.Expires != 0 && nowMs >= s.Expires }
+
 func (s Sibling) equal(o Sibling) bool {
-	return s.Dot == o.Dot && s.Deleted == o.Deleted && s.Modified == o.Modified &&
+	return s.Dot == o.Dot && s.Deleted == o.Deleted && s.Modified == o.Modified && s.Expires == o.Expires &&
 		s.ContentType == o.ContentType && bytes.Equal(s.Value, o.Value)
 }
 
@@ -35,15 +44,44 @@ type Set struct {
 // IsZero reports whether nothing was ever seen for the key.
 func (s Set) IsZero() bool { return s.Context.IsZero() && len(s.Siblings) == 0 }
 
-// Live returns the siblings that are not tombstones.
-func (s Set) Live() []Sibling {
+// Live returns the siblings readable at nowMs (Unix milliseconds): neither
+// tombstones nor expired. An expired sibling reads as absent but stays in
+// the set, like a tombstone, until it is reaped or superseded: its dot and
+// its expiry travel together, so no stale copy can make it readable again.
+// Expiry times are positive, so Live(0) ignores expiry.
+func (s Set) Live(nowMs int64) []Sibling {
 	live := make([]Sibling, 0, len(s.Siblings))
 	for _, sib := range s.Siblings {
-		if !sib.Deleted {
+		if !sib.Deleted && !sib.ExpiredAt(nowMs) {
 			live = append(live, sib)
 		}
 	}
 	return live
+}
+
+// WithoutExpired returns the set without the siblings expired at nowMs.
+// Dropping one is always safe to merge: its dot stays in the context, so a
+// replica still holding it drops it at the next merge, as it would a
+// superseded sibling, and it was unreadable everywhere anyway. A caller must
+// not leave a set with no siblings this way where it still needs a
+// timestamp to age the key by (the tombstone reaper does).
+func (s Set) WithoutExpired(nowMs int64) Set {
+	keep := 0
+	for _, sib := range s.Siblings {
+		if !sib.ExpiredAt(nowMs) {
+			keep++
+		}
+	}
+	if keep == len(s.Siblings) {
+		return s
+	}
+	out := Set{Context: s.Context, Siblings: make([]Sibling, 0, keep)}
+	for _, sib := range s.Siblings {
+		if !sib.ExpiredAt(nowMs) {
+			out.Siblings = append(out.Siblings, sib)
+		}
+	}
+	return out
 }
 
 // NextDot is the dot a write by actor would mint given the client's context.

@@ -8,7 +8,7 @@ func val(s string) Sibling { return Sibling{Value: []byte(s)} }
 
 func values(s Set) []string {
 	var out []string
-	for _, sib := range s.Live() {
+	for _, sib := range s.Live(0) {
 		out = append(out, string(sib.Value))
 	}
 	return out

@@ -224,7 +224,7 @@ func printSiblings(w io.Writer, res sdk.Result) {
 			if ct == "" {
 				ct = "no content type"
 			}
-			fmt.Fprintf(w, "[%d] %s, %d bytes, modified %s\n", i+1, ct, len(s.Value), s.Modified.UTC().Format(time.RFC3339Nano))
+			fmt.Fprintf(w, "[%d] %s, %d bytes, modified %s%s\n", i+1, ct, len(s.Value), s.Modified.UTC().Format(time.RFC3339Nano), expiresText(s.Expires))
 			printValue(w, s.Value)
 		}
 	}
@@ -266,10 +266,12 @@ func runPut(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv 
 		"text", "json")
 	var (
 		cctx, contentType, w string
+		ttl                  time.Duration
 	)
 	c.f.StringVar(&cctx, "context", "", "causal `token` from a previous get or put")
 	c.f.StringVar(&contentType, "content-type", "", "content `type` stored with the value")
 	c.f.defaultText["content-type"] = "application/octet-stream"
+	c.f.DurationVar(&ttl, "ttl", 0, "expire the value this `long` after the write, e.g. 30m (default: never)")
 	quorumFlag(c.f, &w, "w", "write")
 	return c.run(args, stdout, stderr, lookupEnv, [2]int{1, 2}, func(ctx context.Context, cl *sdk.Client, pos []string) error {
 		q, err := parseQuorumFlag("w", w)
@@ -287,7 +289,7 @@ func runPut(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv 
 			return fmt.Errorf("read the value from stdin: %w", err)
 		}
 		var node string
-		next, err := cl.Put(ctx, pos[0], value, cc, sdk.W(q), sdk.ContentType(contentType), sdk.ServedBy(&node))
+		next, err := cl.Put(ctx, pos[0], value, cc, sdk.W(q), sdk.ContentType(contentType), sdk.TTL(ttl), sdk.ServedBy(&node))
 		if err != nil {
 			return err
 		}
@@ -446,4 +448,12 @@ func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// expiresText is a sibling's expiry as get prints it, empty for none.
+func expiresText(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return ", expires " + t.UTC().Format(time.RFC3339Nano)
 }

@@ -3,6 +3,7 @@ package coordinator
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/dynkv/dynkv/node/internal/wire"
 	"github.com/dynkv/dynkv/node/membership"
@@ -16,7 +17,10 @@ type WriteRequest struct {
 	Value       []byte
 	ContentType string
 	Delete      bool
-	W           int // 0 = the default
+	// TTL, above zero, makes the value expire that long after it is
+	// written (docs/GUARANTEES.md, "Expiry").
+	TTL time.Duration
+	W   int // 0 = the default
 }
 
 // WriteResult is what a client learns of an acknowledged write.
@@ -42,7 +46,7 @@ func (c *Coordinator) Put(ctx context.Context, req WriteRequest) (WriteResult, e
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
 	defer cancel()
 	p := &put{c: c, w: w, targets: targets, spares: spares, tried: map[int]bool{}}
-	wreq := wire.WriteRequest{Key: req.Key, Context: req.Context, Value: req.Value, ContentType: req.ContentType, Deleted: req.Delete}
+	wreq := wire.WriteRequest{Key: req.Key, Context: req.Context, Value: req.Value, ContentType: req.ContentType, Deleted: req.Delete, TTL: req.TTL}
 	minter, minted, err := p.mint(ctx, wreq)
 	if err != nil {
 		return WriteResult{}, err

@@ -10,7 +10,8 @@ import (
 	"github.com/dynkv/dynkv/vclock"
 )
 
-// Tombstone reaping (docs/GUARANTEES.md, G6). A delete leaves a tombstone so that it supersedes
+// Tombstone reaping (docs/GUARANTEES.md, G6), which also reclaims expired
+// values. A delete leaves a tombstone so that it supersedes
 // exactly what it saw and cannot be undone by a stale replica. Once every
 // replica holds the very same tombstone-only state and the grace period has
 // passed, the key can be forgotten: no replica has anything that could bring
@@ -73,12 +74,26 @@ func (rp *Repair) ReapTombstonesOnce(ctx context.Context) (ReapStats, error) {
 	return st, nil
 }
 
+// reapable reports whether nothing of s can be read again: every sibling is
+// a tombstone or an expired value, each at least the grace period old (a
+// tombstone since it was written, a value since it expired). Expired values
+// wait out the same grace as tombstones, as Cassandra's expired cells wait
+// out gc_grace: a forgotten key's dots could otherwise be minted again
+// while a late hint still carries the old ones (docs/GUARANTEES.md,
+// "Expiry").
 func reapable(s vclock.Set, now time.Time, grace time.Duration) bool {
 	if len(s.Siblings) == 0 {
 		return false
 	}
 	for _, sib := range s.Siblings {
-		if !sib.Deleted || now.Sub(time.UnixMilli(sib.Modified)) < grace {
+		since := sib.Modified
+		if !sib.Deleted {
+			if sib.Expires == 0 || !sib.ExpiredAt(now.UnixMilli()) {
+				return false
+			}
+			since = sib.Expires
+		}
+		if now.Sub(time.UnixMilli(since)) < grace {
 			return false
 		}
 	}

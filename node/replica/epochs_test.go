@@ -32,7 +32,7 @@ func TestForgottenKeyNeverReusesADot(t *testing.T) {
 	if again.Dot == first.Dot {
 		t.Fatalf("dot %s minted twice for different values", first.Dot)
 	}
-	if live := first.Set.Merge(again.Set).Live(); len(live) != 2 {
+	if live := first.Set.Merge(again.Set).Live(0); len(live) != 2 {
 		t.Fatalf("merge of the forgotten and the new write: %d live siblings, want 2", len(live))
 	}
 

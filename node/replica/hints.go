@@ -95,7 +95,8 @@ func (r *Replica) hintWrite(target string, req wire.WriteRequest) ([]byte, error
 	if err != nil {
 		return nil, err
 	}
-	next := cur.WriteAt(dot, req.Context, r.sibling(req))
+	nowMs := r.cfg.Clock().UnixMilli()
+	next := cur.WithoutExpired(nowMs).WriteAt(dot, req.Context, sibling(req, nowMs))
 	if err := r.checkSiblings(next); err != nil {
 		return nil, err
 	}

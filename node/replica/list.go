@@ -25,12 +25,13 @@ func (r *Replica) List(req wire.ListRequest) (wire.ListResponse, error) {
 	if len(req.After) > 0 {
 		after = req.After
 	}
+	nowMs := r.cfg.Clock().UnixMilli()
 	err := r.store.ScanFrom(uint16(req.Partition), req.Prefix, after, func(key, value []byte) error {
 		s, err := vclock.DecodeSet(value)
 		if err != nil {
 			return fmt.Errorf("list partition %d: key %q: %w", req.Partition, key, err)
 		}
-		if len(s.Live()) == 0 {
+		if len(s.Live(nowMs)) == 0 {
 			return nil
 		}
 		if len(resp.Keys) == req.Limit {

@@ -210,12 +210,16 @@ func (r *Replica) mintInto(req wire.WriteRequest, cur vclock.Set, exists bool) (
 	if err != nil {
 		return vclock.Set{}, vclock.Dot{}, err
 	}
+	// Expired siblings go now, so they count against no sibling limit; the
+	// new sibling keeps the set non-empty (vclock.Set.WithoutExpired).
+	nowMs := r.cfg.Clock().UnixMilli()
+	cur = cur.WithoutExpired(nowMs)
 	if !marked {
 		actor := r.epochs.actor(r.actor, int(r.partition(req.Key)))
 		if err := checkMintContext(req.Context, actor, cur, exists); err != nil {
 			return vclock.Set{}, vclock.Dot{}, err
 		}
-		next, dot := cur.Write(actor, req.Context, r.sibling(req))
+		next, dot := cur.Write(actor, req.Context, sibling(req, nowMs))
 		return next, dot, nil
 	}
 	if err := checkPlausible(req.Context); err != nil {
@@ -225,5 +229,5 @@ func (r *Replica) mintInto(req wire.WriteRequest, cur vclock.Set, exists bool) (
 	if err != nil {
 		return vclock.Set{}, vclock.Dot{}, err
 	}
-	return cur.WriteAt(dot, req.Context, r.sibling(req)), dot, nil
+	return cur.WriteAt(dot, req.Context, sibling(req, nowMs)), dot, nil
 }

@@ -83,7 +83,7 @@ func TestCorruptRecordIsQuarantined(t *testing.T) {
 		t.Fatal(err)
 	}
 	s, _ := r.Read(key)
-	if len(s.Live()) != 2 {
+	if len(s.Live(0)) != 2 {
 		t.Fatalf("after the repair: %v, want v1 and v2", s)
 	}
 	resp, err = r.Mint(wire.WriteRequest{Key: key, Context: s.Context, Value: []byte("v3")})

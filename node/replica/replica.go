@@ -199,11 +199,14 @@ func (r *Replica) Mint(req wire.WriteRequest) (wire.WriteResponse, error) {
 	return out, nil
 }
 
-func (r *Replica) sibling(req wire.WriteRequest) vclock.Sibling {
-	return vclock.Sibling{
-		Value: req.Value, ContentType: req.ContentType, Deleted: req.Deleted,
-		Modified: r.cfg.Clock().UnixMilli(),
+// sibling is the version a write mints, stamped with the minting replica's
+// clock; its expiry is fixed here, once, so that every copy agrees on it.
+func sibling(req wire.WriteRequest, nowMs int64) vclock.Sibling {
+	sib := vclock.Sibling{Value: req.Value, ContentType: req.ContentType, Deleted: req.Deleted, Modified: nowMs}
+	if req.TTL > 0 && !req.Deleted {
+		sib.Expires = nowMs + req.TTL.Milliseconds()
 	}
+	return sib
 }
 
 func (r *Replica) checkValue(v []byte) error {

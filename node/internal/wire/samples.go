@@ -1,11 +1,16 @@
 package wire
 
-import "github.com/dynkv/dynkv/vclock"
+import (
+	"time"
+
+	"github.com/dynkv/dynkv/vclock"
+)
 
 func sampleSet() vclock.Set {
 	var s vclock.Set
 	s, _ = s.Write("n1.aaaa", vclock.Context{}, vclock.Sibling{Value: []byte("v"), ContentType: "text/plain"})
 	s, _ = s.Write("n2.bbbb", vclock.Context{}, vclock.Sibling{Deleted: true})
+	s, _ = s.Write("n3.cccc", vclock.Context{}, vclock.Sibling{Value: []byte("t"), Modified: 1700000000000, Expires: 1700000002000})
 	return s
 }
 
@@ -19,6 +24,7 @@ func SampleMessages() [][]byte {
 		ReadRequest{Key: []byte("k")}.Encode(),
 		ReadResponse{Set: s}.Encode(),
 		WriteRequest{Key: []byte("k"), Context: s.Context, Value: []byte("v"), ContentType: "a/b", Deleted: true}.Encode(),
+		WriteRequest{Key: []byte("k"), Context: s.Context, Value: []byte("v"), ContentType: "a/b", TTL: 1500 * time.Millisecond}.Encode(),
 		WriteResponse{Dot: dot, Set: s}.Encode(),
 		MergeRequest{Key: []byte("k"), Set: s}.Encode(),
 		EncodeRemoteError(&RemoteError{Code: "x", Message: "y"}),

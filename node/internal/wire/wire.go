@@ -3,6 +3,7 @@ package wire
 import (
 	"encoding/binary"
 	"fmt"
+	"time"
 
 	"github.com/dynkv/dynkv/vclock"
 )
@@ -69,7 +70,20 @@ type WriteRequest struct {
 	Value       []byte
 	ContentType string
 	Deleted     bool
+	// TTL, when above zero, makes the minted sibling expire that long
+	// after the minting replica's clock stamps it (docs/GUARANTEES.md,
+	// "Expiry"); whole milliseconds.
+	TTL time.Duration
 }
+
+// MaxTTL bounds a write's TTL: longer is surely a unit mistake, and it
+// keeps expiry times far from overflowing.
+const MaxTTL = 100 * 365 * 24 * time.Hour
+
+const (
+	writeFlagDeleted = 1 << 0
+	writeFlagTTL     = 1 << 1
+)
 
 type WriteResponse struct {
 	Dot vclock.Dot // the dot minted for the write
@@ -106,9 +120,15 @@ func (m WriteRequest) Encode() []byte {
 	b = appendBytes(b, []byte(m.ContentType))
 	var flags byte
 	if m.Deleted {
-		flags = 1
+		flags |= writeFlagDeleted
+	}
+	if m.TTL > 0 {
+		flags |= writeFlagTTL
 	}
 	b = append(b, flags)
+	if m.TTL > 0 {
+		b = binary.AppendUvarint(b, uint64(m.TTL.Milliseconds()))
+	}
 	return appendBytes(b, m.Value)
 }
 
@@ -117,12 +137,17 @@ func DecodeWriteRequest(b []byte) (WriteRequest, error) {
 	m := WriteRequest{Key: r.key()}
 	m.Context = r.context()
 	m.ContentType = string(r.bytes())
-	switch flags := r.byte(); flags {
-	case 0:
-	case 1:
-		m.Deleted = true
-	default:
+	flags := r.byte()
+	if flags&^(writeFlagDeleted|writeFlagTTL) != 0 {
 		r.fail("unknown write flags %#x", flags)
+	}
+	m.Deleted = flags&writeFlagDeleted != 0
+	if flags&writeFlagTTL != 0 {
+		ms := r.uvarint()
+		if ms == 0 || ms > uint64(MaxTTL.Milliseconds()) {
+			r.fail("TTL of %d ms is outside 1 ms to %s", ms, MaxTTL)
+		}
+		m.TTL = time.Duration(ms) * time.Millisecond
 	}
 	m.Value = r.bytes()
 	return m, r.finish()
