@@ -16,6 +16,59 @@ import (
 	"github.com/dynkv/dynkv/vclock"
 )
 
+// ttlKeys are the fault schedules' keys written with TTLs; each write is
+// blind, so each is a sibling of its own that only its expiry can end.
+const ttlKeys = 4
+
+// ttlWrites are the acknowledged TTL writes, by key: element → short.
+type ttlWrites map[string]map[string]bool
+
+func (w ttlWrites) write(t *testing.T, n *Node, rng *rand.Rand, elem string) string {
+	key := fmt.Sprintf("t%d", rng.IntN(ttlKeys))
+	short := rng.IntN(2) == 0
+	ttl := 1000 * time.Hour // beyond any clock jump of the schedule
+	if short {
+		ttl = time.Duration(1+rng.IntN(5)) * time.Second
+	}
+	_, err := n.Put(t.Context(), WriteRequest{Key: []byte(key), Value: []byte(elem), TTL: ttl, W: 1 + rng.IntN(3)})
+	if err == nil {
+		if w[key] == nil {
+			w[key] = map[string]bool{}
+		}
+		w[key][elem] = short
+	}
+	return fmt.Sprintf("write %s=%s ttl=%v via %s: %v", key, elem, ttl, n.ID(), err)
+}
+
+// check reads every TTL key: each acknowledged long-lived element is
+// there, no short-lived one is (docs/GUARANTEES.md, "Expiry").
+func (w ttlWrites) check(t *testing.T, c *LocalCluster, nodes int) (lasting, expired int) {
+	t.Helper()
+	for k := range ttlKeys {
+		key := fmt.Sprintf("t%d", k)
+		coord := c.Node(k % nodes)
+		res, err := coord.Get(t.Context(), []byte(key), 3)
+		if err != nil {
+			t.Fatalf("final read of %s: %v", key, err)
+		}
+		have := map[string]bool{}
+		for _, sib := range res.Set.Live(coord.cfg.Clock().UnixMilli()) {
+			have[string(sib.Value)] = true
+		}
+		for elem, short := range w[key] {
+			if have[elem] == short {
+				t.Errorf("key %s: element %s (short TTL: %v) readable: %v", key, elem, short, have[elem])
+			}
+			if short {
+				expired++
+			} else {
+				lasting++
+			}
+		}
+	}
+	return lasting, expired
+}
+
 // simClock is simulated time shared by a test's nodes: a manual clock for
 // durations and timers, and per node a wall clock with its own skew so
 // that clock jumps hit one node at a time.
@@ -39,7 +92,8 @@ func (c *simClock) of(i int) func() time.Time {
 // restarts, clock jumps and hint/anti-entropy rounds over at least 30 s of
 // simulated time, then heals everything and checks docs/GUARANTEES.md's G3 (every replica of
 // every key converges, hints drained) and G2 (every acknowledged element is
-// in its key's final value).
+// in its key's final value), and that TTL writes made among the faults
+// expire, and only they ("Expiry").
 //
 // DYNKV_SEEDS sets how many seeds run (default 20); DYNKV_SEED replays one.
 func TestRandomFaultSchedules(t *testing.T) {
@@ -76,6 +130,7 @@ func runFaultSchedule(t *testing.T, seed uint64) {
 		cfg.RequestTimeout = 2 * time.Second  // real: in-memory calls are fast
 	}})
 	acked := map[string][]string{}
+	ttls := ttlWrites{}
 	down := map[int]bool{}
 	simulated := time.Duration(0)
 	var log []string
@@ -104,6 +159,9 @@ func runFaultSchedule(t *testing.T, seed uint64) {
 		simulated += d
 		up := running()
 		switch op := rng.IntN(100); {
+		case op < 11: // a blind write with a TTL: short (expires) or long (must survive)
+			coord := up[rng.IntN(len(up))]
+			event("%s", ttls.write(t, c.Node(coord), rng, fmt.Sprintf("s%d-%d", seed, step)))
 		case op < 55: // read-merge-write through a random running node
 			coord := up[rng.IntN(len(up))]
 			key := fmt.Sprintf("k%d", rng.IntN(keys))
@@ -208,6 +266,11 @@ func runFaultSchedule(t *testing.T, seed uint64) {
 				return false
 			}
 		}
+		for k := range ttlKeys {
+			if !replicasAgree(c, []byte(fmt.Sprintf("t%d", k))) {
+				return false
+			}
+		}
 		return true
 	}
 	rounds := 0
@@ -257,6 +320,10 @@ func runFaultSchedule(t *testing.T, seed uint64) {
 	if lost > 0 {
 		t.FailNow()
 	}
+	// Past every short TTL and (by far) the clock jumps the schedule makes:
+	// what expired stays expired.
+	clock.advance(12 * time.Hour)
+	lasting, expired := ttls.check(t, c, nodes)
 	var delivered, redirected int
 	for i := range nodes {
 		for _, st := range c.Node(i).HintStats() {
@@ -264,6 +331,6 @@ func runFaultSchedule(t *testing.T, seed uint64) {
 			redirected += int(st.Redirected)
 		}
 	}
-	t.Logf("seed %d: %d nodes at the end, %d acknowledged writes over %v simulated, converged in %d rounds; hints delivered %d, redirected %d",
-		seed, nodes, writes, simulated, rounds, delivered, redirected)
+	t.Logf("seed %d: %d nodes at the end, %d acknowledged writes over %v simulated, converged in %d rounds; hints delivered %d, redirected %d; TTL writes kept %d, expired %d",
+		seed, nodes, writes, simulated, rounds, delivered, redirected, lasting, expired)
 }
