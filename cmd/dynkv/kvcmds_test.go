@@ -128,6 +128,13 @@ func TestCLIKeys(t *testing.T) {
 			t.Errorf("get with siblings printed %q; missing %q", get.stdout, want)
 		}
 	}
+	// --ttl: the siblings' listing shows when each expires.
+	run("", "put", "session", "a", "--ttl", "1h").ok(t)
+	run("", "put", "session", "b", "--ttl", "30m").ok(t)
+	if get := run("", "get", "session").ok(t); strings.Count(get.stdout, ", expires 20") != 2 {
+		t.Errorf("get of TTL siblings printed %q; want each one's expiry", get.stdout)
+	}
+
 	var g getOutput
 	js := run("", "get", "-o", "json", "greeting").ok(t)
 	if err := json.Unmarshal([]byte(js.stdout), &g); err != nil {
