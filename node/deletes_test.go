@@ -95,12 +95,7 @@ func otherThan(ids []string, skip int) string {
 // or a surviving sibling keeps them.
 func TestTombstoneReaping(t *testing.T) {
 	clock := newSimClock(4)
-	c := startCluster(t, LocalClusterOptions{Nodes: 4, Configure: func(i int, cfg *Config) {
-		manualLoops(i, cfg)
-		cfg.Clock = clock.of(i)
-		cfg.Time = clock
-		cfg.TombstoneGrace = time.Hour
-	}})
+	c := startSimCluster(t, 4, false, clock, func(cfg *Config) { cfg.TombstoneGrace = time.Hour })
 	key, pref := keyOwnedBy(t, c.Node(0), "n1")
 	owner := c.Node(0)
 	write := func(del bool, value string) {

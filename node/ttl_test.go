@@ -14,12 +14,7 @@ import (
 // and the reaper reclaims it from every replica's store after the grace.
 func TestTTLExpiresEverywhere(t *testing.T) {
 	clock := newSimClock(4)
-	c := startCluster(t, LocalClusterOptions{Nodes: 4, HTTP: true, Configure: func(i int, cfg *Config) {
-		manualLoops(i, cfg)
-		cfg.Clock = clock.of(i)
-		cfg.Time = clock
-		cfg.TombstoneGrace = time.Hour
-	}})
+	c := startSimCluster(t, 4, true, clock, func(cfg *Config) { cfg.TombstoneGrace = time.Hour })
 	key, pref := keyOwnedBy(t, c.Node(0), "n1")
 	owner := c.Node(0)
 	// A replica that misses the TTL write holds the older, non-expiring
@@ -76,6 +71,20 @@ func TestTTLExpiresEverywhere(t *testing.T) {
 	}
 }
 
+// startSimCluster starts nodes on simulated time with their background
+// loops driven by hand (manualLoops); configure, if set, adjusts each.
+func startSimCluster(t *testing.T, nodes int, http bool, clock *simClock, configure func(*Config)) *LocalCluster {
+	t.Helper()
+	return startCluster(t, LocalClusterOptions{Nodes: nodes, HTTP: http, Configure: func(i int, cfg *Config) {
+		manualLoops(i, cfg)
+		cfg.Clock = clock.of(i)
+		cfg.Time = clock
+		if configure != nil {
+			configure(cfg)
+		}
+	}})
+}
+
 // expectExpired checks that every node reads key as absent, with the 404
 // saying it expired.
 func expectExpired(t *testing.T, c *LocalCluster, key []byte) {
@@ -94,11 +103,7 @@ func expectExpired(t *testing.T, c *LocalCluster, key []byte) {
 // concurrent write survives its expiry as the only value.
 func TestTTLWithContextAndConcurrentWrites(t *testing.T) {
 	clock := newSimClock(3)
-	c := startCluster(t, LocalClusterOptions{Nodes: 3, HTTP: true, Configure: func(i int, cfg *Config) {
-		manualLoops(i, cfg)
-		cfg.Clock = clock.of(i)
-		cfg.Time = clock
-	}})
+	c := startSimCluster(t, 3, true, clock, nil)
 	n := c.Node(0)
 	put := func(key, value string, ttl time.Duration, withContext bool) {
 		t.Helper()
