@@ -40,6 +40,7 @@ const maxWalkEntries = 1 << 22
 type Ring struct {
 	cfg     Config
 	members []string // sorted, distinct
+	zones   []string // zones[i] is members[i]'s zone
 	n       int      // preference list length: min(cfg.N, len(members))
 
 	// walks holds every partition's walk: partition p's is
@@ -56,16 +57,40 @@ type Ring struct {
 // (every list is empty). It returns an error, never panics, for an invalid
 // cfg (ErrInvalidConfig), an empty member name (ErrInvalidMember), more
 // members than cfg.Partitions, or Partitions × members above 4,194,304
-// (ErrTooManyMembers).
+// (ErrTooManyMembers). It is NewZoned with every zone empty.
 func New(members []string, cfg Config) (*Ring, error) {
+	zoned := make([]Member, len(members))
+	for i, m := range members {
+		zoned[i] = Member{Name: m}
+	}
+	return NewZoned(zoned, cfg)
+}
+
+// NewZoned is New for members that name their zones: preference lists then
+// span min(N, zones) zones (see the package doc, "Zones"). The same name
+// twice with different zones is ErrInvalidMember.
+func NewZoned(members []Member, cfg Config) (*Ring, error) {
+	r, err := newUnplaced(members, cfg)
+	if err != nil || len(r.members) == 0 {
+		return r, err
+	}
+	owners, err := ownerIndexes(r.members, cfg)
+	if err != nil {
+		return nil, err
+	}
+	r.place(owners)
+	return r, nil
+}
+
+// newUnplaced checks members and cfg and returns a ring with its members
+// but no walks yet.
+func newUnplaced(members []Member, cfg Config) (*Ring, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	ms := slices.Clone(members)
-	slices.Sort(ms) // consistent's result depends on Add order; sorting removes it
-	ms = slices.Compact(ms)
-	if len(ms) > 0 && ms[0] == "" {
-		return nil, fmt.Errorf("%w: empty name", ErrInvalidMember)
+	ms, err := sortMembers(members)
+	if err != nil {
+		return nil, err
 	}
 	m := len(ms)
 	if m > cfg.Partitions {
@@ -75,27 +100,30 @@ func New(members []string, cfg Config) (*Ring, error) {
 		return nil, fmt.Errorf("%w: %d partitions × %d members exceeds %d precomputed entries",
 			ErrTooManyMembers, cfg.Partitions, m, maxWalkEntries)
 	}
-
 	r := &Ring{
 		cfg:       cfg,
-		members:   ms,
+		members:   make([]string, m),
+		zones:     make([]string, m),
 		n:         min(cfg.N, m),
 		walks:     []string{},
 		replicaOf: map[string][]int{},
 	}
-	if m == 0 {
-		return r, nil
+	for i, member := range ms {
+		r.members[i], r.zones[i] = member.Name, member.Zone
 	}
-	owners, err := ownerIndexes(ms, cfg)
-	if err != nil {
-		return nil, err
-	}
-	order := walkOrders(owners, m)
+	return r, nil
+}
+
+// place computes every walk from the partitions' owners (indexes into
+// r.members, as ownerIndexes returns them) and the zones.
+func (r *Ring) place(owners []int) {
+	order := walkOrders(owners, len(r.members))
+	spreadZones(order, r.zones, r.members, r.n)
 	r.walks = make([]string, len(order))
 	for i, idx := range order {
-		r.walks[i] = ms[idx]
+		r.walks[i] = r.members[idx]
 	}
-	for p := range cfg.Partitions {
+	for p := range r.cfg.Partitions {
 		for _, member := range r.PreferenceList(p) {
 			r.replicaOf[member] = append(r.replicaOf[member], p)
 		}
@@ -103,7 +131,6 @@ func New(members []string, cfg Config) (*Ring, error) {
 	for member, ps := range r.replicaOf {
 		r.replicaOf[member] = slices.Clip(ps)
 	}
-	return r, nil
 }
 
 // Config returns the configuration the ring was built with.

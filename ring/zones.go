@@ -1,0 +1,178 @@
+package ring
+
+import (
+	"cmp"
+	"encoding/binary"
+	"fmt"
+	"slices"
+
+	"github.com/cespare/xxhash/v2"
+)
+
+// Member is a ring member and the zone (rack, availability zone, data
+// centre) it runs in. The empty Zone is a zone of its own: in a cluster
+// where some members name a zone and others do not, the unnamed ones are
+// placed as if they all shared one zone called "".
+type Member struct {
+	Name string
+	Zone string
+}
+
+// sortMembers sorts members by name and drops exact duplicates, so that the
+// ring does not depend on their order; the same name in two zones is an
+// error, since no choice between them would be the same on every node.
+func sortMembers(members []Member) ([]Member, error) {
+	ms := slices.Clone(members)
+	slices.SortFunc(ms, func(a, b Member) int {
+		return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.Zone, b.Zone))
+	})
+	ms = slices.Compact(ms)
+	for i, m := range ms {
+		if m.Name == "" {
+			return nil, fmt.Errorf("%w: empty name", ErrInvalidMember)
+		}
+		if i > 0 && ms[i-1].Name == m.Name {
+			return nil, fmt.Errorf("%w: %q is in zones %q and %q", ErrInvalidMember, m.Name, ms[i-1].Zone, m.Zone)
+		}
+	}
+	return ms, nil
+}
+
+// ZonedMembers returns the members and their zones, sorted by name, in a
+// new slice: what the ring was built from.
+func (r *Ring) ZonedMembers() []Member {
+	out := make([]Member, len(r.members))
+	for i, name := range r.members {
+		out[i] = Member{Name: name, Zone: r.zones[i]}
+	}
+	return out
+}
+
+// Zone returns member's zone; "" when it has none or is not a member.
+func (r *Ring) Zone(member string) string {
+	if i, ok := slices.BinarySearch(r.members, member); ok {
+		return r.zones[i]
+	}
+	return ""
+}
+
+// Zones returns the number of distinct zones, the empty zone counted as
+// one when some member has it; 0 for an empty ring.
+func (r *Ring) Zones() int {
+	return len(zoneIndexes(r.zones))
+}
+
+// zoneIndexes numbers the distinct zones in name order.
+func zoneIndexes(zones []string) map[string]int {
+	distinct := slices.Compact(slices.Sorted(slices.Values(zones)))
+	index := make(map[string]int, len(distinct))
+	for i, z := range distinct {
+		index[z] = i
+	}
+	return index
+}
+
+// spreadZones reorders every partition's walk in order (as walkOrders lays
+// it out: member indexes, len(zones) per partition) so that its first n
+// entries, the preference list, span min(n, zones) distinct zones, and the
+// fallbacks from zones that hold no replica come before the others.
+//
+// The owner (walk[0]) stays first. The other zones are taken in the order
+// the walk first reaches them, and each one's replica is the member of
+// that zone that ranks highest for the partition (zoneRank: rendezvous
+// hashing). When N exceeds the zones, the rest of the list is the earliest
+// members left in the walk. The fallbacks keep walk order within their two
+// groups. With a single zone, the empty zone of a zoneless cluster
+// included, every walk is left exactly as it was, so naming no zones
+// places data as before zones existed.
+func spreadZones(order []int, zones []string, names []string, n int) {
+	m := len(zones)
+	index := zoneIndexes(zones)
+	if len(index) <= 1 {
+		return
+	}
+	s := zoneSpreader{
+		names: names, zoneOf: make([]int, m), byZone: make([][]int, len(index)),
+		walk: make([]int, m), taken: make([]bool, m), used: make([]bool, len(index)),
+		want: min(n, len(index)), n: n,
+	}
+	for i, z := range zones {
+		s.zoneOf[i] = index[z]
+		s.byZone[index[z]] = append(s.byZone[index[z]], i)
+	}
+	for lo := 0; lo < len(order); lo += m {
+		s.reorder(lo/m, order[lo:lo+m])
+	}
+}
+
+// zoneSpreader holds spreadZones' tables and scratch space.
+type zoneSpreader struct {
+	names   []string
+	zoneOf  []int   // member index → zone index
+	byZone  [][]int // zone index → its member indexes
+	walk    []int   // the walk being reordered, as it was
+	taken   []bool  // by member: placed already
+	used    []bool  // by zone: holds a replica of this partition
+	want, n int     // zones to cover, preference list length
+	digest  xxhash.Digest
+}
+
+func (s *zoneSpreader) reorder(p int, order []int) {
+	copy(s.walk, order)
+	clear(s.taken)
+	clear(s.used)
+	out := order[:0]
+	take := func(x int) {
+		s.taken[x], s.used[s.zoneOf[x]] = true, true
+		out = append(out, x)
+	}
+	take(s.walk[0])
+	for _, x := range s.walk {
+		if len(out) == s.want {
+			break
+		}
+		if z := s.zoneOf[x]; !s.used[z] {
+			take(s.zoneRank(p, z))
+		}
+	}
+	for _, x := range s.walk {
+		if len(out) == s.n {
+			break
+		}
+		if !s.taken[x] {
+			take(x)
+		}
+	}
+	for _, x := range s.walk { // fallbacks in a zone without a replica first
+		if !s.taken[x] && !s.used[s.zoneOf[x]] {
+			out = append(out, x)
+		}
+	}
+	for _, x := range s.walk {
+		if !s.taken[x] && s.used[s.zoneOf[x]] {
+			out = append(out, x)
+		}
+	}
+}
+
+// zoneRank returns zone z's member with the highest rendezvous hash for
+// partition p: xxhash64 of p (4 bytes, big-endian) followed by the name.
+// Every member of the zone is as likely to win any partition, independently,
+// so replicas spread evenly over the zone, and a member joining or leaving
+// changes only the partitions it wins or won. Ties, which need equal 64-bit
+// hashes, go to the first name. Part of the placement function (package
+// doc): never change it under a running cluster.
+func (s *zoneSpreader) zoneRank(p int, z int) int {
+	var key [4]byte
+	binary.BigEndian.PutUint32(key[:], uint32(p))
+	best, bestHash := -1, uint64(0)
+	for _, x := range s.byZone[z] {
+		s.digest.Reset()
+		_, _ = s.digest.Write(key[:])
+		_, _ = s.digest.WriteString(s.names[x])
+		if h := s.digest.Sum64(); best < 0 || h > bestHash {
+			best, bestHash = x, h
+		}
+	}
+	return best
+}
