@@ -35,6 +35,13 @@ type Config struct {
 	// HTTP host when InternodeAddr listens on every interface.
 	AdvertiseInternodeAddr string
 
+	// Zone is the failure domain the node runs in (rack, availability
+	// zone), announced to peers in a gossip tag: every preference list
+	// spans min(N, zones) zones (docs/DESIGN.md, "Zones"). Same characters
+	// as NodeID, or empty for none; nodes without a zone share one.
+	// Changing it moves data, as a join would.
+	Zone string
+
 	// Security is who may talk to the node, and how (security.go); the
 	// zero value authenticates no one.
 	Security Security
@@ -258,6 +265,9 @@ func (c Config) Validate() error {
 	var errs []error
 	if !validNodeID(c.NodeID) {
 		errs = append(errs, fmt.Errorf("node id %q: want 1-128 of A-Z a-z 0-9 . _ - starting with a letter or digit", c.NodeID))
+	}
+	if c.Zone != "" && !validNodeID(c.Zone) {
+		errs = append(errs, fmt.Errorf("zone %q: want 1-128 of A-Z a-z 0-9 . _ - starting with a letter or digit, or none", c.Zone))
 	}
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("data dir is required"))

@@ -116,7 +116,7 @@ func (c *LocalCluster) open(i int) error {
 	c.mu.Lock()
 	c.nodes[i] = n
 	c.mu.Unlock()
-	c.Membership.Set(membership.Member{ID: cfg.NodeID, HTTPAddr: addr, InternodeAddr: n.InternodeAddr(), Status: membership.StatusAlive})
+	c.Membership.Set(membership.Member{ID: cfg.NodeID, HTTPAddr: addr, InternodeAddr: n.InternodeAddr(), Status: membership.StatusAlive, Tags: n.selfTags()})
 	return nil
 }
 

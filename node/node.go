@@ -175,7 +175,7 @@ func (n *Node) Actor() string { return n.replica.Actor() }
 // Start joins membership and then serves HTTP (if listening), so that a
 // healthy /healthz means the node is also gossiping.
 func (n *Node) Start() error {
-	self := membership.Member{ID: n.cfg.NodeID, HTTPAddr: n.httpAddr, InternodeAddr: n.internodeAddr}
+	self := membership.Member{ID: n.cfg.NodeID, HTTPAddr: n.httpAddr, InternodeAddr: n.internodeAddr, Tags: n.selfTags()}
 	if err := n.membership.Start(self, n.cluster.Rebuild); err != nil {
 		return fmt.Errorf("membership: %w", err)
 	}
@@ -194,6 +194,14 @@ func (n *Node) Start() error {
 	n.log.Info("node started", "http", n.httpAddr, "internode", n.internodeAddr, "actor", n.replica.Actor(),
 		"partitions", n.cfg.Ring.Partitions, "n", n.cfg.Ring.N, "r", n.cfg.R, "w", n.cfg.W)
 	return nil
+}
+
+// selfTags are the tags the node starts gossiping with: its zone, if any.
+func (n *Node) selfTags() map[string]string {
+	if n.cfg.Zone == "" {
+		return nil
+	}
+	return map[string]string{membership.TagZone: n.cfg.Zone}
 }
 
 // viewChanged follows every new view: the metrics, and the trees of the

@@ -20,7 +20,7 @@ import (
 type serveCmd struct {
 	f *flags
 
-	nodeID, dataDir             string
+	nodeID, dataDir, zone       string
 	httpAddr, advertiseHTTPAddr string
 	internodeAddr, advertiseInt string
 	gossipAddr, advertiseGossip string
@@ -57,6 +57,7 @@ func newServeCmd() *serveCmd {
 	f.StringVar(&c.gossipAddr, "gossip-addr", "127.0.0.1:7946", "`address` (host:port) to gossip on, TCP and UDP")
 	f.StringVar(&c.advertiseGossip, "advertise-gossip-addr", "", "`address` (host:port) peers reach gossip at")
 	f.defaultText["advertise-gossip-addr"] = "--gossip-addr"
+	f.StringVar(&c.zone, "zone", "", "failure-domain `name` (rack, availability zone) announced to peers: every key's N replicas span min(N, zones) zones; nodes without one share a zone")
 	f.list(&c.join, "join", "gossip `addresses` of existing members, host:port[,host:port]; none starts a new cluster")
 	f.IntVar(&c.n, "n", d.Ring.N, "`count` of replicas per key, fixed for the cluster's life")
 	f.IntVar(&c.r, "r", d.R, "default read quorum, a `count` 1..n")
@@ -108,7 +109,7 @@ func (c *serveCmd) config(args []string, lookupEnv func(string) (string, bool)) 
 		c.dataDir = filepath.Join("data", c.nodeID)
 	}
 	nc := node.DefaultConfig()
-	nc.NodeID, nc.DataDir = c.nodeID, c.dataDir
+	nc.NodeID, nc.DataDir, nc.Zone = c.nodeID, c.dataDir, c.zone
 	nc.HTTPAddr, nc.AdvertiseHTTPAddr = c.httpAddr, c.advertiseHTTPAddr
 	nc.InternodeAddr, nc.AdvertiseInternodeAddr = c.internodeAddr, c.advertiseInt
 	nc.Ring.N, nc.Ring.Partitions = c.n, c.partitions

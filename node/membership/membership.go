@@ -39,6 +39,14 @@ const (
 	StateLeaving = "leaving"
 )
 
+// TagZone is the member tag naming the node's zone (serve --zone): the
+// ring spreads every preference list over zones (ring.NewZoned). Absent or
+// empty is no zone.
+const TagZone = "zone"
+
+// Zone is the member's zone, "" for none.
+func (m Member) Zone() string { return m.Tags[TagZone] }
+
 // OnRing reports whether the member owns partitions: a transient failure
 // moves no data; an announced leave (data handed off, then gone) or a
 // removal does.

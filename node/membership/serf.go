@@ -162,7 +162,11 @@ func (m *SerfMembership) Start(self Member, onChange func()) error {
 	}
 	sc := serf.DefaultConfig()
 	sc.NodeName = m.cfg.NodeID
-	sc.Tags = map[string]string{tagHTTP: m.cfg.HTTPAddr}
+	sc.Tags = maps.Clone(self.Tags) // the zone, set once at start
+	if sc.Tags == nil {
+		sc.Tags = map[string]string{}
+	}
+	sc.Tags[tagHTTP] = m.cfg.HTTPAddr
 	if self.InternodeAddr != "" {
 		sc.Tags[tagInternode] = self.InternodeAddr
 	}

@@ -114,24 +114,27 @@ func (t *Tracker) UsableID(id string) bool {
 }
 
 // Rebuild swaps in a new view from the membership source. The ring is only
-// rebuilt when the set of members on it changes, not on status flaps.
+// rebuilt when the set of members on it or their zones change, not on
+// status flaps.
 func (t *Tracker) Rebuild() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	members := t.source.Members()
 	slices.SortFunc(members, func(a, b Member) int { return strings.Compare(a.ID, b.ID) })
 	byID := make(map[string]Member, len(members))
-	var onRing []string
+	var onRing []ring.Member
 	for _, m := range members {
 		byID[m.ID] = m
 		if m.OnRing() {
-			onRing = append(onRing, m.ID)
+			onRing = append(onRing, ring.Member{Name: m.ID, Zone: m.Zone()})
 		}
 	}
 	old := t.View()
 	r := old.Ring
-	if !slices.Equal(onRing, old.Ring.Members()) {
-		nr, err := ring.New(onRing, t.ringConfig)
+	// Zones are part of the member set: every node learns a member's zone
+	// with the member itself (a gossip tag), so all compute the same ring.
+	if !slices.Equal(onRing, old.Ring.ZonedMembers()) {
+		nr, err := ring.NewZoned(onRing, t.ringConfig)
 		if err != nil {
 			t.log.Error("cannot build ring; keeping the previous one", "members", onRing, "err", err)
 		} else {

@@ -100,3 +100,25 @@ func TestTargetReplicaOf(t *testing.T) {
 		t.Fatalf("replica's replica %q", got)
 	}
 }
+
+// The ring is built from the members' zones (their TagZone tags), and a
+// member announcing a new zone rebuilds it.
+func TestTrackerRingHasZones(t *testing.T) {
+	zoned := func(id, zone string) Member { return Member{ID: id, Tags: map[string]string{TagZone: zone}} }
+	static := NewStaticMembership(zoned("n1", "a"), zoned("n2", "a"), zoned("n3", "b"), Member{ID: "n4"})
+	var changes []bool
+	tr, _ := newTestTracker(t, static.View(), &changes)
+	tr.Rebuild()
+	r := tr.View().Ring
+	if r.Zones() != 3 || r.Zone("n3") != "b" || r.Zone("n4") != "" {
+		t.Fatalf("ring zones: %d, n3 %q, n4 %q", r.Zones(), r.Zone("n3"), r.Zone("n4"))
+	}
+	static.Set(Member{ID: "n4", Status: StatusAlive, Tags: map[string]string{TagZone: "b"}})
+	tr.Rebuild()
+	if got := tr.View().Ring; got == r || got.Zone("n4") != "b" || got.Zones() != 2 {
+		t.Fatalf("a zone change did not rebuild the ring: n4 in %q, %d zones", got.Zone("n4"), got.Zones())
+	}
+	if len(changes) != 2 || !changes[1] {
+		t.Fatalf("ring changes reported %v", changes)
+	}
+}
