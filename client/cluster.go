@@ -18,9 +18,12 @@ type Member struct {
 
 // Ring is the cluster's partition layout as one node computes it.
 type Ring struct {
-	Partitions      int                 `json:"partitions"`
-	N               int                 `json:"n"`
-	Members         []string            `json:"members"`
+	Partitions int      `json:"partitions"`
+	N          int      `json:"n"`
+	Members    []string `json:"members"`
+	// Zones maps every member to its zone (serve --zone), "" for none:
+	// each preference list spans min(N, zones) zones.
+	Zones           map[string]string   `json:"zones,omitempty"`
 	PreferenceLists []PartitionReplicas `json:"preference_lists"`
 }
 
@@ -38,6 +41,8 @@ type Placement struct {
 	PreferenceList []string `json:"preference_list"`
 	// Fallbacks are the other nodes, in the order sloppy quorum uses them.
 	Fallbacks []string `json:"fallbacks"`
+	// Zones maps every member to its zone, "" for none.
+	Zones map[string]string `json:"zones,omitempty"`
 }
 
 // Members returns the members known to the node that answers.

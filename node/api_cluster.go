@@ -13,6 +13,7 @@ import (
 
 	"github.com/dynkv/dynkv/node/internal/wire"
 	"github.com/dynkv/dynkv/node/membership"
+	"github.com/dynkv/dynkv/ring"
 )
 
 // The cluster and operator routes: /cluster/... and /admin/local/....
@@ -89,7 +90,7 @@ func (n *Node) serveRing(rc *fasthttp.RequestCtx) {
 		p := r.PartitionOf(raw)
 		writeJSON(rc, http.StatusOK, map[string]any{
 			"key": string(raw), "partition": p,
-			"preference_list": r.PreferenceList(p), "fallbacks": r.Fallbacks(p),
+			"preference_list": r.PreferenceList(p), "fallbacks": r.Fallbacks(p), "zones": memberZones(r),
 		})
 		return
 	}
@@ -99,8 +100,18 @@ func (n *Node) serveRing(rc *fasthttp.RequestCtx) {
 		parts[p] = ringPartitionJSON{Partition: p, PreferenceList: r.PreferenceList(p)}
 	}
 	writeJSON(rc, http.StatusOK, map[string]any{
-		"partitions": cfg.Partitions, "n": cfg.N, "members": r.Members(), "preference_lists": parts,
+		"partitions": cfg.Partitions, "n": cfg.N, "members": r.Members(), "zones": memberZones(r), "preference_lists": parts,
 	})
+}
+
+// memberZones maps every ring member to its zone ("" for none), the zones
+// the ring placed replicas by.
+func memberZones(r *ring.Ring) map[string]string {
+	out := map[string]string{}
+	for _, m := range r.ZonedMembers() {
+		out[m.Name] = m.Zone
+	}
+	return out
 }
 
 type localSiblingJSON struct {

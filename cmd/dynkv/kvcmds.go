@@ -403,8 +403,8 @@ func runRing(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv
 			tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 			fmt.Fprintf(tw, "key\t%q\n", p.Key)
 			fmt.Fprintf(tw, "partition\t%d\n", p.Partition)
-			fmt.Fprintf(tw, "preference list\t%s\n", orDash(strings.Join(p.PreferenceList, " ")))
-			fmt.Fprintf(tw, "fallbacks\t%s\n", orDash(strings.Join(p.Fallbacks, " ")))
+			fmt.Fprintf(tw, "preference list\t%s\n", orDash(withZones(p.PreferenceList, p.Zones)))
+			fmt.Fprintf(tw, "fallbacks\t%s\n", orDash(withZones(p.Fallbacks, p.Zones)))
 			return tw.Flush()
 		}
 		r, err := cl.Ring(ctx)
@@ -414,12 +414,12 @@ func runRing(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv
 		if c.output == "json" {
 			return writeJSON(stdout, r)
 		}
-		fmt.Fprintf(stdout, "%d partitions, N=%d, %d members\n\n", r.Partitions, r.N, len(r.Members))
+		fmt.Fprintf(stdout, "%d partitions, N=%d, %d members%s\n\n", r.Partitions, r.N, len(r.Members), zonesSummary(r.Zones))
 		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 		if partitions {
 			fmt.Fprintln(tw, "PARTITION\tPREFERENCE LIST")
 			for _, p := range r.PreferenceLists {
-				fmt.Fprintf(tw, "%d\t%s\n", p.Partition, strings.Join(p.PreferenceList, " "))
+				fmt.Fprintf(tw, "%d\t%s\n", p.Partition, withZones(p.PreferenceList, r.Zones))
 			}
 			return tw.Flush()
 		}
@@ -432,13 +432,14 @@ func runRing(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv
 				replica[id]++
 			}
 		}
-		fmt.Fprintln(tw, "NODE\tLEADS\tREPLICATES\tSHARE")
+		zoned := zonesSummary(r.Zones) != ""
+		fmt.Fprintln(tw, "NODE\t"+zoneColumn(zoned, "ZONE\t")+"LEADS\tREPLICATES\tSHARE")
 		for _, id := range r.Members {
 			share := 0.0
 			if r.Partitions > 0 {
 				share = 100 * float64(lead[id]) / float64(r.Partitions)
 			}
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f%%\n", id, lead[id], replica[id], share)
+			fmt.Fprintf(tw, "%s\t%s%d\t%d\t%.1f%%\n", id, zoneColumn(zoned, orDash(r.Zones[id])+"\t"), lead[id], replica[id], share)
 		}
 		return tw.Flush()
 	})
