@@ -22,24 +22,51 @@
 // distinct owners of p, p+1, p+2, … (wrapping) in order of first appearance
 // — Dynamo's strategy 3 — and its first N entries are p's preference list.
 //
+// # Zones
+//
+// NewZoned takes each member's zone (a rack, an availability zone). With
+// two or more zones, partition p's walk is reordered (spreadZones) so that
+// its preference list spans min(N, zones) zones: the owner stays first;
+// each further zone, in the order the walk first reaches it, adds the
+// member of that zone that ranks highest for p by rendezvous hashing
+// (xxhash64 of p and the name); with N above the zones, the earliest
+// members left in the walk fill the list. Fallbacks in a zone holding no
+// replica of p come before the others, each group in walk order, so a
+// stand-in for a lost zone's replica lands outside the zones still serving.
+// Rendezvous hashing within a zone is what keeps replicas balanced: taking
+// the next member of the zone along the walk would give each member the
+// partitions in the gap before its own, and those gaps vary (with 1,000
+// members, up to 3.3× the mean replica slots against 1.9×; docs/
+// BENCHMARKS.md, "Zones"). A join or leave moves the member's own slots
+// and the few partitions whose walk reaches the zones in another order.
+//
+// The empty zone is a zone like any other: members without one share it.
+// With one zone only — no member names a zone, or all name the same one —
+// nothing is reordered and every walk is what New gives, so upgrading a
+// zoneless cluster moves nothing. Uneven zones cost balance: with N ≥
+// zones every partition has a replica in every zone, so a zone with a
+// tenth of the members holds a third of the replicas.
+//
 // # Invariants
 //
 //   - Determinism: the Ring depends only on the member set and Config, not
 //     on the order or duplicates of the members passed to New.
 //   - Walk(p) contains every member exactly once and starts with Owner(p);
 //     PreferenceList(p) is its first min(N, members) entries and Fallbacks(p)
-//     the rest, so preference lists never repeat a member.
+//     the rest, so preference lists never repeat a member. It spans
+//     min(N, zones) zones; so with N ≥ 2 and two zones or more, losing a
+//     whole zone leaves every partition a replica.
 //   - No member owns more than ceil(floor(Partitions/members) × Load)
 //     partitions.
 //   - PartitionOf is xxhash64(key) mod Partitions and is an on-disk format:
 //     it must never change, and Partitions is fixed for a cluster's life.
 //   - Placement is a cluster-wide protocol: every node must compute the
-//     same lists from the same members. Changing Config, the consistent
-//     version, how member names are presented to consistent, or the walk
-//     rule changes placement and needs a whole-cluster migration, not a
-//     rolling upgrade.
+//     same lists from the same members and zones. Changing Config, the
+//     consistent version, how member names are presented to consistent,
+//     the walk rule or the zone rule (spreadZones, zoneRank) changes
+//     placement and needs a whole-cluster migration, not a rolling upgrade.
 //
 // New validates its input and returns errors instead of letting consistent
-// panic. Lookups are O(1) (IsReplica O(N)) and allocate nothing; the price
+// panic; NewZoned also refuses a member named in two zones. Lookups are O(1) (IsReplica O(N)) and allocate nothing; the price
 // is Partitions × members precomputed walk entries (16 bytes each).
 package ring
