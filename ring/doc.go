@@ -32,13 +32,14 @@
 // (xxhash64 of p and the name); with N above the zones, the earliest
 // members left in the walk fill the list. Fallbacks in a zone holding no
 // replica of p come before the others, each group in walk order, so a
-// stand-in for a lost zone's replica lands outside the zones still serving.
+// stand-in goes to a zone that does not hold a replica yet, when one is left.
 // Rendezvous hashing within a zone is what keeps replicas balanced: taking
 // the next member of the zone along the walk would give each member the
 // partitions in the gap before its own, and those gaps vary (with 1,000
-// members, up to 3.3× the mean replica slots against 1.9×; docs/
-// BENCHMARKS.md, "Zones"). A join or leave moves the member's own slots
-// and the few partitions whose walk reaches the zones in another order.
+// members, up to 3.3× the mean replica slots against 1.9×: see
+// docs/BENCHMARKS.md, "Ring: zones"). A join or leave moves the member's
+// own slots and the few partitions whose walk reaches the zones in another
+// order.
 //
 // The empty zone is a zone like any other: members without one share it.
 // With one zone only — no member names a zone, or all name the same one —

@@ -41,6 +41,7 @@ type Ring struct {
 	cfg     Config
 	members []string // sorted, distinct
 	zones   []string // zones[i] is members[i]'s zone
+	nZones  int      // distinct zones
 	n       int      // preference list length: min(cfg.N, len(members))
 
 	// walks holds every partition's walk: partition p's is
@@ -111,6 +112,7 @@ func newUnplaced(members []Member, cfg Config) (*Ring, error) {
 	for i, member := range ms {
 		r.members[i], r.zones[i] = member.Name, member.Zone
 	}
+	r.nZones = len(zoneIndexes(r.zones))
 	return r, nil
 }
 
@@ -165,9 +167,10 @@ func (r *Ring) Owner(p int) string {
 	return ""
 }
 
-// Walk returns every member once, in partition p's clockwise order: the
-// preference list first, then the fallbacks, which sloppy quorum uses in
-// this order to stand in for unreachable replicas. Shared: do not modify.
+// Walk returns every member once, in partition p's clockwise order (with
+// zones, reordered to spread them: package doc): the preference list first,
+// then the fallbacks, which sloppy quorum uses in this order to stand in
+// for unreachable replicas. Shared: do not modify.
 func (r *Ring) Walk(p int) []string {
 	lo, hi := r.span(p)
 	return r.walks[lo:hi:hi]

@@ -58,9 +58,7 @@ func (r *Ring) Zone(member string) string {
 
 // Zones returns the number of distinct zones, the empty zone counted as
 // one when some member has it; 0 for an empty ring.
-func (r *Ring) Zones() int {
-	return len(zoneIndexes(r.zones))
-}
+func (r *Ring) Zones() int { return r.nZones }
 
 // zoneIndexes numbers the distinct zones in name order.
 func zoneIndexes(zones []string) map[string]int {
