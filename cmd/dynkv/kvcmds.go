@@ -384,7 +384,8 @@ func runRing(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv
 	c := newKVCmd("ring", "dynkv ring [flags]",
 		"Show how partitions are placed: per node, the partitions it leads (first in the\n"+
 			"preference list) and replicates. --key shows one key's partition, preference list and\n"+
-			"fallbacks; --partitions lists every partition's preference list.", "text", "json")
+			"fallbacks; --partitions lists every partition's preference list. Nodes in a zone\n"+
+			"(serve --zone) show it: a ZONE column, and node(zone) in lists.", "text", "json")
 	var (
 		key        string
 		partitions bool

@@ -58,7 +58,9 @@ func (m Member) OnRing() bool {
 // one boundary where a gossip library's types turn into dynkv's.
 type Membership interface {
 	// Start begins tracking with self as this node (its HTTP address is
-	// known only once the node listens); onChange is called (never
+	// known only once the node listens), announcing self.Tags (its zone)
+	// from the first message on, so no peer places it without its zone;
+	// onChange is called (never
 	// concurrently, and it must not block) whenever Members may have changed.
 	Start(self Member, onChange func()) error
 	// Members returns every known member, this node included.
