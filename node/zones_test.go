@@ -109,7 +109,7 @@ func TestZoneLossKeepsServing(t *testing.T) {
 		for k := 0; k < 100; k += 2 {
 			key := fmt.Appendf(nil, "after%d", k)
 			res, err := c.Node(2+(k+1)%4).Get(t.Context(), key, 2)
-			if err != nil || len(res.Set.Live()) != 1 {
+			if err != nil || len(res.Set.Live(0)) != 1 {
 				return false
 			}
 		}
@@ -125,7 +125,7 @@ func readBack(t *testing.T, n *Node, key []byte, r int) {
 	if err != nil {
 		t.Fatalf("read %s at R=%d via %s: %v", key, r, n.ID(), err)
 	}
-	live := res.Set.Live()
+	live := res.Set.Live(0)
 	if len(live) != 1 || string(live[0].Value) != string(key) {
 		t.Fatalf("read %s at R=%d via %s: %d live siblings %v", key, r, n.ID(), len(live), live)
 	}
