@@ -13,8 +13,15 @@ race:
 ci:
 	bash .ci/run
 
+# The build's identity, as `dynkv version`, GET /version and
+# dynkv_build_info report it (internal/buildinfo).
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
+BUILDINFO = github.com/dynkv/dynkv/internal/buildinfo
+LDFLAGS = -X $(BUILDINFO).version=$(VERSION) -X $(BUILDINFO).commit=$(COMMIT)
+
 build:
-	CGO_ENABLED=0 go build -trimpath -o bin/dynkv ./cmd/dynkv
+	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o bin/dynkv ./cmd/dynkv
 
 # dynkv (3 serve processes) against Olric (3 members, built from
 # scripts/peers) and Redis through the same load generator, ROUNDS (3) times.
@@ -28,7 +35,7 @@ IMAGE ?= dynkv:latest
 SHOP_IMAGE ?= dynkv-shoppingcart:latest
 image:
 	mkdir -p bin/image/data
-	CGO_ENABLED=0 GOOS=linux go build -trimpath -ldflags '-s -w' -o bin/image/dynkv ./cmd/dynkv
+	CGO_ENABLED=0 GOOS=linux go build -trimpath -ldflags '-s -w $(LDFLAGS)' -o bin/image/dynkv ./cmd/dynkv
 	CGO_ENABLED=0 GOOS=linux go build -trimpath -ldflags '-s -w' -o bin/image/shoppingcart ./examples/shoppingcart
 	docker build -q -f deploy/Dockerfile --target dynkv -t $(IMAGE) bin/image
 	docker build -q -f deploy/Dockerfile --target shoppingcart -t $(SHOP_IMAGE) bin/image
