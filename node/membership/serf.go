@@ -103,6 +103,16 @@ func NewFaultySerfMembership(cfg SerfConfig, faults GossipFaults, name string) (
 	return m, nil
 }
 
+// deadNodeReclaim lets a failed member come back from another address at
+// once (memberlist takes any positive value as "after this long"): a
+// Kubernetes pod rescheduled with a new IP, a container recreated. Node
+// ids are unique and stable, so that is the same node restarted;
+// memberlist would otherwise refuse it as a conflict until it forgets the
+// dead (GossipToTheDeadTime, 30 s on a LAN) and a later push-pull or
+// reconnect brings it back (TestFailedNodeRejoinsFromNewAddress). A node
+// back while still only suspected is refused until it is failed.
+const deadNodeReclaim = time.Nanosecond
+
 func (m *SerfMembership) memberlistConfig() (*memberlist.Config, error) {
 	var mc *memberlist.Config
 	switch m.cfg.Profile {
@@ -123,6 +133,7 @@ func (m *SerfMembership) memberlistConfig() (*memberlist.Config, error) {
 		return nil, fmt.Errorf("gossip bind address: %w", err)
 	}
 	mc.BindAddr, mc.BindPort = host, port
+	mc.DeadNodeReclaimTime = deadNodeReclaim
 	if m.cfg.AdvertiseAddr != "" {
 		ah, ap, err := splitHostPort(m.cfg.AdvertiseAddr)
 		if err != nil {
