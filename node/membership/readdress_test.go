@@ -1,6 +1,8 @@
 package membership
 
 import (
+	"fmt"
+	"net"
 	"testing"
 	"time"
 )
@@ -49,4 +51,45 @@ func status(m *SerfMembership, id string) MemberStatus {
 		}
 	}
 	return ""
+}
+
+// Every pod of a StatefulSet has the same --join list, itself included. A
+// node that reached only itself must keep trying the others, or two nodes
+// started together could each stay a cluster of one.
+func TestJoiningOnlyItselfKeepsTrying(t *testing.T) {
+	ports := freeGossipPorts(t, 2)
+	addrA, addrB := fmt.Sprintf("127.0.0.1:%d", ports[0]), fmt.Sprintf("127.0.0.1:%d", ports[1])
+	start := func(id, bind string, join ...string) *SerfMembership {
+		m, err := NewSerfMembership(SerfConfig{NodeID: id, BindAddr: bind, Join: join, Profile: "local", Logger: quietLog()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Start(Member{ID: id, HTTPAddr: "127.0.0.1:1"}, func() {}); err != nil {
+			t.Fatalf("start %s: %v", id, err)
+		}
+		t.Cleanup(func() { m.Close() })
+		return m
+	}
+	a := start("a", addrA, addrA, addrB) // b is not up: a reaches only itself
+	b := start("b", addrB, addrB)        // b reaches only itself, and never tries a
+	waitUntil(t, joinWithin, "a's retries to find b", func() bool { return len(aliveIDs(a)) == 2 && len(aliveIDs(b)) == 2 })
+}
+
+// freeGossipPorts returns n loopback ports free for TCP and UDP alike.
+func freeGossipPorts(t *testing.T, n int) []int {
+	t.Helper()
+	var ports []int
+	for len(ports) < n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		port := l.Addr().(*net.TCPAddr).Port
+		if u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+			defer u.Close()
+			ports = append(ports, port)
+		}
+	}
+	return ports
 }

@@ -2,6 +2,7 @@ package membership
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -214,9 +215,16 @@ func (m *SerfMembership) Start(self Member, onChange func()) error {
 	return nil
 }
 
-// tryJoin contacts the seeds once and reports whether any answered.
+// tryJoin contacts the seeds once and reports whether any other member
+// answered. A seed may be this node itself — a StatefulSet gives every pod
+// the same list — and memberlist counts reaching itself as a join: a node
+// that only found itself keeps trying, or nodes started together could
+// each stay a cluster of one.
 func (m *SerfMembership) tryJoin() bool {
 	n, err := m.serf.Join(m.seeds, true)
+	if err == nil && len(m.serf.Members()) < 2 {
+		err = errors.New("only this node answered")
+	}
 	if err != nil {
 		m.cfg.Logger.Warn("could not reach any seed; retrying in the background", "seeds", m.seeds, "err", err)
 		return false
