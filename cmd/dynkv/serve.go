@@ -102,6 +102,11 @@ func (c *serveCmd) config(args []string, lookupEnv func(string) (string, bool)) 
 	if err := c.f.parse(args, lookupEnv); err != nil {
 		return serveConfig{}, err
 	}
+	single, err := c.applySingle()
+	if err != nil {
+		return serveConfig{}, err
+	}
+	c.isSingle = single != nil
 	if c.nodeID == "" {
 		h, err := os.Hostname()
 		if err != nil {
@@ -112,11 +117,6 @@ func (c *serveCmd) config(args []string, lookupEnv func(string) (string, bool)) 
 	if c.dataDir == "" {
 		c.dataDir = filepath.Join("data", c.nodeID)
 	}
-	single, err := c.applySingle()
-	if err != nil {
-		return serveConfig{}, err
-	}
-	c.isSingle = single != nil
 	nc := node.DefaultConfig()
 	nc.NodeID, nc.DataDir = c.nodeID, c.dataDir
 	nc.HTTPAddr, nc.AdvertiseHTTPAddr = c.httpAddr, c.advertiseHTTPAddr

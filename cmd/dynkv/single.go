@@ -25,6 +25,10 @@ import (
 // which the new members take over their replicas by handoff and
 // anti-entropy (README, "One node, then a cluster").
 
+// singleNodeID is a single node's id unless --node-id names one: the first
+// of a cluster it may grow into (README, "One node, then a cluster").
+const singleNodeID = "n1"
+
 // singleValue is --single: "true", "false" or "auto" (single exactly when
 // no --join is given, the container image's default). A bool flag, so
 // that --single alone means true.
@@ -60,14 +64,14 @@ func registerSingle(f *flags, s *singleValue) {
 
 // singleNotice is what a single node says first in its log.
 type singleNotice struct {
-	httpAddr string
-	n, r, w  int
-	open     bool // the client API is reachable beyond loopback without a token
+	httpAddr, nodeID string
+	n, r, w          int
+	open             bool // the client API is reachable beyond loopback without a token
 }
 
 func (s *singleNotice) log(l *slog.Logger) {
 	l.Info("single node: a cluster of one that serves every read and write alone; grow it with a restart without --single and with --join (README)",
-		"http", s.httpAddr, "n", s.n, "r", s.r, "w", s.w)
+		"node", s.nodeID, "http", s.httpAddr, "n", s.n, "r", s.r, "w", s.w)
 	if s.open {
 		l.Warn("THE CLIENT API IS OPEN: anyone who reaches " + s.httpAddr + " can read, write and delete every key; " +
 			"give --tokens-file (and --tls-cert) to require a token, or listen on loopback (docs/SECURITY.md)")
@@ -125,10 +129,15 @@ func (c *serveCmd) applySingle() (*singleNotice, error) {
 			c.advertiseHTTPAddr = net.JoinHostPort("127.0.0.1", port)
 		}
 	}
+	if c.nodeID == "" {
+		// Not the host name: a container's is new with every container,
+		// and a data directory opens only under the id it was made with.
+		c.nodeID = singleNodeID
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	return &singleNotice{httpAddr: c.httpAddr, n: c.n, r: c.r, w: c.w}, nil
+	return &singleNotice{httpAddr: c.httpAddr, nodeID: c.nodeID, n: c.n, r: c.r, w: c.w}, nil
 }
 
 // onLoopback is addr's port on 127.0.0.1: where a single node keeps what

@@ -34,7 +34,7 @@ func TestSingleConfig(t *testing.T) {
 				mustCLI(t, nil, "token", "create", "app", "--role", "write", "--tokens-file", tc.args[i])
 			}
 		}
-		cfg, err := newServeCmd().config(append([]string{"--node-id", "s1", "--data-dir", dir}, tc.args...), envMap(tc.env))
+		cfg, err := newServeCmd().config(append([]string{"--data-dir", dir}, tc.args...), envMap(tc.env))
 		if tc.wantErr != "" {
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Errorf("%s: err %v; want %q", tc.name, err, tc.wantErr)
@@ -53,6 +53,9 @@ func TestSingleConfig(t *testing.T) {
 			continue
 		}
 		n, s := cfg.node, cfg.serf
+		if n.NodeID != "n1" {
+			t.Errorf("%s: node id %q; want n1, not the host name (a new container's would not open the volume)", tc.name, n.NodeID)
+		}
 		if cfg.single.open != tc.open || n.R != 1 || n.W != 1 || n.Ring.N != 3 {
 			t.Errorf("%s: open=%v R=%d W=%d N=%d; want open=%v R=W=1 N=3", tc.name, cfg.single.open, n.R, n.W, n.Ring.N, tc.open)
 		}
