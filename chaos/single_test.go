@@ -19,8 +19,8 @@ import (
 // TestSingleNodeImage runs the image alone, as its README line says —
 // docker run -p 127.0.0.1:PORT:8080 dynkv:latest — and expects a working
 // single node: a write and a read through the published port, a healthy
-// container, data on the /data volume, and a first log line that says
-// what it is. `make docker-single` runs it after `make image`.
+// container, data on the /data volume that a new container finds again,
+// and a first log line that says what it is. `make docker-single` runs it after `make image`.
 func TestSingleNodeImage(t *testing.T) {
 	image := os.Getenv("DYNKV_IMAGE")
 	if image == "" {
@@ -37,17 +37,27 @@ func TestSingleNodeImage(t *testing.T) {
 		out, err := exec.CommandContext(ctx, "docker", args...).CombinedOutput()
 		return strings.TrimSpace(string(out)), err
 	}
-	if out, err := docker("run", "-d", "--name", name, "-p", fmt.Sprintf("127.0.0.1:%d:8080", port), image); err != nil {
-		t.Fatalf("docker run: %v: %s", err, out)
+	volume := name + "-data"
+	run := func() {
+		t.Helper()
+		if out, err := docker("run", "-d", "--name", name, "-p", fmt.Sprintf("127.0.0.1:%d:8080", port), "-v", volume+":/data", image); err != nil {
+			t.Fatalf("docker run: %v: %s", err, out)
+		}
 	}
+	remove := func() {
+		if out, err := exec.Command("docker", "rm", "-f", name).CombinedOutput(); err != nil {
+			t.Errorf("docker rm %s: %v: %s", name, err, out)
+		}
+	}
+	run()
 	t.Cleanup(func() {
 		if t.Failed() {
 			logs, _ := docker("logs", name)
 			t.Logf("docker logs %s:\n%s", name, logs)
 		}
-		// -v: the anonymous /data volume goes with the container.
-		if out, err := exec.Command("docker", "rm", "-f", "-v", name).CombinedOutput(); err != nil {
-			t.Errorf("docker rm %s: %v: %s", name, err, out)
+		remove()
+		if out, err := exec.Command("docker", "volume", "rm", "-f", volume).CombinedOutput(); err != nil {
+			t.Errorf("docker volume rm %s: %v: %s", volume, err, out)
 		}
 	})
 
@@ -77,6 +87,16 @@ func TestSingleNodeImage(t *testing.T) {
 	if !strings.Contains(logs, "THE CLIENT API IS OPEN") {
 		t.Error("no warning that the client API, published without tokens, is open")
 	}
+
+	// A new container on the same volume (an upgrade, say) is the same
+	// node with the same data.
+	remove()
+	run()
+	waitUntil(t, ctx, "the new container to serve the key written before", func() (bool, string) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/kv/greeting", nil)
+		status, body, err := send(client, req)
+		return err == nil && status == http.StatusOK && body == "hello", fmt.Sprint(status, " ", body, " ", err)
+	})
 }
 
 func freeLoopbackPort(t *testing.T) int {
