@@ -68,7 +68,7 @@ Commands:
   token     manage client bearer tokens in a tokens file (create, list, revoke)
   keyring   manage the gossip encryption key (generate, list, install, use, remove): rotation without downtime
   healthcheck  exit 0 when this host's node answers /healthz (for container health checks)
-  version   print the version
+  version   print the version, the commit built and the Go release
   help      print this help, or a command's: dynkv help serve
 
 Run 'dynkv <command> --help' for a command's flags.
