@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -31,7 +30,10 @@ func TestSingleNodeImage(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	port := freeLoopbackPort(t)
+	port, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
 	name := fmt.Sprintf("dynkvsingle%dx%d", os.Getpid(), rand.N(1_000_000))
 	docker := func(args ...string) (string, error) {
 		out, err := exec.CommandContext(ctx, "docker", args...).CombinedOutput()
@@ -97,16 +99,6 @@ func TestSingleNodeImage(t *testing.T) {
 		status, body, err := send(client, req)
 		return err == nil && status == http.StatusOK && body == "hello", fmt.Sprint(status, " ", body, " ", err)
 	})
-}
-
-func freeLoopbackPort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 func send(c *http.Client, req *http.Request) (int, string, error) {

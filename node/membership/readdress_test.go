@@ -59,19 +59,8 @@ func status(m *SerfMembership, id string) MemberStatus {
 func TestJoiningOnlyItselfKeepsTrying(t *testing.T) {
 	ports := freeGossipPorts(t, 2)
 	addrA, addrB := fmt.Sprintf("127.0.0.1:%d", ports[0]), fmt.Sprintf("127.0.0.1:%d", ports[1])
-	start := func(id, bind string, join ...string) *SerfMembership {
-		m, err := NewSerfMembership(SerfConfig{NodeID: id, BindAddr: bind, Join: join, Profile: "local", Logger: quietLog()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := m.Start(Member{ID: id, HTTPAddr: "127.0.0.1:1"}, func() {}); err != nil {
-			t.Fatalf("start %s: %v", id, err)
-		}
-		t.Cleanup(func() { m.Close() })
-		return m
-	}
-	a := start("a", addrA, addrA, addrB) // b is not up: a reaches only itself
-	b := start("b", addrB, addrB)        // b reaches only itself, and never tries a
+	a := startGossipAt(t, "a", addrA, "", addrA, addrB) // b is not up: a reaches only itself
+	b := startGossipAt(t, "b", addrB, "", addrB)        // b reaches only itself, and never tries a
 	waitUntil(t, joinWithin, "a's retries to find b", func() bool { return len(aliveIDs(a)) == 2 && len(aliveIDs(b)) == 2 })
 }
 
