@@ -228,8 +228,8 @@ func (c *cluster) partition(ctx context.Context, svc string) error {
 	return c.dockerOn(ctx, svc, "network", "disconnect", c.network())
 }
 
-// heal reconnects the node with its own address and name: gossip refuses
-// a known node that comes back from another address.
+// heal reconnects the node with its own address and name: gossip takes a
+// known node back from another address only once it has been seen failed.
 func (c *cluster) heal(ctx context.Context, svc string) error {
 	return c.dockerOn(ctx, svc, "network", "connect", "--ip", c.ip(svc), "--alias", svc, c.network())
 }

@@ -64,6 +64,15 @@
 // the published ports and one on the cluster network, where a closed
 // listener refuses connections outright: both must see zero failures.
 //
+// # The image alone
+//
+// TestSingleNodeImage (make docker-single; make chaos skips it) runs the
+// image as its README line does, docker run -p 127.0.0.1:PORT:8080 with
+// nothing else: a single node must answer a write and a read on the
+// published port, turn healthy, announce itself in its first log line,
+// warn that its API is open, and serve the same data from a new container
+// on the same volume.
+//
 // # Clean-up
 //
 // Containers, networks and volumes are removed at the end, whether the

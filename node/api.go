@@ -117,6 +117,10 @@ func (n *Node) serveProbe(rc *fasthttp.RequestCtx, method, path string) {
 		if allow(rc, method, fasthttp.MethodGet, fasthttp.MethodHead) {
 			writeJSON(rc, http.StatusOK, map[string]any{"status": "alive", "node": n.cfg.NodeID, "draining": n.closing.Load()})
 		}
+	case "/version":
+		if allow(rc, method, fasthttp.MethodGet, fasthttp.MethodHead) {
+			n.serveVersion(rc)
+		}
 	case "/metrics":
 		if allow(rc, method, fasthttp.MethodGet) {
 			n.serveMetrics(rc)

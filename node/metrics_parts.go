@@ -1,6 +1,11 @@
 package node
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/dynkv/dynkv/hinted"
+	"github.com/dynkv/dynkv/node/membership"
+)
 
 // partsCollector exports what the replica, the coordinator, the repair
 // work and the hint queue count, read when scraped.
@@ -67,9 +72,23 @@ func (c partsCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(d.quarantined, n.replica.Quarantined())
 	counter(d.reaped, st.TombstonesReaped.Load())
 	counter(d.handoffKeys, st.HandoffKeys.Load())
-	for target, hs := range n.replica.Hints().Stats() {
+	for target, hs := range c.hintStats() {
 		ch <- prometheus.MustNewConstMetric(d.hintsPending, prometheus.GaugeValue, float64(hs.Pending), target)
 		counter(d.hintsDelivered, int64(hs.Delivered), target)
 		counter(d.hintsRedirected, int64(hs.Redirected), target)
 	}
+}
+
+// hintStats is the hint queue's figures per target, with every other
+// member this node knows at zero: a series that exists before the first
+// hint lets an alert on dynkv_hints_pending and a rate() of the counters
+// start from 0 instead of from nothing.
+func (c partsCollector) hintStats() map[string]hinted.TargetStats {
+	stats := c.n.replica.Hints().Stats()
+	for _, m := range c.n.cluster.View().List {
+		if _, ok := stats[m.ID]; !ok && m.ID != c.n.cfg.NodeID && m.Status != membership.StatusLeft {
+			stats[m.ID] = hinted.TargetStats{}
+		}
+	}
+	return stats
 }

@@ -28,6 +28,8 @@ Subcommands:
   create-client  make a client certificate, NAME, signed by the CA in --certs-dir
   create-cluster  make a whole secured cluster's files: CA, node certificates,
                  gossip keyrings and an admin token (for init containers)
+  install-node   install a node's files from a directory of the whole cluster's
+                 (a Kubernetes Secret; deploy/kubernetes)
   list           list the certificates in --certs-dir
 
 Every node needs a certs dir of its own holding ca.crt, node.crt and node.key.
@@ -52,6 +54,7 @@ func certSubs() map[string]subcommand {
 		"create-node":    runCertCreateNode,
 		"create-client":  runCertCreateClient,
 		"create-cluster": runCertCreateCluster,
+		"install-node":   runCertInstallNode,
 		"list":           runCertList,
 	}
 }

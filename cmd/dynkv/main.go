@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
-	"runtime/debug"
 )
 
 func main() {
@@ -41,6 +39,7 @@ func commands() map[string]command {
 		"cert":     runCert,
 		"token":    runToken,
 		"keyring":  runKeyring,
+		"version":  runVersion,
 
 		"healthcheck": runHealthcheck,
 	}
@@ -69,7 +68,7 @@ Commands:
   token     manage client bearer tokens in a tokens file (create, list, revoke)
   keyring   manage the gossip encryption key (generate, list, install, use, remove): rotation without downtime
   healthcheck  exit 0 when this host's node answers /healthz (for container health checks)
-  version   print the version
+  version   print the version, the commit built and the Go release
   help      print this help, or a command's: dynkv help serve
 
 Run 'dynkv <command> --help' for a command's flags.
@@ -89,9 +88,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv fun
 		}
 		fmt.Fprint(stdout, usage)
 		return 0
-	case "version", "--version":
-		fmt.Fprintf(stdout, "dynkv %s (%s)\n", version(), runtime.Version())
-		return 0
+	case "--version":
+		name = "version"
 	}
 	cmd := cmds[name]
 	if cmd == nil {
@@ -99,20 +97,4 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv fun
 		return 2
 	}
 	return cmd(rest, stdin, stdout, stderr, lookupEnv)
-}
-
-// version is the module version, or the VCS revision of a development
-// build.
-func version() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "unknown"
-	}
-	v := bi.Main.Version
-	for _, s := range bi.Settings {
-		if s.Key == "vcs.revision" && (v == "" || v == "(devel)") {
-			v = "devel " + s.Value
-		}
-	}
-	return v
 }

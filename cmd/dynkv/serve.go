@@ -37,6 +37,8 @@ type serveCmd struct {
 	minFreeDisk                 int
 	pprofAddr                   string
 	log                         logOptions
+	single                      singleValue // single.go
+	isSingle                    bool
 }
 
 func newServeCmd() *serveCmd {
@@ -80,6 +82,7 @@ func newServeCmd() *serveCmd {
 	// "Disk").
 	f.bytes(&c.minFreeDisk, "min-free-disk", store.DefaultMinFreeBytes, "free-space floor, a `size`: writes that would leave less free on the data directory's file system are refused with 507 (reads go on), and the node does not start below half of it")
 	c.log.register(f, "info")
+	registerSingle(f, &c.single)
 	return c
 }
 
@@ -91,6 +94,8 @@ type serveConfig struct {
 	pprofAddr string
 	// reload rereads certificates and tokens (SIGHUP).
 	reload func() error
+	// single is set for a single node (single.go), which says so first.
+	single *singleNotice
 }
 
 // config parses args and the environment into a checked configuration.
@@ -98,6 +103,11 @@ func (c *serveCmd) config(args []string, lookupEnv func(string) (string, bool)) 
 	if err := c.f.parse(args, lookupEnv); err != nil {
 		return serveConfig{}, err
 	}
+	single, err := c.applySingle()
+	if err != nil {
+		return serveConfig{}, err
+	}
+	c.isSingle = single != nil
 	if c.nodeID == "" {
 		h, err := os.Hostname()
 		if err != nil {
@@ -127,6 +137,9 @@ func (c *serveCmd) config(args []string, lookupEnv func(string) (string, bool)) 
 	var errs []error
 	reload, err := c.applySecurity(&nc)
 	errs = append(errs, err)
+	if single != nil {
+		single.open = nc.Security.Tokens == nil && !isLoopback(c.httpAddr)
+	}
 	if c.requestTimeout <= 0 {
 		errs = append(errs, errors.New("--request-timeout must be positive"))
 	}
@@ -167,6 +180,7 @@ func (c *serveCmd) config(args []string, lookupEnv func(string) (string, bool)) 
 		log:       c.log,
 		pprofAddr: c.pprofAddr,
 		reload:    reload,
+		single:    single,
 	}, nil
 }
 
@@ -179,7 +193,11 @@ func (c *serveCmd) applySecurity(nc *node.Config) (func() error, error) {
 		return nil, err
 	}
 	nc.Security = sec
-	if err := c.security.checkExposure(sec, c.httpAddr, c.internodeAddr, c.gossipAddr); err != nil {
+	exposed := []string{c.httpAddr, c.internodeAddr, c.gossipAddr}
+	if c.isSingle {
+		exposed = exposed[1:] // peers have nothing to reach; its log warns of an open client API
+	}
+	if err := c.security.checkExposure(sec, exposed...); err != nil {
 		return nil, err
 	}
 	return reload, nil
@@ -220,6 +238,9 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEn
 		return 2
 	}
 	log := cfg.log.logger(stderr)
+	if cfg.single != nil {
+		cfg.single.log(log)
+	}
 	applyMemoryLimit(cfg.node, log)
 	sigs, stopSignals := notifyShutdown()
 	defer stopSignals()

@@ -55,7 +55,13 @@ func keyringFileKeys(t *testing.T, path string) []string {
 // timing is gentle enough for a loaded machine not to fail a member.
 func startGossip(t *testing.T, id, keyringFile string, join ...string) *SerfMembership {
 	t.Helper()
-	m, err := NewSerfMembership(SerfConfig{NodeID: id, BindAddr: "127.0.0.1:0", Join: join, Profile: "local", KeyringFile: keyringFile, Logger: quietLog()})
+	return startGossipAt(t, id, "127.0.0.1:0", keyringFile, join...)
+}
+
+// startGossipAt is startGossip on the address bind.
+func startGossipAt(t *testing.T, id, bind, keyringFile string, join ...string) *SerfMembership {
+	t.Helper()
+	m, err := NewSerfMembership(SerfConfig{NodeID: id, BindAddr: bind, Join: join, Profile: "local", KeyringFile: keyringFile, Logger: quietLog()})
 	if err != nil {
 		t.Fatal(err)
 	}

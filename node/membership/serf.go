@@ -2,6 +2,7 @@ package membership
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -103,6 +104,16 @@ func NewFaultySerfMembership(cfg SerfConfig, faults GossipFaults, name string) (
 	return m, nil
 }
 
+// deadNodeReclaim lets a failed member come back from another address at
+// once (memberlist takes any positive value as "after this long"): a
+// Kubernetes pod rescheduled with a new IP, a container recreated. Node
+// ids are unique and stable, so that is the same node restarted;
+// memberlist would otherwise refuse it as a conflict until it forgets the
+// dead (GossipToTheDeadTime, 30 s on a LAN) and a later push-pull or
+// reconnect brings it back (TestFailedNodeRejoinsFromNewAddress). A node
+// back while still only suspected is refused until it is failed.
+const deadNodeReclaim = time.Nanosecond
+
 func (m *SerfMembership) memberlistConfig() (*memberlist.Config, error) {
 	var mc *memberlist.Config
 	switch m.cfg.Profile {
@@ -123,6 +134,7 @@ func (m *SerfMembership) memberlistConfig() (*memberlist.Config, error) {
 		return nil, fmt.Errorf("gossip bind address: %w", err)
 	}
 	mc.BindAddr, mc.BindPort = host, port
+	mc.DeadNodeReclaimTime = deadNodeReclaim
 	if m.cfg.AdvertiseAddr != "" {
 		ah, ap, err := splitHostPort(m.cfg.AdvertiseAddr)
 		if err != nil {
@@ -207,9 +219,16 @@ func (m *SerfMembership) Start(self Member, onChange func()) error {
 	return nil
 }
 
-// tryJoin contacts the seeds once and reports whether any answered.
+// tryJoin contacts the seeds once and reports whether any other member
+// answered. A seed may be this node itself — a StatefulSet gives every pod
+// the same list — and memberlist counts reaching itself as a join: a node
+// that only found itself keeps trying, or nodes started together could
+// each stay a cluster of one.
 func (m *SerfMembership) tryJoin() bool {
 	n, err := m.serf.Join(m.seeds, true)
+	if err == nil && len(m.serf.Members()) < 2 {
+		err = errors.New("only this node answered")
+	}
 	if err != nil {
 		m.cfg.Logger.Warn("could not reach any seed; retrying in the background", "seeds", m.seeds, "err", err)
 		return false

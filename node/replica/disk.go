@@ -27,6 +27,9 @@ func refuseFull(err error) error {
 // floor.
 func (r *Replica) Disk() store.DiskStatus { return r.store.Disk() }
 
+// ApproxKeys estimates the records in the store (store.Store.ApproxKeys).
+func (r *Replica) ApproxKeys() int64 { return r.store.ApproxKeys() }
+
 // explainOpen adds the way out to the error of a data directory the store
 // found damaged: the replica's copy is rebuilt from the other replicas, so
 // the directory can go.

@@ -19,6 +19,8 @@ type Store interface {
 	Sync() error
 	// Size is the database's bytes on disk: its LSM tree and value log.
 	Size() (lsm, vlog int64)
+	// ApproxKeys estimates its records from the table index.
+	ApproxKeys() int64
 	// Disk is the free space of its file system against the floor.
 	Disk() store.DiskStatus
 	Close() error

@@ -38,8 +38,10 @@ func Required(method, path string, metricsOpen bool) (role Role, needed bool) {
 	// HEAD is GET without the body: it can tell no more than GET.
 	safe := method == "GET" || method == "HEAD"
 	switch {
-	case safe && (path == "/livez" || path == "/readyz" || path == "/healthz"):
-		return 0, false // probes must work for load balancers without secrets
+	case safe && (path == "/livez" || path == "/readyz" || path == "/healthz" || path == "/version"):
+		// Probes must work for load balancers without secrets; /version
+		// tells no more than a scan of the open ports would.
+		return 0, false
 	case safe && path == "/metrics" && metricsOpen:
 		return 0, false
 	case under(path, "/cluster/leave"), under(path, "/cluster/remove"),

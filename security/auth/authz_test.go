@@ -22,6 +22,8 @@ func TestRequired(t *testing.T) {
 		{"HEAD", "/readyz", false, open},
 		{"GET", "/healthz", false, open},
 		{"GET", "/healthz?verbose=1", false, open},
+		{"GET", "/version", false, open},
+		{"POST", "/version", false, admin},
 		{"POST", "/healthz", false, admin},
 		{"GET", "/metrics", true, open},
 		{"GET", "/metrics", false, read},
@@ -163,7 +165,7 @@ func TestCheckRoles(t *testing.T) {
 
 func TestCheckOpenPaths(t *testing.T) {
 	a, _, _, _ := authorizer(t)
-	for _, path := range []string{"/livez", "/readyz", "/healthz"} {
+	for _, path := range []string{"/livez", "/readyz", "/healthz", "/version"} {
 		for _, method := range []string{"GET", "HEAD"} {
 			if p, err := a.Check(method, path, ""); err != nil || p != "" {
 				t.Errorf("%s %s: %q, %v", method, path, p, err)

@@ -30,7 +30,8 @@
 // server's routes (node/api.go, node/api_cluster.go, docs/API.md); HEAD is
 // treated as GET everywhere:
 //
-//	no token  GET/HEAD /livez, /readyz, /healthz; /metrics when MetricsOpen
+//	no token  GET/HEAD /livez, /readyz, /healthz, /version; /metrics when
+//	          MetricsOpen
 //	read      GET/HEAD /kv/{key}, /cluster/members, /cluster/ring,
 //	          /cluster/status, /cluster/handoffs, /metrics (when not open),
 //	          and any other GET/HEAD not listed under admin
