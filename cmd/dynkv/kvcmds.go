@@ -40,6 +40,7 @@ func newKVCmd(name, usage, summary string, outputs ...string) *kvCmd {
 	c := &kvCmd{name: name, f: newFlags(usage, summary)}
 	c.f.list(&c.endpoints, "endpoints", "dynkv nodes to use, `URLs` or host:port, comma-separated; the first that answers serves")
 	c.f.defaultText["endpoints"] = kvDefaultEndpoints + " (http, or https with --ca-cert)"
+	c.f.share("endpoints")
 	c.f.choice(&c.output, "output", "text", outputs,
 		"output `format`: "+strings.Join(outputs, ", ")+" (short: -o)")
 	c.f.DurationVar(&c.timeout, "timeout", 15*time.Second, "bound on the whole command, a `duration`")
@@ -128,6 +129,14 @@ func (c *kvCmd) argCountError(pos []string, nargs [2]int) error {
 
 func oneLine(err error) string {
 	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
+}
+
+// contextFlag registers --context. No variable sets it: one left exported
+// would make every later put overwrite what it never read, a silent lost
+// update.
+func contextFlag(f *flags, p *string) {
+	f.StringVar(p, "context", "", "causal `token` from a previous get or put")
+	f.commandLineOnly["context"] = true
 }
 
 // quorumFlag registers --r or --w.
@@ -267,7 +276,7 @@ func runPut(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv 
 	var (
 		cctx, contentType, w string
 	)
-	c.f.StringVar(&cctx, "context", "", "causal `token` from a previous get or put")
+	contextFlag(c.f, &cctx)
 	c.f.StringVar(&contentType, "content-type", "", "content `type` stored with the value")
 	c.f.defaultText["content-type"] = "application/octet-stream"
 	quorumFlag(c.f, &w, "w", "write")
@@ -306,7 +315,7 @@ func runDelete(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupE
 			"returned. Prints what was deleted (-o json: {key, node, deleted, context}).",
 		"text", "json")
 	var cctx, w string
-	c.f.StringVar(&cctx, "context", "", "causal `token` from a previous get or put")
+	contextFlag(c.f, &cctx)
 	c.f.defaultText["context"] = "read the key first"
 	quorumFlag(c.f, &w, "w", "write")
 	return c.run(args, stdout, stderr, lookupEnv, [2]int{1, 1}, func(ctx context.Context, cl *sdk.Client, pos []string) error {
