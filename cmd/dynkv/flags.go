@@ -21,8 +21,9 @@ import (
 // --client-cert, --client-key, --token) and --log-level/--log-format. Any
 // other flag is its command's own and reads DYNKV_<COMMAND>_<FLAG>
 // (DYNKV_RING_PARTITIONS, DYNKV_LOADTEST_TIMEOUT), so no variable is read
-// by two flags of different meaning. Flags that act once (--context,
-// --overwrite, --yes, --strict) read no variable.
+// by two flags of different meaning. Flags that a variable forgotten in a
+// shell must not turn on for every later command (--context, --overwrite,
+// --yes) read no variable.
 const envPrefix = "DYNKV_"
 
 // envFooter ends every command's --help: the rule above, in brief.
