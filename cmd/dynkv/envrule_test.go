@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
 	"testing"
 )
@@ -130,7 +129,7 @@ func TestHelpFooterStatesRule(t *testing.T) {
 		var out bytes.Buffer
 		args := append(strings.Fields(d.path), "--help")
 		run(args, strings.NewReader(""), &out, &out, noEnv)
-		if !strings.HasSuffix(out.String(), envFooter) && !slices.Contains([]string{"completion"}, d.path) {
+		if !strings.HasSuffix(out.String(), envFooter) {
 			t.Errorf("dynkv %s --help does not end with the environment rule:\n%s", d.path, out.String())
 		}
 	}

@@ -204,8 +204,12 @@ func (f *flags) isSet(name string) bool {
 
 // printUsage lists every flag with its environment variable and default.
 func (f *flags) printUsage(w io.Writer) {
-	fmt.Fprintf(w, "Usage: %s\n\n%s\n\nFlags (each also read from the environment variable shown; the command line wins):\n", f.usage, f.summary)
+	fmt.Fprintf(w, "Usage: %s\n\n%s\n", f.usage, f.summary)
 	defer fmt.Fprint(w, "\n"+envFooter)
+	if !hasFlags(f.FlagSet) {
+		return
+	}
+	fmt.Fprint(w, "\nFlags (each also read from the environment variable shown; the command line wins):\n")
 	f.VisitAll(func(fl *flag.Flag) {
 		arg, usage := flag.UnquoteUsage(fl)
 		head := "  --" + fl.Name
@@ -229,6 +233,12 @@ func (f *flags) printUsage(w io.Writer) {
 		}
 		fmt.Fprintf(w, "%s\n        %s\n        env %s, default %s\n", head, usage, env, def)
 	})
+}
+
+func hasFlags(fs *flag.FlagSet) bool {
+	has := false
+	fs.VisitAll(func(*flag.Flag) { has = true })
+	return has
 }
 
 // choiceValue is a string flag limited to a fixed set of values.
