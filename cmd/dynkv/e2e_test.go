@@ -152,6 +152,10 @@ func TestDev(t *testing.T) {
 	if !strings.Contains(p.stdout.String(), "stopped") {
 		t.Errorf("dev did not report stopping:\n%s", p.stdout)
 	}
+	// A normal stop is quiet: no node warns that it did not leave.
+	if strings.Contains(p.stderr.String(), "level=WARN") || strings.Contains(p.stderr.String(), "level=ERROR") {
+		t.Errorf("dev warned on a normal Ctrl-C:\n%s", p.stderr)
+	}
 }
 
 // TestUsageErrors checks the binary's exit codes for bad usage: 2 with a
