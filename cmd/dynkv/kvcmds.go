@@ -123,12 +123,22 @@ func (c *kvCmd) report(stderr io.Writer, err error) int {
 		fmt.Fprintf(stderr, "dynkv %s: %v (see dynkv %s --help)\n", c.name, oneLine(err), c.name)
 		return 2
 	}
-	msg := oneLine(err)
-	if !strings.HasPrefix(msg, "dynkv ") { // the SDK's errors name the operation already
-		msg = "dynkv " + c.name + ": " + msg
-	}
-	fmt.Fprintln(stderr, msg+authHint(err))
+	fmt.Fprintln(stderr, cliMessage(c.name, err)+authHint(err))
 	return 1
+}
+
+// cliMessage is err as one line naming the command. The SDK's errors name
+// their operation already, after "client: " ("client: get \"k\": ..."):
+// the command line says "dynkv get \"k\": ..." instead.
+func cliMessage(name string, err error) string {
+	msg := oneLine(err)
+	if rest, ok := strings.CutPrefix(msg, "client: "); ok {
+		return "dynkv " + rest
+	}
+	if strings.HasPrefix(msg, "dynkv ") {
+		return msg
+	}
+	return "dynkv " + name + ": " + msg
 }
 
 // usageError is a bad flag value found after parsing: exit status 2.
