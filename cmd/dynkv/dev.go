@@ -257,7 +257,7 @@ func (p devPlan) printBanner(w io.Writer, dir string, temp bool, nodes []*node.N
 		return
 	}
 	fmt.Fprintf(w, "\nTry:\n")
-	fmt.Fprintf(w, "  curl -i -X PUT --data-binary 'hello' http://%s/kv/greeting\n", first)
+	fmt.Fprintf(w, "  curl -i -X PUT --data-binary 'hello' -H 'Content-Type: text/plain' http://%s/kv/greeting\n", first)
 	fmt.Fprintf(w, "  curl -i http://%s/kv/greeting\n", last)
 	fmt.Fprintf(w, "  curl http://%s/cluster/members\n", first)
 	fmt.Fprintf(w, "\nCtrl-C stops the cluster.\n")

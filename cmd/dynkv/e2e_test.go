@@ -152,6 +152,11 @@ func TestDev(t *testing.T) {
 	if !strings.Contains(p.stdout.String(), "stopped") {
 		t.Errorf("dev did not report stopping:\n%s", p.stdout)
 	}
+	for line := range strings.SplitSeq(p.stdout.String(), "\n") {
+		if strings.Contains(line, "-X PUT") && !strings.Contains(line, "Content-Type:") {
+			t.Errorf("dev suggests a curl PUT without a Content-Type (curl would send a form's): %s", line)
+		}
+	}
 	// A normal stop is quiet: no node warns that it did not leave.
 	if strings.Contains(p.stderr.String(), "level=WARN") || strings.Contains(p.stderr.String(), "level=ERROR") {
 		t.Errorf("dev warned on a normal Ctrl-C:\n%s", p.stderr)
