@@ -1,7 +1,6 @@
 package client_test
 
 import (
-	"context"
 	"testing"
 
 	"github.com/dynkv/dynkv/client"
@@ -12,12 +11,8 @@ import (
 // the stored type, falls back to the default on a new key, and yields to
 // ContentType.
 func TestPutContentType(t *testing.T) {
-	ctx := context.Background()
-	c, err := client.New(shared.endpoints)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	ctx, c := testContext(t), newClient(t, shared.endpoints)
+	key, fresh := uniqueKey("ct/a"), uniqueKey("ct/new")
 	typeOf := func(key string) string {
 		t.Helper()
 		res, err := c.Get(ctx, key)
@@ -26,7 +21,7 @@ func TestPutContentType(t *testing.T) {
 		}
 		return res.Siblings[0].ContentType
 	}
-	cc, err := c.Put(ctx, "ct/a", []byte("x"), client.CausalContext{}, client.ContentType("text/plain"))
+	cc, err := c.Put(ctx, key, []byte("x"), client.CausalContext{}, client.ContentType("text/plain"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,17 +35,17 @@ func TestPutContentType(t *testing.T) {
 		{[]client.RequestOption{client.KeepContentType(), client.ContentType("image/png")}, "image/png"},
 		{[]client.RequestOption{client.KeepContentType()}, "image/png"},
 	} {
-		if cc, err = c.Put(ctx, "ct/a", []byte("x"), cc, step.opts...); err != nil {
+		if cc, err = c.Put(ctx, key, []byte("x"), cc, step.opts...); err != nil {
 			t.Fatal(err)
 		}
-		if got := typeOf("ct/a"); got != step.want {
+		if got := typeOf(key); got != step.want {
 			t.Errorf("after a put with %d options: %s, want %s", len(step.opts), got, step.want)
 		}
 	}
-	if _, err := c.Put(ctx, "ct/new", []byte("x"), client.CausalContext{}, client.KeepContentType()); err != nil {
+	if _, err := c.Put(ctx, fresh, []byte("x"), client.CausalContext{}, client.KeepContentType()); err != nil {
 		t.Fatal(err)
 	}
-	if got := typeOf("ct/new"); got != "application/octet-stream" {
+	if got := typeOf(fresh); got != "application/octet-stream" {
 		t.Errorf("KeepContentType on a new key stored %s, want application/octet-stream", got)
 	}
 }

@@ -1,7 +1,6 @@
 package client_test
 
 import (
-	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -13,13 +12,8 @@ import (
 // get ..."), not a command line, and still matches its sentinel and
 // APIError.
 func TestErrorsNameTheOperation(t *testing.T) {
-	ctx := context.Background()
-	c, err := client.New(shared.endpoints)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_, err = c.Get(ctx, "errmsg/none")
+	ctx, c := testContext(t), newClient(t, shared.endpoints)
+	_, err := c.Get(ctx, "errmsg/none")
 	var apiErr *client.APIError
 	if !errors.Is(err, client.ErrNotFound) || !errors.As(err, &apiErr) || !strings.HasPrefix(err.Error(), `client: get "errmsg/none": not_found`) {
 		t.Errorf("get of a missing key: %v", err)

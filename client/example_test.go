@@ -175,7 +175,8 @@ func ExampleKeepContentType() {
 	}
 	defer c.Close()
 
-	cc, err := c.Put(ctx, "page/home", []byte("<h1>hi</h1>"), client.CausalContext{}, client.ContentType("text/html"))
+	cur, _ := c.Get(ctx, "page/home") // not found on first use: an empty context
+	cc, err := c.Put(ctx, "page/home", []byte("<h1>hi</h1>"), cur.Context, client.ContentType("text/html"))
 	if err != nil {
 		log.Fatal(err)
 	}

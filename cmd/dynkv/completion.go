@@ -76,13 +76,13 @@ func groupPattern() string {
 	return strings.Join(slices.Sorted(maps.Keys(commandGroups())), "|")
 }
 
-func writeBash(w io.Writer, words completionWords) error {
-	var b strings.Builder
-	b.WriteString(`# bash completion for dynkv, printed by 'dynkv completion bash'.
-_dynkv() {
-    local cur=${COMP_WORDS[COMP_CWORD]} cmdpath="" word i
-    for ((i = 1; i < COMP_CWORD; i++)); do
-        word=${COMP_WORDS[i]}
+// shellPathLoop is bash's and zsh's loop over the words before the cursor
+// that sets cmdpath to the command ("get") or group subcommand ("cert
+// create-ca") typed, skipping flags. loop is the C-style for header, word
+// the shell's expression of the i-th word.
+func shellPathLoop(loop, word string) string {
+	return `    for ((` + loop + `)); do
+        word=` + word + `
         [[ $word == -* ]] && continue
         if [[ -z $cmdpath ]]; then
             cmdpath=$word
@@ -92,7 +92,15 @@ _dynkv() {
             esac
             break
         fi
-    done
+    done`
+}
+
+func writeBash(w io.Writer, words completionWords) error {
+	var b strings.Builder
+	b.WriteString(`# bash completion for dynkv, printed by 'dynkv completion bash'.
+_dynkv() {
+    local cur=${COMP_WORDS[COMP_CWORD]} cmdpath="" word i
+` + shellPathLoop("i = 1; i < COMP_CWORD; i++", "${COMP_WORDS[i]}") + `
     local words=""
     case $cmdpath in
 `)
@@ -114,18 +122,7 @@ func writeZsh(w io.Writer, words completionWords) error {
 # zsh completion for dynkv, printed by 'dynkv completion zsh'.
 _dynkv() {
     local cmdpath="" word i
-    for ((i = 2; i < CURRENT; i++)); do
-        word=${words[i]}
-        [[ $word == -* ]] && continue
-        if [[ -z $cmdpath ]]; then
-            cmdpath=$word
-        else
-            case $cmdpath in
-                ` + groupPattern() + `) cmdpath="$cmdpath $word" ;;
-            esac
-            break
-        fi
-    done
+` + shellPathLoop("i = 2; i < CURRENT; i++", "${words[i]}") + `
     local -a candidates
     case $cmdpath in
 `)
