@@ -185,7 +185,7 @@ func WithMaxResponseBytes(n int64) Option {
 // (http is assumed, https with WithTLS).
 func New(endpoints []string, opts ...Option) (*Client, error) {
 	if len(endpoints) == 0 {
-		return nil, errors.New("dynkv client: no endpoints")
+		return nil, errors.New("client: no endpoints")
 	}
 	t := newTransport()
 	c := &Client{
@@ -199,19 +199,19 @@ func New(endpoints []string, opts ...Option) (*Client, error) {
 	}
 	for _, o := range opts {
 		if err := o(c); err != nil {
-			return nil, fmt.Errorf("dynkv client: %w", err)
+			return nil, fmt.Errorf("client: %w", err)
 		}
 	}
 	// Endpoints are parsed after the options: WithTLS decides what a bare
 	// host:port means.
 	if err := c.useTLS(); err != nil {
-		return nil, fmt.Errorf("dynkv client: %w", err)
+		return nil, fmt.Errorf("client: %w", err)
 	}
 	seen := map[string]bool{}
 	for _, raw := range endpoints {
 		ep, err := c.parseEndpoint(raw)
 		if err != nil {
-			return nil, fmt.Errorf("dynkv client: %w", err)
+			return nil, fmt.Errorf("client: %w", err)
 		}
 		if !seen[ep.url] {
 			seen[ep.url] = true

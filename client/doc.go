@@ -66,9 +66,24 @@
 // with errors.Is against the sentinels: ErrNotFound, ErrBadRequest,
 // ErrValueTooLarge, ErrTooManySiblings, ErrQuorumUnavailable, ErrTimeout,
 // ErrShuttingDown, ErrOverloaded, ErrInternal, ErrUnauthenticated,
-// ErrForbidden, and ErrUnavailable when no endpoint could be reached at all. A Get of a deleted key returns ErrNotFound together with a
-// Result holding the tombstone's context, so a write after a delete can
-// supersede it.
+// ErrForbidden, and ErrUnavailable when no endpoint could be reached at
+// all. A Get of a deleted key returns ErrNotFound together with a Result
+// holding the tombstone's context, so a write after a delete can supersede
+// it. Messages name the call and its key or node, after "client: ":
+// `client: get "user/42": not_found: key not found (from n1)`.
+//
+// # Content types
+//
+// A Put stores the type ContentType gives, else application/octet-stream,
+// even over a value stored with another type: a write replaces the value
+// and its type together. KeepContentType keeps the stored type instead, at
+// the cost of a read; Update keeps it by default.
+//
+// # Examples
+//
+// The examples talk to `dynkv dev` on its default ports (127.0.0.1:8081 to
+// 8083); with no Output lines they are compiled but not run by go test,
+// and TestExamples runs them against an in-process cluster.
 //
 // # Security
 //

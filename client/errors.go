@@ -198,9 +198,9 @@ func (e *timeoutError) Unwrap() []error {
 // errorf wraps err with the operation and key it concerns.
 func opError(op, key string, err error) error {
 	if key == "" {
-		return fmt.Errorf("dynkv %s: %w", op, err)
+		return fmt.Errorf("client: %s: %w", op, err)
 	}
-	return fmt.Errorf("dynkv %s %s: %w", op, quoteKey(key), err)
+	return fmt.Errorf("client: %s %s: %w", op, quoteKey(key), err)
 }
 
 // quoteKey renders a key for an error message: quoted, and cut short if

@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -113,11 +114,12 @@ func (q Quorum) valid() bool { return q >= All }
 type RequestOption func(*callOptions)
 
 type callOptions struct {
-	r, w        Quorum
-	contentType string
-	ttl         time.Duration
-	servedBy    *string
-	rounds      int // Update only
+	r, w            Quorum
+	contentType     string
+	keepContentType bool // Put only
+	ttl             time.Duration
+	servedBy        *string
+	rounds          int // Update only
 }
 
 func collect(opts []RequestOption) callOptions {
@@ -134,8 +136,10 @@ func R(q Quorum) RequestOption { return func(o *callOptions) { o.r = q } }
 // W sets the write quorum of a Put or Delete (or of Update's writes).
 func W(q Quorum) RequestOption { return func(o *callOptions) { o.w = q } }
 
-// ContentType sets the content type stored with a Put's value; default
-// application/octet-stream (Update: the type of the value it read).
+// ContentType sets the content type stored with a Put's value. Without it
+// (and without KeepContentType) a Put stores application/octet-stream,
+// whatever type the value it replaces had; Update keeps the type of the
+// value it read.
 func ContentType(ct string) RequestOption { return func(o *callOptions) { o.contentType = ct } }
 
 // TTL makes a Put's value expire d after it is written: from then on it
@@ -143,6 +147,12 @@ func ContentType(ct string) RequestOption { return func(o *callOptions) { o.cont
 // down to whole milliseconds; a value written without one never expires.
 // A write with a context that saw the value replaces it, TTL and all.
 func TTL(d time.Duration) RequestOption { return func(o *callOptions) { o.ttl = d } }
+
+// KeepContentType makes a Put without ContentType store the content type
+// already stored under the key (that of the first sibling a read returns),
+// or application/octet-stream when nothing is. It costs a read before the
+// write; ContentType, when also given, wins.
+func KeepContentType() RequestOption { return func(o *callOptions) { o.keepContentType = true } }
 
 // ServedBy records in *node the node that coordinated the call (its
 // X-Dynkv-Node header) — for Update, the one that took the last write.
@@ -260,6 +270,15 @@ func (c *Client) Put(ctx context.Context, key string, value []byte, cc CausalCon
 	o := collect(opts)
 	if value == nil {
 		value = []byte{}
+	}
+	if o.keepContentType && o.contentType == "" {
+		res, err := c.Get(ctx, key)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return CausalContext{}, opError("put", key, fmt.Errorf("read the stored content type: %w", errors.Unwrap(err)))
+		}
+		if len(res.Siblings) > 0 {
+			o.contentType = res.Siblings[0].ContentType
+		}
 	}
 	resp, err := c.write(ctx, http.MethodPut, key, value, cc, o)
 	defer resp.release()

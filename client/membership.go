@@ -412,7 +412,7 @@ func (c *Client) eachMember(ms []Member, f func(i int, m Member)) {
 // nodeError wraps err with the operation and the node it concerns.
 func nodeError(op, node string, err error) error {
 	if node == "" {
-		return fmt.Errorf("dynkv %s: %w", op, err)
+		return fmt.Errorf("client: %s: %w", op, err)
 	}
-	return fmt.Errorf("dynkv %s %s: %w", op, node, err)
+	return fmt.Errorf("client: %s %s: %w", op, node, err)
 }

@@ -89,7 +89,7 @@ func TestRemove(t *testing.T) {
 			t.Errorf("Handoffs of %s: %+v (err %v)", h.Node, h, h.Err)
 		}
 	}
-	if _, err := c.Leave(ctx, "n3"); !errors.Is(err, client.ErrUnavailable) || !strings.Contains(err.Error(), "dynkv leave n3: unreachable") {
+	if _, err := c.Leave(ctx, "n3"); !errors.Is(err, client.ErrUnavailable) || !strings.Contains(err.Error(), "client: leave n3: unreachable") {
 		t.Errorf("Leave of a dead node: %v", err)
 	}
 	// Leave("") means the first endpoint, even after the client failed
@@ -266,7 +266,7 @@ func TestNodeStatus(t *testing.T) {
 	}
 
 	if _, err := c.NodeStatus(ctx, client.Member{ID: "nowhere", HTTPAddr: "127.0.0.1:1"}); !errors.Is(err, client.ErrUnavailable) ||
-		!strings.HasPrefix(err.Error(), "dynkv status nowhere: ") {
+		!strings.HasPrefix(err.Error(), "client: status nowhere: ") {
 		t.Errorf("NodeStatus of an unreachable member: %v", err)
 	}
 }

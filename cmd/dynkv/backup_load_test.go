@@ -31,7 +31,8 @@ func TestBackupRestoreUnderLoad(t *testing.T) {
 		return strings.Join(eps, ",")
 	}
 	first := startThreeServe(t)
-	env := []string{"DYNKV_ENDPOINTS=" + urls(first)}
+	// loadtest's --endpoints may name Redis servers: its own variable.
+	env := []string{"DYNKV_ENDPOINTS=" + urls(first), "DYNKV_LOADTEST_ENDPOINTS=" + urls(first)}
 	mustCLI(t, env, "loadtest", "--preload", "--duration", "0", "--keys", fmt.Sprint(lsKeys),
 		"--key-prefix", "bk", "--value-size", "1KiB", "--concurrency", "32")
 

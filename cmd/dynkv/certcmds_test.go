@@ -169,19 +169,19 @@ func TestCertErrors(t *testing.T) {
 func TestCertEnv(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "fromenv")
 	var stdout, stderr bytes.Buffer
-	code := run([]string{"cert", "create-ca"}, strings.NewReader(""), &stdout, &stderr, envMap(map[string]string{"DYNKV_CERTS_DIR": dir}))
+	code := run([]string{"cert", "create-ca"}, strings.NewReader(""), &stdout, &stderr, envMap(map[string]string{"DYNKV_CERT_CERTS_DIR": dir}))
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
 	if _, err := os.Stat(filepath.Join(dir, "ca.crt")); err != nil {
-		t.Errorf("DYNKV_CERTS_DIR not used: %v", err)
+		t.Errorf("DYNKV_CERT_CERTS_DIR not used: %v", err)
 	}
 	// --overwrite destroys the CA key: a variable left exported must not
 	// turn it on.
 	stderr.Reset()
-	env := envMap(map[string]string{"DYNKV_CERTS_DIR": dir, "DYNKV_OVERWRITE": "true"})
+	env := envMap(map[string]string{"DYNKV_CERT_CERTS_DIR": dir, "DYNKV_CERT_OVERWRITE": "true"})
 	if code := run([]string{"cert", "create-ca"}, strings.NewReader(""), &stdout, &stderr, env); code != 1 || !strings.Contains(stderr.String(), "--overwrite") {
-		t.Errorf("create-ca over an existing CA with DYNKV_OVERWRITE=true: exit %d, %q; want 1 asking for --overwrite", code, stderr.String())
+		t.Errorf("create-ca over an existing CA with DYNKV_CERT_OVERWRITE=true: exit %d, %q; want 1 asking for --overwrite", code, stderr.String())
 	}
 }
 
@@ -197,7 +197,7 @@ func TestCertHelp(t *testing.T) {
 	}
 	for _, sub := range []string{"create-ca", "create-node", "create-client", "list"} {
 		r := certRun(t, "cert", sub, "--help")
-		if r.code != 0 || !strings.Contains(r.stdout, "--certs-dir") || !strings.Contains(r.stdout, "DYNKV_CERTS_DIR") {
+		if r.code != 0 || !strings.Contains(r.stdout, "--certs-dir") || !strings.Contains(r.stdout, "DYNKV_CERT_CERTS_DIR") {
 			t.Errorf("cert %s --help: exit %d, stdout %q", sub, r.code, r.stdout)
 		}
 	}

@@ -22,6 +22,7 @@ func (s *clientSecurity) register(f *flags) {
 	f.StringVar(&s.clientCert, "client-cert", "", "client certificate PEM `file`, for nodes that require one (with --client-key and --ca-cert)")
 	f.StringVar(&s.clientKey, "client-key", "", "private key PEM `file` of --client-cert")
 	f.StringVar(&s.token, "token", "", "bearer `token` for nodes that require one; prefer DYNKV_TOKEN, which the process list does not show")
+	f.share("ca-cert", "client-cert", "client-key", "token")
 }
 
 // load checks the flags and reads the TLS files: nil without --ca-cert.

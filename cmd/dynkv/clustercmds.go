@@ -26,6 +26,7 @@ func runLeave(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEn
 			"them, and then leaves gossip. The node must be up: a dead node cannot hand anything\n"+
 			"off (use dynkv remove). Without --node, the node at the first endpoint leaves.\n"+
 			"With --wait, prints progress until the node has left, within --timeout.\n"+
+			"Asks first on a terminal; elsewhere (a script, a pipe) it refuses without --yes.\n"+
 			"-o json prints {node, status, keys_handed_off, seconds} at the end.",
 		"text", "json")
 	// Waiting for a handoff takes longer than a request.
@@ -37,6 +38,12 @@ func runLeave(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEn
 	c.f.StringVar(&node, "node", "", "the `ID` of the node that leaves")
 	c.f.defaultText["node"] = "the node at the first endpoint"
 	c.f.BoolVar(&wait, "wait", false, "wait until the node has left, printing progress")
+	yesFlag(c, stdin, stderr, func([]string) string {
+		if node == "" {
+			return "make the node at " + c.endpoints[0] + " leave the cluster for good"
+		}
+		return "make " + node + " leave the cluster for good"
+	})
 	return c.run(args, stdout, stderr, lookupEnv, [2]int{0, 0}, func(ctx context.Context, cl *sdk.Client, _ []string) error {
 		start := time.Now()
 		// The leaving node's handoff counter before it starts, so progress
@@ -215,8 +222,10 @@ func runRemove(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupE
 	c := newKVCmd("remove", "dynkv remove [flags] NODE",
 		"Remove a dead node for good: it leaves the ring, and the survivors re-replicate its\n"+
 			"partitions by anti-entropy. The node must be down (failed); a live node leaves with\n"+
-			"dynkv leave instead, handing its data off. -o json prints {removed}.",
+			"dynkv leave instead, handing its data off. -o json prints {removed}.\n"+
+			"Asks first on a terminal; elsewhere (a script, a pipe) it refuses without --yes.",
 		"text", "json")
+	yesFlag(c, stdin, stderr, func(args []string) string { return "remove " + args[0] + " from the cluster for good" })
 	return c.run(args, stdout, stderr, lookupEnv, [2]int{1, 1}, func(ctx context.Context, cl *sdk.Client, pos []string) error {
 		id := pos[0]
 		if err := cl.Remove(ctx, id); err != nil {

@@ -198,14 +198,14 @@ func TestCLIRemove(t *testing.T) {
 	t.Parallel()
 	c, urls := memberCluster(t, 3)
 	env := []string{"DYNKV_ENDPOINTS=" + strings.Join(urls, ",")}
-	run := func(args ...string) cliResult { t.Helper(); return cli(t, "", env, args...) }
+	run := func(args ...string) cliResult { t.Helper(); return cli(t, "", env, append(args, "--yes")...) }
 
 	c.Kill(2)
 	c.Membership.SetStatus(node.NodeID(2), membership.StatusFailed)
 
 	run("remove", "n2").failsWith(t, 1, "dynkv remove n2: cannot_remove", "alive")
 	run("remove", "n9").failsWith(t, 1, "dynkv remove n9: unknown_node")
-	run("remove").failsWith(t, 2, "missing argument")
+	cli(t, "", env, "remove").failsWith(t, 2, "missing argument")
 	run("leave", "--node", "n3").failsWith(t, 1, "dynkv leave n3: unreachable", "dynkv remove")
 
 	if r := run("remove", "n3").ok(t); r.stdout != "removed n3: its partitions are re-replicated from the survivors by anti-entropy\n" {
@@ -215,7 +215,7 @@ func TestCLIRemove(t *testing.T) {
 	run("remove", "n3").failsWith(t, 1, "dynkv remove n3: node has already left the cluster")
 	run("leave", "--node", "n3").failsWith(t, 1, "dynkv leave n3: node has already left the cluster")
 
-	out := run("status").ok(t).stdout
+	out := cli(t, "", env, "status").ok(t).stdout
 	if rows := statusRows(t, out); rows["n3"].status != "left" || rows["n3"].api != "-" || rows["n3"].leads != 0 || rows["n1"].replicas != 256 {
 		t.Errorf("status after removing n3:\n%s", out)
 	}
@@ -248,7 +248,7 @@ func TestCLILeave(t *testing.T) {
 
 	// n2 first: leave without --node makes it leave.
 	eps := strings.Join([]string{urls[1], urls[0], urls[2]}, ",")
-	r := cli(t, "", nil, "leave", "--wait", "--endpoints", eps, "--timeout", deadline.String()).ok(t)
+	r := cli(t, "", nil, "leave", "--yes", "--wait", "--endpoints", eps, "--timeout", deadline.String()).ok(t)
 	m := leftLine.FindStringSubmatch(r.stdout)
 	if !strings.HasPrefix(r.stdout, "n2 is leaving: handing its data and hints off to the new owners\n") || m == nil {
 		t.Fatalf("leave --wait printed:\n%s", r.stdout)
@@ -263,14 +263,14 @@ func TestCLILeave(t *testing.T) {
 			t.Errorf("n2 still holds %s after leaving", key)
 		}
 	}
-	cli(t, "", nil, "leave", "--node", "n2", "--endpoints", eps).failsWith(t, 1, "dynkv leave n2: node has already left the cluster")
+	cli(t, "", nil, "leave", "--yes", "--node", "n2", "--endpoints", eps).failsWith(t, 1, "dynkv leave n2: node has already left the cluster")
 	out := cli(t, "", nil, "status", "--endpoints", eps).ok(t).stdout
 	if rows := statusRows(t, out); rows["n2"].status != "left" || rows["n2"].leads != 0 || rows["n1"].leads+rows["n3"].leads+rows["n4"].leads != 256 {
 		t.Errorf("status after n2 left:\n%s", out)
 	}
 
 	// n4 leaves, followed as JSON.
-	r = cli(t, "", nil, "leave", "--node", "n4", "--wait", "-o", "json", "--endpoints", eps, "--timeout", deadline.String()).ok(t)
+	r = cli(t, "", nil, "leave", "--yes", "--node", "n4", "--wait", "-o", "json", "--endpoints", eps, "--timeout", deadline.String()).ok(t)
 	var res struct {
 		Node          string
 		Status        string
@@ -302,8 +302,8 @@ func TestCLIMembershipErrors(t *testing.T) {
 		{[]string{"leave", "n1"}, 2, []string{`unexpected argument "n1"`}},
 		{[]string{"status", "-o", "yaml"}, 2, []string{"--output"}},
 		{[]string{"status", "--endpoints", dead, "--timeout", "2s"}, 1, []string{"dynkv status: read the member list: no endpoint reachable"}},
-		{[]string{"remove", "n3", "--endpoints", dead, "--timeout", "2s"}, 1, []string{"dynkv remove n3: no endpoint reachable"}},
-		{[]string{"leave", "--endpoints", dead}, 1, []string{"dynkv leave: unreachable", "dynkv remove"}},
+		{[]string{"remove", "n3", "--yes", "--endpoints", dead, "--timeout", "2s"}, 1, []string{"dynkv remove n3: no endpoint reachable"}},
+		{[]string{"leave", "--yes", "--endpoints", dead}, 1, []string{"dynkv leave: unreachable", "dynkv remove"}},
 	} {
 		cli(t, "", nil, tc.args...).failsWith(t, tc.code, tc.want...)
 	}

@@ -41,13 +41,10 @@ func newDevCmd() *devCmd {
 	f.StringVar(&c.dataDir, "data-dir", "", "keep the nodes' data in `directory`/n1, /n2, ... instead of a temporary directory removed on exit")
 	f.defaultText["data-dir"] = "a temporary directory"
 	f.IntVar(&c.basePort, "base-port", 8081, "first `port`: node i (from 0) serves HTTP on base-port+i and gossips on base-port+1000+i")
-	f.IntVar(&c.n, "n", d.Ring.N, "`count` of replicas per key")
-	f.defaultText["n"] = "3, or --nodes if fewer"
-	f.IntVar(&c.r, "r", d.R, "default read quorum, a `count` 1..n")
-	f.defaultText["r"] = "2, or n if fewer"
-	f.IntVar(&c.w, "w", d.W, "default write quorum, a `count` 1..n")
-	f.defaultText["w"] = "2, or n if fewer"
-	f.IntVar(&c.partitions, "partitions", d.Ring.Partitions, "`count` of ring partitions")
+	clusterShapeFlags(f, &c.n, &c.r, &c.w, &c.partitions)
+	f.defaultText["n"] = fmt.Sprintf("%d, or --nodes if fewer", d.Ring.N)
+	f.defaultText["r"] = fmt.Sprintf("%d, or n if fewer", d.R)
+	f.defaultText["w"] = fmt.Sprintf("%d, or n if fewer", d.W)
 	f.BoolVar(&c.secure, "secure", false, "run the cluster secured (docs/SECURITY.md): a throwaway CA and node certificates, an encrypted gossip keyring "+
 		"and an admin token, made in the data directory; prints how to point curl and the CLI at it")
 	c.log.register(f, "warn")
@@ -260,7 +257,7 @@ func (p devPlan) printBanner(w io.Writer, dir string, temp bool, nodes []*node.N
 		return
 	}
 	fmt.Fprintf(w, "\nTry:\n")
-	fmt.Fprintf(w, "  curl -i -X PUT --data-binary 'hello' http://%s/kv/greeting\n", first)
+	fmt.Fprintf(w, "  curl -i -X PUT --data-binary 'hello' -H 'Content-Type: text/plain' http://%s/kv/greeting\n", first)
 	fmt.Fprintf(w, "  curl -i http://%s/kv/greeting\n", last)
 	fmt.Fprintf(w, "  curl http://%s/cluster/members\n", first)
 	fmt.Fprintf(w, "\nCtrl-C stops the cluster.\n")

@@ -98,7 +98,7 @@ func (s *devSecurity) printTry(w io.Writer, first, last string) {
 	fmt.Fprintf(w, "  CA certificate  %s\n  admin token     %s\n", ca, s.token)
 	fmt.Fprintf(w, "\nTry:\n")
 	fmt.Fprintf(w, "  export DYNKV_TOKEN=%s DYNKV_CA_CERT=%s\n", s.token, ca)
-	fmt.Fprintf(w, "  curl -i --cacert \"$DYNKV_CA_CERT\" -H \"Authorization: Bearer $DYNKV_TOKEN\" -X PUT --data-binary 'hello' https://%s/kv/greeting\n", first)
+	fmt.Fprintf(w, "  curl -i --cacert \"$DYNKV_CA_CERT\" -H \"Authorization: Bearer $DYNKV_TOKEN\" -X PUT --data-binary 'hello' -H 'Content-Type: text/plain' https://%s/kv/greeting\n", first)
 	fmt.Fprintf(w, "  curl -i --cacert \"$DYNKV_CA_CERT\" -H \"Authorization: Bearer $DYNKV_TOKEN\" https://%s/kv/greeting\n", last)
 	fmt.Fprintf(w, "  dynkv get --endpoints https://%s greeting   # reads DYNKV_TOKEN and DYNKV_CA_CERT\n", first)
 }

@@ -142,6 +142,7 @@ func TestDev(t *testing.T) {
 	putEventually(t, urls[0], "greeting", "hello")
 	mustGet(t, urls[2], "greeting", "hello")
 
+	before := len(p.stderr.String())
 	p.signal(t, syscall.SIGINT)
 	if code := p.wait(t); code != 0 {
 		t.Fatalf("dev exited with %d after SIGINT, want 0", code)
@@ -151,6 +152,16 @@ func TestDev(t *testing.T) {
 	}
 	if !strings.Contains(p.stdout.String(), "stopped") {
 		t.Errorf("dev did not report stopping:\n%s", p.stdout)
+	}
+	for line := range strings.SplitSeq(p.stdout.String(), "\n") {
+		if strings.Contains(line, "-X PUT") && !strings.Contains(line, "Content-Type:") {
+			t.Errorf("dev suggests a curl PUT without a Content-Type (curl would send a form's): %s", line)
+		}
+	}
+	// A normal stop is quiet: no node warns that it did not leave. (Other
+	// warnings, of a failure detector on a loaded machine say, are real.)
+	if stop := p.stderr.String()[before:]; strings.Contains(stop, "Shutdown without a Leave") {
+		t.Errorf("dev warned on a normal Ctrl-C:\n%s", stop)
 	}
 }
 

@@ -10,9 +10,28 @@ import (
 	"strings"
 )
 
-// envPrefix starts the environment variable behind every flag:
-// --node-id is also read from DYNKV_NODE_ID.
+// envPrefix starts the environment variable behind every flag.
+//
+// The rule, which --help footers and README's "Environment variables"
+// repeat: a flag several commands share with one meaning reads
+// DYNKV_<FLAG> wherever it appears. Those are dynkv serve's flags (the
+// node's configuration: --node-id reads DYNKV_NODE_ID) and whatever other
+// commands take with the same meaning (dev's --n, healthcheck's
+// --http-addr), the client's connection flags (--endpoints, --ca-cert,
+// --client-cert, --client-key, --token) and --log-level/--log-format. Any
+// other flag is its command's own and reads DYNKV_<COMMAND>_<FLAG>
+// (DYNKV_RING_PARTITIONS, DYNKV_LOADTEST_TIMEOUT), so no variable is read
+// by two flags of different meaning. Flags that a variable forgotten in a
+// shell must not turn on for every later command (--context, --overwrite,
+// --yes) read no variable.
 const envPrefix = "DYNKV_"
+
+// envFooter ends every command's --help: the rule above, in brief.
+const envFooter = `Environment: a flag shared by several commands with one meaning (serve's, the
+client's --endpoints/--ca-cert/--client-cert/--client-key/--token, --log-*)
+reads DYNKV_<FLAG>; any other reads DYNKV_<COMMAND>_<FLAG>; flags marked
+"command line only" read none. An empty variable counts as unset.
+`
 
 // doubleDashes gives every one-dash flag name in msg its second dash: a
 // dash before a lower-case letter, at the start or after white space, as
@@ -34,9 +53,27 @@ func isSpace(c byte) bool {
 	return c == '\t' || c == '\n' || c == '\f' || c == '\r' || c == ' '
 }
 
-// envName is the environment variable backing a flag.
+// envName is the environment variable of a shared flag: DYNKV_<FLAG>.
 func envName(flagName string) string {
-	return envPrefix + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+	return envPrefix + envWord(flagName)
+}
+
+// envWord is a flag or command name as it appears in a variable.
+func envWord(name string) string {
+	return strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+}
+
+// commandScope is the command of a usage line, "dynkv cert create-ca
+// [flags]" → "cert": the group names the variables of a group's flags, so
+// --certs-dir reads DYNKV_CERT_CERTS_DIR in every cert subcommand. Usage
+// lines not starting with "dynkv " have no scope: their flags read
+// DYNKV_<FLAG>.
+func commandScope(usage string) string {
+	words := strings.Fields(usage)
+	if len(words) < 2 || words[0] != "dynkv" {
+		return ""
+	}
+	return words[1]
 }
 
 // flags is a flag.FlagSet whose flags also come from the environment.
@@ -48,16 +85,42 @@ type flags struct {
 	summary     string            // what the command does, for --help
 	defaultText map[string]string // shown instead of a computed default
 	// commandLineOnly names flags no environment variable sets: those that
-	// destroy something (--overwrite), which a variable left exported in a
-	// shell must not turn on for every later command.
+	// act on one invocation (--context, --yes) or destroy something
+	// (--overwrite), which a variable left exported in a shell must not
+	// turn on for every later command.
 	commandLineOnly map[string]bool
+	// scope is the command whose own flags read DYNKV_<SCOPE>_<FLAG>;
+	// empty for serve, whose flags are the node's shared configuration.
+	scope string
+	// shared names the flags that read DYNKV_<FLAG>: see envPrefix.
+	shared map[string]bool
 }
 
 func newFlags(usage, summary string) *flags {
 	fs := flag.NewFlagSet(usage, flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are returned, help is printed by the caller
 	fs.Usage = func() {}
-	return &flags{FlagSet: fs, usage: usage, summary: summary, defaultText: map[string]string{}, commandLineOnly: map[string]bool{}}
+	return &flags{FlagSet: fs, usage: usage, summary: summary, defaultText: map[string]string{}, commandLineOnly: map[string]bool{},
+		scope: commandScope(usage), shared: map[string]bool{}}
+}
+
+// share marks flags that several commands take with one meaning: they read
+// DYNKV_<FLAG> (see envPrefix).
+func (f *flags) share(names ...string) {
+	for _, n := range names {
+		f.shared[n] = true
+	}
+}
+
+// env is the variable a flag reads, or "" for a command-line-only flag.
+func (f *flags) env(name string) string {
+	switch {
+	case f.commandLineOnly[name]:
+		return ""
+	case f.shared[name] || f.scope == "":
+		return envName(name)
+	}
+	return envPrefix + envWord(f.scope) + "_" + envWord(name)
 }
 
 // parse reads args, then the environment for every flag args left unset.
@@ -77,10 +140,10 @@ func (f *flags) parse(args []string, lookupEnv func(string) (string, bool)) erro
 	f.Visit(func(fl *flag.Flag) { onCommandLine[fl.Name] = true })
 	var errs []error
 	f.VisitAll(func(fl *flag.Flag) {
-		if onCommandLine[fl.Name] || f.commandLineOnly[fl.Name] {
+		name := f.env(fl.Name)
+		if onCommandLine[fl.Name] || name == "" {
 			return
 		}
-		name := envName(fl.Name)
 		v, ok := lookupEnv(name)
 		if !ok || v == "" {
 			return
@@ -141,7 +204,12 @@ func (f *flags) isSet(name string) bool {
 
 // printUsage lists every flag with its environment variable and default.
 func (f *flags) printUsage(w io.Writer) {
-	fmt.Fprintf(w, "Usage: %s\n\n%s\n\nFlags (each also read from the environment variable shown; the command line wins):\n", f.usage, f.summary)
+	fmt.Fprintf(w, "Usage: %s\n\n%s\n", f.usage, f.summary)
+	defer fmt.Fprint(w, "\n"+envFooter)
+	if !hasFlags(f.FlagSet) {
+		return
+	}
+	fmt.Fprint(w, "\nFlags (each also read from the environment variable shown; the command line wins):\n")
 	f.VisitAll(func(fl *flag.Flag) {
 		arg, usage := flag.UnquoteUsage(fl)
 		head := "  --" + fl.Name
@@ -158,12 +226,19 @@ func (f *flags) printUsage(w io.Writer) {
 		case def == "false" && arg == "":
 			def = "off"
 		}
-		if f.commandLineOnly[fl.Name] {
+		env := f.env(fl.Name)
+		if env == "" {
 			fmt.Fprintf(w, "%s\n        %s\n        command line only, default %s\n", head, usage, def)
 			return
 		}
-		fmt.Fprintf(w, "%s\n        %s\n        env %s, default %s\n", head, usage, envName(fl.Name), def)
+		fmt.Fprintf(w, "%s\n        %s\n        env %s, default %s\n", head, usage, env, def)
 	})
+}
+
+func hasFlags(fs *flag.FlagSet) bool {
+	has := false
+	fs.VisitAll(func(*flag.Flag) { has = true })
+	return has
 }
 
 // choiceValue is a string flag limited to a fixed set of values.

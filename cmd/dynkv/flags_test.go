@@ -154,7 +154,7 @@ func TestHelpListsEveryFlag(t *testing.T) {
 		var buf bytes.Buffer
 		f.printUsage(&buf)
 		f.VisitAll(func(fl *flag.Flag) {
-			if !strings.Contains(buf.String(), "--"+fl.Name) || !strings.Contains(buf.String(), "env "+envName(fl.Name)+", default ") {
+			if !strings.Contains(buf.String(), "--"+fl.Name) || !strings.Contains(buf.String(), "env "+f.env(fl.Name)+", default ") {
 				t.Errorf("%s help lacks --%s with its env var and default:\n%s", f.usage, fl.Name, buf.String())
 			}
 		})
@@ -247,7 +247,7 @@ func TestRunDispatch(t *testing.T) {
 		{nil, 2, "Commands:"},
 		{[]string{"help"}, 0, "Commands:"},
 		{[]string{"help", "serve"}, 0, "DYNKV_NODE_ID"},
-		{[]string{"dev", "--help"}, 0, "DYNKV_BASE_PORT"},
+		{[]string{"dev", "--help"}, 0, "DYNKV_DEV_BASE_PORT"},
 		{[]string{"version"}, 0, "dynkv "},
 		{[]string{"frobnicate"}, 2, `unknown command "frobnicate"`},
 		{[]string{"serve", "--n", "x"}, 2, "--n"},

@@ -3,8 +3,8 @@ package main
 // `dynkv healthcheck` asks the node of this host whether it can serve. It
 // exists for container health checks: an image built FROM scratch has no
 // shell and no curl, only this binary, and the check must find the node
-// from the same environment that configured `dynkv serve`. Its flag is
-// named like serve's, so DYNKV_HTTP_ADDR configures both.
+// from the same environment that configured `dynkv serve`. Its flags are
+// serve's (one meaning, one variable), so DYNKV_HTTP_ADDR configures both.
 
 import (
 	"context"
@@ -16,6 +16,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/dynkv/dynkv/node"
 )
 
 func runHealthcheck(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
@@ -32,12 +34,13 @@ func runHealthcheck(args []string, stdin io.Reader, stdout, stderr io.Writer, lo
 		live             bool
 		certsDir, tlsCrt string
 	)
-	// Named like serve's, so the container's DYNKV_CERTS_DIR or
+	// Serve's own flags, so the container's DYNKV_CERTS_DIR or
 	// DYNKV_TLS_CERT says the node's API speaks TLS.
-	f.StringVar(&certsDir, "certs-dir", "", "the node's certs `directory`, as given to dynkv serve: the API then speaks TLS")
-	f.StringVar(&tlsCrt, "tls-cert", "", "the node's API certificate `file`, as given to dynkv serve: the API then speaks TLS")
+	f.StringVar(&certsDir, "certs-dir", "", certsDirUsage)
+	f.StringVar(&tlsCrt, "tls-cert", "", tlsCertUsage)
 	f.BoolVar(&live, "live", false, "check liveness (/livez) instead of readiness (/healthz)")
-	f.StringVar(&addr, "http-addr", "127.0.0.1:8080", "`address` (host:port) the node serves HTTP on, as given to dynkv serve")
+	f.StringVar(&addr, "http-addr", node.DefaultConfig().HTTPAddr, httpAddrUsage)
+	f.share("certs-dir", "tls-cert", "http-addr")
 	f.DurationVar(&timeout, "timeout", 2*time.Second, "bound on the check, a `duration`")
 	switch err := f.parse(args, lookupEnv); {
 	case errors.Is(err, flag.ErrHelp):

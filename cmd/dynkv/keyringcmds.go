@@ -54,15 +54,19 @@ Run 'dynkv keyring <subcommand> --help' for its flags.
 `
 
 func runKeyring(args []string, _ io.Reader, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
+	return runSubcommand("keyring", keyringUsage, keyringSubs(), args, stdout, stderr, lookupEnv)
+}
+
+func keyringSubs() map[string]subcommand {
 	change := func(op string) subcommand {
 		return func(args []string, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
 			return runKeyringChange(op, args, stdout, stderr, lookupEnv)
 		}
 	}
-	return runSubcommand("keyring", keyringUsage, map[string]subcommand{
+	return map[string]subcommand{
 		"generate": runKeyringGenerate, "list": runKeyringList,
 		"install": change("install"), "use": change("use"), "remove": change("remove"),
-	}, args, stdout, stderr, lookupEnv)
+	}
 }
 
 func runKeyringGenerate(args []string, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
@@ -182,7 +186,8 @@ func runKeyringChange(op string, args []string, stdout, stderr io.Writer, lookup
 		"remove":  "Remove KEY from every node's gossip keyring; nodes refuse to remove their\nprimary key. The last step of a rotation: only the other keys open gossip after.",
 	}[op]
 	c := newKVCmd("keyring "+op, "dynkv keyring "+op+" KEY|--key-file FILE [flags]",
-		summary+"\nA node that failed the change is named, and the command exits 1; repeating it is safe.", "text")
+		summary+"\nA node that failed the change is named, and the command exits 1; repeating it is safe.\n"+
+			"-o json prints {fingerprint, change}.", "text", "json")
 	var keyFile string
 	c.f.StringVar(&keyFile, "key-file", "", "read KEY from `file` (base64, or a keyring file of one key) instead of the command line")
 	call := map[string]func(*sdk.Client, context.Context, string) error{
@@ -200,9 +205,12 @@ func runKeyringChange(op string, args []string, stdout, stderr io.Writer, lookup
 		if err := call(cl, ctx, key); err != nil {
 			return err
 		}
+		if c.output == "json" {
+			return writeJSON(stdout, map[string]string{"fingerprint": membership.KeyFingerprint(raw), "change": op})
+		}
 		done := map[string]string{"install": "installed on", "use": "now the primary key of", "remove": "removed from"}[op]
-		fmt.Fprintf(stdout, "key %s %s every node\n", membership.KeyFingerprint(raw), done)
-		return nil
+		_, err = fmt.Fprintf(stdout, "key %s %s every node\n", membership.KeyFingerprint(raw), done)
+		return err
 	})
 }
 

@@ -34,12 +34,16 @@ type kvCmd struct {
 	output    string
 	timeout   time.Duration
 	security  clientSecurity
+	// confirm, when set, runs after parsing and before --timeout starts:
+	// it asks before a command that cannot be undone (confirm.go).
+	confirm func(args []string) error
 }
 
 func newKVCmd(name, usage, summary string, outputs ...string) *kvCmd {
 	c := &kvCmd{name: name, f: newFlags(usage, summary)}
 	c.f.list(&c.endpoints, "endpoints", "dynkv nodes to use, `URLs` or host:port, comma-separated; the first that answers serves")
 	c.f.defaultText["endpoints"] = kvDefaultEndpoints + " (http, or https with --ca-cert)"
+	c.f.share("endpoints")
 	c.f.choice(&c.output, "output", "text", outputs,
 		"output `format`: "+strings.Join(outputs, ", ")+" (short: -o)")
 	c.f.DurationVar(&c.timeout, "timeout", 15*time.Second, "bound on the whole command, a `duration`")
@@ -98,22 +102,43 @@ func (c *kvCmd) run(args []string, stdout, stderr io.Writer, lookupEnv func(stri
 		return 2
 	}
 	defer cl.Close()
+	if c.confirm != nil {
+		if err := c.confirm(pos); err != nil {
+			return c.report(stderr, err)
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
 	defer cancel()
-	if err := body(ctx, cl, pos); err != nil {
-		var ue usageError
-		if errors.As(err, &ue) {
-			fmt.Fprintf(stderr, "dynkv %s: %v (see dynkv %s --help)\n", c.name, oneLine(err), c.name)
-			return 2
-		}
-		msg := oneLine(err)
-		if !strings.HasPrefix(msg, "dynkv ") { // the SDK's errors name the operation already
-			msg = "dynkv " + c.name + ": " + msg
-		}
-		fmt.Fprintln(stderr, msg+authHint(err))
-		return 1
+	return c.report(stderr, body(ctx, cl, pos))
+}
+
+// report prints a command's error as one line and returns the exit code:
+// 0 for none, 2 with the usage hint for a usageError, 1 for the rest.
+func (c *kvCmd) report(stderr io.Writer, err error) int {
+	if err == nil {
+		return 0
 	}
-	return 0
+	var ue usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(stderr, "dynkv %s: %v (see dynkv %s --help)\n", c.name, oneLine(err), c.name)
+		return 2
+	}
+	fmt.Fprintln(stderr, cliMessage(c.name, err)+authHint(err))
+	return 1
+}
+
+// cliMessage is err as one line naming the command. The SDK's errors name
+// their operation already, after "client: " ("client: get \"k\": ..."):
+// the command line says "dynkv get \"k\": ..." instead.
+func cliMessage(name string, err error) string {
+	msg := oneLine(err)
+	if rest, ok := strings.CutPrefix(msg, "client: "); ok {
+		return "dynkv " + rest
+	}
+	if strings.HasPrefix(msg, "dynkv ") {
+		return msg
+	}
+	return "dynkv " + name + ": " + msg
 }
 
 // usageError is a bad flag value found after parsing: exit status 2.
@@ -128,6 +153,14 @@ func (c *kvCmd) argCountError(pos []string, nargs [2]int) error {
 
 func oneLine(err error) string {
 	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
+}
+
+// contextFlag registers --context. No variable sets it: one left exported
+// would make every later put overwrite what it never read, a silent lost
+// update.
+func contextFlag(f *flags, p *string) {
+	f.StringVar(p, "context", "", "causal `token` from a previous get or put")
+	f.commandLineOnly["context"] = true
 }
 
 // quorumFlag registers --r or --w.
@@ -268,7 +301,7 @@ func runPut(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv 
 		cctx, contentType, w string
 		ttl                  time.Duration
 	)
-	c.f.StringVar(&cctx, "context", "", "causal `token` from a previous get or put")
+	contextFlag(c.f, &cctx)
 	c.f.StringVar(&contentType, "content-type", "", "content `type` stored with the value")
 	c.f.defaultText["content-type"] = "application/octet-stream"
 	c.f.DurationVar(&ttl, "ttl", 0, "expire the value this `long` after the write, e.g. 30m (default: never)")
@@ -305,12 +338,16 @@ func runDelete(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupE
 	c := newKVCmd("delete", "dynkv delete [flags] KEY",
 		"Delete the versions of KEY that --context saw; a write concurrent with it survives as\n"+
 			"a sibling. Without --context, delete first reads KEY and deletes what that read\n"+
-			"returned. Prints what was deleted (-o json: {key, node, deleted, context}).",
+			"returned; a key that read finds absent is not an error: delete says nothing was\n"+
+			"deleted and exits 0 (like redis-cli DEL and etcdctl del), or 1 with --strict.\n"+
+			"Prints what was deleted (-o json: {key, node, deleted, context}).",
 		"text", "json")
 	var cctx, w string
-	c.f.StringVar(&cctx, "context", "", "causal `token` from a previous get or put")
+	var strict bool
+	contextFlag(c.f, &cctx)
 	c.f.defaultText["context"] = "read the key first"
 	quorumFlag(c.f, &w, "w", "write")
+	c.f.BoolVar(&strict, "strict", false, "exit 1 when the key does not exist (without --context)")
 	return c.run(args, stdout, stderr, lookupEnv, [2]int{1, 1}, func(ctx context.Context, cl *sdk.Client, pos []string) error {
 		q, err := parseQuorumFlag("w", w)
 		if err != nil {
@@ -324,6 +361,9 @@ func runDelete(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupE
 		what := "the versions its context saw"
 		if cctx == "" {
 			res, err := cl.Get(ctx, key)
+			if errors.Is(err, sdk.ErrNotFound) {
+				return deletedNothing(stdout, key, res.Node, c.output, strict)
+			}
 			if err != nil {
 				return err
 			}
@@ -340,6 +380,19 @@ func runDelete(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupE
 		_, err = fmt.Fprintf(stdout, "deleted %q: %s (served by %s)\n", key, what, node)
 		return err
 	})
+}
+
+// deletedNothing reports a delete of a key that does not exist: success
+// unless strict, as deleting what is not there leaves the state asked for.
+func deletedNothing(stdout io.Writer, key, node, output string, strict bool) error {
+	if strict {
+		return fmt.Errorf("%q does not exist, nothing deleted: %w (--strict)", key, sdk.ErrNotFound)
+	}
+	if output == "json" {
+		return writeJSON(stdout, map[string]any{"key": key, "node": node, "deleted": false, "context": ""})
+	}
+	_, err := fmt.Fprintf(stdout, "deleted nothing: %q does not exist (served by %s)\n", key, node)
+	return err
 }
 
 func runMembers(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {

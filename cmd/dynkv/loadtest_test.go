@@ -64,9 +64,9 @@ func TestLoadtest(t *testing.T) {
 		t.Errorf("no progress lines on stderr:\n%s", progress)
 	}
 
-	env := []string{"DYNKV_ENDPOINTS=" + endpoints, "DYNKV_WORKLOAD=C", "DYNKV_OPS=500", "DYNKV_DURATION=0",
-		"DYNKV_JSON=true", "DYNKV_DISTRIBUTION=uniform", "DYNKV_KEYS=200", "DYNKV_KEY_PREFIX=e2e-a-",
-		"DYNKV_CONCURRENCY=4", "DYNKV_R=all"}
+	env := []string{"DYNKV_LOADTEST_ENDPOINTS=" + endpoints, "DYNKV_LOADTEST_WORKLOAD=C", "DYNKV_LOADTEST_OPS=500", "DYNKV_LOADTEST_DURATION=0",
+		"DYNKV_LOADTEST_JSON=true", "DYNKV_LOADTEST_DISTRIBUTION=uniform", "DYNKV_LOADTEST_KEYS=200", "DYNKV_LOADTEST_KEY_PREFIX=e2e-a-",
+		"DYNKV_LOADTEST_CONCURRENCY=4", "DYNKV_LOADTEST_R=all"}
 	p, code = runLoadtestProc(t, env, "--progress-interval", "0")
 	if code != 0 {
 		t.Fatalf("loadtest from the environment exited with %d:\n%s%s", code, p.stdout, p.stderr)
@@ -94,7 +94,7 @@ func TestLoadtest(t *testing.T) {
 	}
 
 	// With the contexts the first run saved, updates need no read first.
-	p, code = runLoadtestProc(t, []string{"DYNKV_CONTEXTS=" + contexts}, "--endpoints", endpoints, "--workload", "write",
+	p, code = runLoadtestProc(t, []string{"DYNKV_LOADTEST_CONTEXTS=" + contexts}, "--endpoints", endpoints, "--workload", "write",
 		"--keys", "200", "--key-prefix", "e2e-a-", "--ops", "300", "--duration", "0", "--json", "--concurrency", "4")
 	var wrep struct {
 		Run struct {
@@ -157,7 +157,7 @@ func TestLoadtestErrors(t *testing.T) {
 		{nil, []string{"--concurrency", "0"}, "concurrency"},
 		{nil, []string{"--value-size", "8", "--verify"}, "value size"},
 		{nil, []string{"--duration", "0"}, "nothing to run"},
-		{[]string{"DYNKV_CONCURRENCY=many"}, nil, "DYNKV_CONCURRENCY"},
+		{[]string{"DYNKV_LOADTEST_CONCURRENCY=many"}, nil, "DYNKV_LOADTEST_CONCURRENCY"},
 	} {
 		p, code := runLoadtestProc(t, tc.env, tc.args...)
 		stderr := p.stderr.String()

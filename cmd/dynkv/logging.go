@@ -17,6 +17,7 @@ func (o *logOptions) register(f *flags, defaultLevel string) {
 		"least severe `level` logged to stderr: debug, info, warn or error")
 	f.choice(&o.format, "log-format", "text", []string{"text", "json"},
 		"log line `format`: text or json")
+	f.share("log-level", "log-format")
 }
 
 // logger builds the slog logger the flags describe, writing to w.

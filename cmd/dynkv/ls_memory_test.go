@@ -27,7 +27,8 @@ func TestLsBoundedMemory(t *testing.T) {
 	for _, n := range nodes {
 		eps = append(eps, n.url)
 	}
-	env := []string{"DYNKV_ENDPOINTS=" + strings.Join(eps, ",")}
+	// loadtest's --endpoints may name Redis servers: its own variable.
+	env := []string{"DYNKV_ENDPOINTS=" + strings.Join(eps, ","), "DYNKV_LOADTEST_ENDPOINTS=" + strings.Join(eps, ",")}
 	mustCLI(t, env, "loadtest", "--preload", "--duration", "0", "--keys", fmt.Sprint(lsKeys),
 		"--key-prefix", "ls", "--value-size", "1KiB", "--concurrency", "32")
 	cl, err := sdk.New(eps)

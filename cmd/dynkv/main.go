@@ -41,6 +41,8 @@ func commands() map[string]command {
 		"keyring":  runKeyring,
 		"version":  runVersion,
 
+		"completion": runCompletion,
+
 		"healthcheck": runHealthcheck,
 	}
 }
@@ -68,11 +70,13 @@ Commands:
   token     manage client bearer tokens in a tokens file (create, list, revoke)
   keyring   manage the gossip encryption key (generate, list, install, use, remove): rotation without downtime
   healthcheck  exit 0 when this host's node answers /healthz (for container health checks)
+  completion   print a shell completion script: dynkv completion bash|zsh|fish
   version   print the version, the commit built and the Go release
   help      print this help, or a command's: dynkv help serve
 
 Run 'dynkv <command> --help' for a command's flags.
-`
+
+` + envFooter
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
 	if len(args) == 0 {

@@ -29,10 +29,16 @@ type securityFlags struct {
 	gossipKeyringPresent func() bool // whether gossip is encrypted (gossip flags)
 }
 
+// The usage of the flags healthcheck shares with serve.
+const (
+	certsDirUsage = "`directory` with ca.crt, node.crt and node.key (dynkv cert create-node): peers then talk mutual TLS, " +
+		"each proving its node id, and the client API serves TLS with node.crt unless --tls-cert is given"
+	tlsCertUsage = "certificate `file` (PEM) of the client API's TLS, with --tls-key"
+)
+
 func (s *securityFlags) register(f *flags) {
-	f.StringVar(&s.certsDir, "certs-dir", "", "`directory` with ca.crt, node.crt and node.key (dynkv cert create-node): peers then talk mutual TLS, "+
-		"each proving its node id, and the client API serves TLS with node.crt unless --tls-cert is given")
-	f.StringVar(&s.tlsCert, "tls-cert", "", "certificate `file` (PEM) of the client API's TLS, with --tls-key")
+	f.StringVar(&s.certsDir, "certs-dir", "", certsDirUsage)
+	f.StringVar(&s.tlsCert, "tls-cert", "", tlsCertUsage)
 	f.StringVar(&s.tlsKey, "tls-key", "", "private key `file` (PEM) of --tls-cert")
 	f.StringVar(&s.tlsClientCA, "tls-client-ca", "", "CA `file` (PEM): clients of the API must present a certificate it signed")
 	f.StringVar(&s.tokensFile, "tokens-file", "", "tokens `file` (dynkv token create): every request but /livez, /readyz, /healthz needs a bearer token of its role")

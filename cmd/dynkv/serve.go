@@ -45,11 +45,12 @@ func newServeCmd() *serveCmd {
 	d := node.DefaultConfig()
 	c := &serveCmd{f: newFlags("dynkv serve [flags]", "Run one dynkv node until SIGINT or SIGTERM, which shut it down cleanly\n(a shutdown is not a leave: the node keeps its partitions).")}
 	f := c.f
+	f.scope = "" // serve's flags are the node's configuration: DYNKV_<FLAG>
 	f.StringVar(&c.nodeID, "node-id", "", "this node's `name`: unique in the cluster, stable across restarts")
 	f.defaultText["node-id"] = "the host name"
 	f.StringVar(&c.dataDir, "data-dir", "", "`directory` of the node's database")
 	f.defaultText["data-dir"] = "./data/<node-id>"
-	f.StringVar(&c.httpAddr, "http-addr", d.HTTPAddr, "`address` (host:port) to serve the client API on")
+	f.StringVar(&c.httpAddr, "http-addr", d.HTTPAddr, httpAddrUsage)
 	f.StringVar(&c.advertiseHTTPAddr, "advertise-http-addr", "", "`address` (host:port) peers and clients reach the HTTP API at; required when --http-addr listens on every interface")
 	f.defaultText["advertise-http-addr"] = "--http-addr"
 	f.StringVar(&c.internodeAddr, "internode-addr", "", "`address` (host:port) to serve peers' internode connections on; peers learn it by gossip")
@@ -61,10 +62,7 @@ func newServeCmd() *serveCmd {
 	f.defaultText["advertise-gossip-addr"] = "--gossip-addr"
 	f.StringVar(&c.zone, "zone", "", "failure-domain `name` (rack, availability zone) announced to peers: every key's N replicas span min(N, zones) zones; nodes without one share a zone")
 	f.list(&c.join, "join", "gossip `addresses` of existing members, host:port[,host:port]; none starts a new cluster")
-	f.IntVar(&c.n, "n", d.Ring.N, "`count` of replicas per key, fixed for the cluster's life")
-	f.IntVar(&c.r, "r", d.R, "default read quorum, a `count` 1..n")
-	f.IntVar(&c.w, "w", d.W, "default write quorum, a `count` 1..n")
-	f.IntVar(&c.partitions, "partitions", d.Ring.Partitions, "`count` of ring partitions, fixed for the cluster's life")
+	clusterShapeFlags(f, &c.n, &c.r, &c.w, &c.partitions)
 	f.bytes(&c.maxValueBytes, "max-value-bytes", d.MaxValueBytes, "largest value a client may write, a `size` such as 1048576, 512KiB or 1MiB")
 	f.IntVar(&c.maxSiblings, "max-siblings", d.MaxSiblings, "most siblings (a `count`) one key may hold; a write past it is refused with 409")
 	f.DurationVar(&c.requestTimeout, "request-timeout", d.RequestTimeout, "bound on one client request including the replica fan-out, a `duration` such as 5s")
@@ -84,6 +82,20 @@ func newServeCmd() *serveCmd {
 	c.log.register(f, "info")
 	registerSingle(f, &c.single)
 	return c
+}
+
+// httpAddrUsage describes --http-addr, which healthcheck shares.
+const httpAddrUsage = "`address` (host:port) to serve the client API on"
+
+// clusterShapeFlags registers --n, --r, --w and --partitions, which serve
+// and dev share.
+func clusterShapeFlags(f *flags, n, r, w, partitions *int) {
+	d := node.DefaultConfig()
+	f.IntVar(n, "n", d.Ring.N, "`count` of replicas per key, fixed for the cluster's life")
+	f.IntVar(r, "r", d.R, "default read quorum, a `count` 1..n")
+	f.IntVar(w, "w", d.W, "default write quorum, a `count` 1..n")
+	f.IntVar(partitions, "partitions", d.Ring.Partitions, "`count` of ring partitions, fixed for the cluster's life")
+	f.share("n", "r", "w", "partitions")
 }
 
 // serveConfig is everything `dynkv serve` needs to start a node.

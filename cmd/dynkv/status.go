@@ -229,10 +229,10 @@ func hintsPending(members []memberStatus) []hintsByTarget {
 	return out
 }
 
-// sdkCause drops the "dynkv <operation>:" an SDK error starts with, for a
+// sdkCause drops the "client: <operation>:" an SDK error starts with, for a
 // command that names itself.
 func sdkCause(err error) error {
-	if inner := errors.Unwrap(err); inner != nil && strings.HasPrefix(err.Error(), "dynkv ") {
+	if inner := errors.Unwrap(err); inner != nil && strings.HasPrefix(err.Error(), "client: ") {
 		return inner
 	}
 	return err

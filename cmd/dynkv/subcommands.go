@@ -37,3 +37,9 @@ func runSubcommand(group, usage string, subs map[string]subcommand, args []strin
 	}
 	return sub(args[1:], stdout, stderr, lookupEnv)
 }
+
+// commandGroups maps each command group of commands() to its subcommands,
+// for what walks every flag set (completion, the environment rule's test).
+func commandGroups() map[string]map[string]subcommand {
+	return map[string]map[string]subcommand{"cert": certSubs(), "token": tokenSubs(), "keyring": keyringSubs()}
+}

@@ -34,9 +34,11 @@ Run 'dynkv token <subcommand> --help' for its flags.
 `
 
 func runToken(args []string, _ io.Reader, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
-	return runSubcommand("token", tokenUsage, map[string]subcommand{
-		"create": runTokenCreate, "list": runTokenList, "revoke": runTokenRevoke,
-	}, args, stdout, stderr, lookupEnv)
+	return runSubcommand("token", tokenUsage, tokenSubs(), args, stdout, stderr, lookupEnv)
+}
+
+func tokenSubs() map[string]subcommand {
+	return map[string]subcommand{"create": runTokenCreate, "list": runTokenList, "revoke": runTokenRevoke}
 }
 
 // tokenCmd is what the token subcommands share: their flags and the file.

@@ -153,15 +153,15 @@ func TestTokenHelpAndEnv(t *testing.T) {
 			t.Errorf("%q: %d %q", args, r.code, r.stdout)
 		}
 	}
-	if r := runTokenCmd(nil, "token", "create", "--help"); r.code != 0 || !strings.Contains(r.stdout, "DYNKV_TOKENS_FILE") {
+	if r := runTokenCmd(nil, "token", "create", "--help"); r.code != 0 || !strings.Contains(r.stdout, "DYNKV_TOKEN_TOKENS_FILE") {
 		t.Errorf("create --help: %d %q", r.code, r.stdout)
 	}
 	if r := runTokenCmd(nil, "help"); !strings.Contains(r.stdout, "token     manage client bearer tokens") {
 		t.Errorf("usage lacks token: %q", r.stdout)
 	}
-	// DYNKV_TOKENS_FILE picks the file.
+	// DYNKV_TOKEN_TOKENS_FILE picks the file.
 	file := filepath.Join(t.TempDir(), "from-env")
-	env := map[string]string{"DYNKV_TOKENS_FILE": file}
+	env := map[string]string{"DYNKV_TOKEN_TOKENS_FILE": file}
 	if r := runTokenCmd(env, "token", "create", "svc", "--role", "read"); r.code != 0 {
 		t.Fatalf("create via env: %d %q", r.code, r.stderr)
 	}

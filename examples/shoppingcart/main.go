@@ -3,15 +3,16 @@
 // shop:
 //
 //	go run ./cmd/dynkv dev
-//	go run ./examples/shoppingcart --endpoints http://127.0.0.1:8081,http://127.0.0.1:8082,http://127.0.0.1:8083
+//	go run ./examples/shoppingcart
 //
-// and open http://127.0.0.1:8090. Open the same cart in two tabs, change it
+// and open http://127.0.0.1:8090. Its flags are the dynkv CLI's:
+// --endpoints (default dynkv dev's nodes, or DYNKV_ENDPOINTS), --addr, and
+// for a secured cluster --ca-cert (and --client-cert and --client-key if
+// its nodes require client certificates) and the token in DYNKV_TOKEN;
+// shoppingcart --help lists them. Open the same cart in two tabs, change it
 // in both without refreshing, and the next read shows the siblings and
 // their merge. Kill a node (or stop dev's first node) and the shop keeps
 // working through the others.
-//
-// For a secured cluster add --ca-cert (and --client-cert and --client-key
-// if its nodes require client certificates), and the token in DYNKV_TOKEN.
 package main
 
 import (
@@ -31,40 +32,35 @@ import (
 	"github.com/dynkv/dynkv/client"
 )
 
+// main exits 2 on bad usage and 1 on other failures, as dynkv does.
 func main() {
 	if err := run(os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "shoppingcart:", err)
+		if errors.As(err, new(usageError)) {
+			os.Exit(2)
+		}
 		os.Exit(1)
 	}
 }
 
+// usageError is a bad flag or argument.
+type usageError struct{ error }
+
 func run(args []string) error {
-	fs := flag.NewFlagSet("shoppingcart", flag.ContinueOnError)
-	endpoints := fs.String("endpoints", envOr("DYNKV_ENDPOINTS", "http://127.0.0.1:8081,http://127.0.0.1:8082,http://127.0.0.1:8083"),
-		"dynkv nodes, comma-separated URLs or host:port (env DYNKV_ENDPOINTS)")
-	addr := fs.String("addr", "127.0.0.1:8090", "address to serve the shop on")
-	caCert := fs.String("ca-cert", envOr("DYNKV_CA_CERT", ""), "cluster CA `file`: speak https to dynkv (env DYNKV_CA_CERT)")
-	clientCert := fs.String("client-cert", envOr("DYNKV_CLIENT_CERT", ""), "client certificate `file` for nodes that require one (env DYNKV_CLIENT_CERT)")
-	clientKey := fs.String("client-key", envOr("DYNKV_CLIENT_KEY", ""), "key `file` of --client-cert (env DYNKV_CLIENT_KEY)")
-	// The token's environment variable is read after parsing, not made the
-	// default: -help prints defaults.
-	token := fs.String("token", "", "bearer `token` for a cluster that requires one (env DYNKV_TOKEN, preferred)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return err
+	cfg, err := parseConfig(args, os.LookupEnv, os.Stdout)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
 	}
-	if *token == "" {
-		*token = os.Getenv("DYNKV_TOKEN")
+	if err != nil {
+		return usageError{fmt.Errorf("%w (see shoppingcart --help)", err)}
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 
-	opts, err := securityOptions(*caCert, *clientCert, *clientKey, *token)
+	opts, err := securityOptions(cfg.caCert, cfg.clientCert, cfg.clientKey, cfg.token)
 	if err != nil {
 		return err
 	}
-	kv, err := client.New(strings.Split(*endpoints, ","), opts...)
+	kv, err := client.New(strings.Split(cfg.endpoints, ","), opts...)
 	if err != nil {
 		return err
 	}
@@ -73,7 +69,7 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	l, err := net.Listen("tcp", *addr)
+	l, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return err
 	}
@@ -91,13 +87,6 @@ func run(args []string) error {
 		return err
 	}
 	return nil
-}
-
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
 }
 
 // securityOptions are the SDK options for a secured cluster: TLS when a CA

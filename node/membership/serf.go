@@ -395,6 +395,13 @@ func newSerfLogger(l *slog.Logger) *log.Logger {
 
 type serfLogWriter struct{ l *slog.Logger }
 
+// expectedSerfLines are warnings of serf's that describe what dynkv means
+// to do, logged at info instead: Close shuts gossip down without a Leave on
+// purpose, because a shutdown is not a leave (the node keeps its
+// partitions; leaving is the explicit Leave, docs/DESIGN.md). Every node
+// stopping normally, each of dynkv dev's on Ctrl-C, would warn otherwise.
+var expectedSerfLines = map[string]bool{"serf: Shutdown without a Leave": true}
+
 func (w serfLogWriter) Write(p []byte) (int, error) {
 	line := strings.TrimSpace(string(p))
 	level := slog.LevelInfo
@@ -406,6 +413,9 @@ func (w serfLogWriter) Write(p []byte) (int, error) {
 			level, line = lv, strings.TrimSpace(line[i+len(prefix):])
 			break
 		}
+	}
+	if expectedSerfLines[line] {
+		level = min(level, slog.LevelInfo)
 	}
 	w.l.Log(context.Background(), level, line)
 	return len(p), nil
