@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
@@ -41,6 +43,8 @@ type Node struct {
 	coord      *coordinator.Coordinator
 	repair     *repair.Repair
 	metrics    *metrics
+	ops        *opStats
+	started    time.Time // this run's start: its incarnation
 
 	server   *fasthttp.Server
 	admit    *admission // set by Start, with the server
@@ -87,6 +91,8 @@ func Open(cfg Config, deps Deps) (*Node, error) {
 		return nil, fmt.Errorf("ring: %w", err)
 	}
 	n.metrics = newMetrics(n)
+	n.ops = newOpStats(cfg.Time.Now)
+	n.started = cfg.Clock()
 	if n.replica, err = replica.Open(n.replicaConfig()); err != nil {
 		return nil, err
 	}
@@ -175,7 +181,8 @@ func (n *Node) Actor() string { return n.replica.Actor() }
 // Start joins membership and then serves HTTP (if listening), so that a
 // healthy /healthz means the node is also gossiping.
 func (n *Node) Start() error {
-	self := membership.Member{ID: n.cfg.NodeID, HTTPAddr: n.httpAddr, InternodeAddr: n.internodeAddr}
+	self := membership.Member{ID: n.cfg.NodeID, HTTPAddr: n.httpAddr, InternodeAddr: n.internodeAddr,
+		Tags: map[string]string{membership.TagIncarnation: strconv.FormatInt(n.started.UnixMilli(), 10)}}
 	if err := n.membership.Start(self, n.cluster.Rebuild); err != nil {
 		return fmt.Errorf("membership: %w", err)
 	}
@@ -289,6 +296,11 @@ func (n *Node) Kill() {
 }
 
 // HandleInternode implements transport.Handler: the replica answers peers.
+// A status request is the node's, not the replica's, and is answered
+// while the node drains too: the report says it drains.
 func (n *Node) HandleInternode(ctx context.Context, op wire.Op, body []byte) ([]byte, error) {
+	if op == wire.OpStatus {
+		return n.handleStatus(body)
+	}
 	return n.replica.HandleInternode(ctx, op, body)
 }

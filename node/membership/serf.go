@@ -163,6 +163,9 @@ func (m *SerfMembership) Start(self Member, onChange func()) error {
 	sc := serf.DefaultConfig()
 	sc.NodeName = m.cfg.NodeID
 	sc.Tags = map[string]string{tagHTTP: m.cfg.HTTPAddr}
+	for k, v := range self.Tags {
+		sc.Tags[k] = v
+	}
 	if self.InternodeAddr != "" {
 		sc.Tags[tagInternode] = self.InternodeAddr
 	}
