@@ -98,6 +98,10 @@ func (n *Node) ServeHTTP(rc *fasthttp.RequestCtx) {
 		}
 	case strings.HasPrefix(path, "/cluster/"):
 		n.serveCluster(rc, method, path)
+	case path == "/ui" || strings.HasPrefix(path, "/ui/"):
+		n.serveUI(rc, method, path)
+	case path == "/":
+		serveRoot(rc, method)
 	default:
 		n.serveProbe(rc, method, path)
 	}
