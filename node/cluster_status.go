@@ -165,7 +165,7 @@ func (n *Node) memberReport(ctx context.Context, m membership.Member) (*NodeStat
 	case errors.Is(err, context.DeadlineExceeded):
 		return nil, fmt.Errorf("no answer within %s", statusPeerTimeout)
 	case err != nil:
-		return nil, fmt.Errorf("unreachable: %w", err)
+		return nil, err // it says the peer is unreachable, and why
 	}
 	var report NodeStatus
 	if err := json.Unmarshal(doc, &report); err != nil {

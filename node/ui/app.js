@@ -154,7 +154,7 @@ function record(st) {
       const dt = (at - s.lastAt) / 1000;
       rate = s.lastTotal !== null && ops.total >= s.lastTotal && dt > 0 && dt < 10 ?
         (ops.total - s.lastTotal) / dt : ops.per_second;
-      p99 = ops.p99_ms;
+      p99 = ops.p99_ms > 0 ? ops.p99_ms : null; // 0: no operation in the window
       s.lastTotal = ops.total;
       s.lastAt = at;
     }
@@ -199,14 +199,16 @@ function renderRing(st) {
 }
 
 function sparkline(values, colour, format) {
-  const w = 96, h = 24, pad = 2;
+  const w = 100, h = 28, pad = 2;
   const svg = svgEl("svg", { viewBox: `0 0 ${w} ${h}`, preserveAspectRatio: "none" });
   const known = values.filter((v) => v !== null);
   const max = Math.max(1e-9, ...known);
   const pts = [];
   values.forEach((v, i) => {
     if (v === null) return;
-    const x = w - ((values.length - 1 - i) * w) / (SERIES_POINTS - 1); // the newest at the right edge
+    // The newest at the right edge; a short series is spread over at
+    // least a minute's width until the window fills.
+    const x = w - ((values.length - 1 - i) * w) / (Math.max(values.length, 30) - 1);
     pts.push(x.toFixed(1) + "," + (h - pad - (v / max) * (h - 2 * pad)).toFixed(1));
   });
   if (pts.length) svg.append(svgEl("polyline", { points: pts.join(" "), stroke: colour }));
@@ -222,16 +224,16 @@ function renderMembers(st) {
     const r = m.report;
     const s = series.get(m.id);
     const statusCell = el("td", {}, el("span", { class: "badge " + m.status, text: m.status }));
-    if (m.error) statusCell.append(el("span", { class: "why", title: m.error, text: "unreachable: " + m.error }));
+    if (m.error) statusCell.append(el("span", { class: "why", title: m.error, text: m.error }));
     else if (r && r.draining) statusCell.append(el("span", { class: "why", text: "draining" }));
     const disk = r ? r.disk : null;
     const free = el("td", { class: "num" }, disk ? bytes(disk.free_bytes) : "-");
     if (disk && disk.below_floor) free.append(el("span", { class: "why", text: "below floor: writes refused" }));
-    body.append(el("tr", { "data-node": m.id, "data-status": m.status, "data-reachable": String(m.reachable) },
+    body.append(el("tr", { "data-node": m.id, "data-status": m.status, "data-reachable": String(m.reachable), "data-incarnation": String(m.incarnation) },
       el("td", { class: "node" }, el("span", { class: "swatch", style: "background:" + colourOf(m.id) }),
         el("b", { text: m.id }), el("span", { class: "addr", text: m.http_addr })),
       statusCell,
-      el("td", { title: "incarnation " + m.incarnation }, m.incarnation ? "started " + clock(m.incarnation) : "-"),
+      incarnationCell(m),
       el("td", { class: "num", title: m.replicas + " partitions replicated" }, m.leads + " (" + (100 * m.share).toFixed(1) + " %)"),
       el("td", {}, sparkline(s.ops, colourOf(m.id), (v) => v.toFixed(v < 10 ? 1 : 0))),
       el("td", {}, sparkline(s.p99, colourOf(m.id), (v) => (v < 1 ? v.toFixed(2) : v.toFixed(0)) + " ms")),
@@ -240,17 +242,34 @@ function renderMembers(st) {
   }
 }
 
+// incarnationCell shows when the member's current run started, and that it
+// restarted if it did while the page was open.
+const firstIncarnation = new Map();
+function incarnationCell(m) {
+  if (!m.incarnation) return el("td", {}, "-");
+  if (!firstIncarnation.has(m.id)) firstIncarnation.set(m.id, m.incarnation);
+  const td = el("td", { title: "incarnation " + m.incarnation + ": when this run of the node started" }, "since " + clock(m.incarnation));
+  if (firstIncarnation.get(m.id) !== m.incarnation) td.append(el("span", { class: "why restarted", text: "restarted" }));
+  return td;
+}
+
 // trackHandoffs follows one episode of handoffs (a leave, say) from the
 // first poll that shows one in progress to the first that shows none, so
 // that a handoff finished between two polls still shows as done, at 100 %.
+// A member that went from alive to left between two polls handed its data
+// off in between: that is an episode seen only at its end.
+let lastStatus = {};
 function trackHandoffs(st, now) {
   const leaving = st.members.filter((m) => m.status === "leaving").map((m) => m.id);
   const active = st.handoffs.length > 0 || leaving.length > 0;
   const handedOff = Object.fromEntries(st.members.filter((m) => m.report).map((m) => [m.id, m.report.handoff_keys]));
-  if (active && (!handoff || handoff.finished)) {
-    handoff = { started: now, finished: null, nodes: new Set(), base: handedOff, seen: {} };
+  const justLeft = st.members.filter((m) => m.status === "left" && lastStatus[m.id] && lastStatus[m.id] !== "left").map((m) => m.id);
+  lastStatus = Object.fromEntries(st.members.map((m) => [m.id, m.status]));
+  if ((active || justLeft.length) && (!handoff || handoff.finished)) {
+    handoff = { started: now, finished: null, nodes: new Set(), base: handedOff, seen: {}, leaving: [], list: [] };
   }
   if (!handoff) return;
+  justLeft.forEach((id) => handoff.nodes.add(id));
   if (active) {
     leaving.forEach((id) => handoff.nodes.add(id));
     st.handoffs.forEach((h) => handoff.nodes.add(h.from));
@@ -283,7 +302,7 @@ function renderHandoffs() {
   const from = [...handoff.nodes].join(", ") || "-";
   box.append(el("div", { class: "big", text: percent.toFixed(percent === 100 ? 0 : 1) + " %" }),
     el("div", { class: "bar" }, el("div", { style: `width:${percent}%` })),
-    el("p", {}, done ? `Complete at ${clock(handoff.finished)}: ${keys} keys handed off by ${from}.` :
+    el("p", {}, done ? `Complete at ${clock(handoff.finished)}: ` + (keys ? `${keys} keys handed off by ${from}.` : `${from} handed off.`) :
       `${t.keys_done} of ${t.keys_done + t.keys_left} keys in ${t.partitions} partitions; ` +
       `${keys} handed off so far by ${from}.`));
   if (!done && handoff.leaving.length) box.append(el("p", { class: "muted", text: "Leaving: " + handoff.leaving.join(", ") }));
