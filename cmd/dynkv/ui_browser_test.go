@@ -39,7 +39,9 @@ func TestDashboard(t *testing.T) {
 	t.Parallel()
 	chromium := browsertest.FindChromium(t)
 	shots := browsertest.ArtifactDir(t)
-	shot := func(tab *browsertest.Tab, name string) { tab.Screenshot(filepath.Join(shots, "dashboard-"+name+".png")) }
+	shot := func(tab *browsertest.Tab, name string) {
+		tab.Screenshot(filepath.Join(shots, "dashboard-"+name+".png"))
+	}
 
 	nodes := startServeCluster(t, "--n", "2", "--r", "1", "--w", "1", "--partitions", fmt.Sprint(uiPartitions))
 	n1, n2, n3 := nodes[0], nodes[1], nodes[2]
