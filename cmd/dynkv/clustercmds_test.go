@@ -322,7 +322,7 @@ func TestPrintHandoffs(t *testing.T) {
 	var buf bytes.Buffer
 	printHandoffs(&buf, &statusJSON{
 		Handoffs:     []sdk.Handoff{{From: "n3", Partition: 7, To: []string{"n1"}, KeysDone: 1, KeysLeft: 3}},
-		HandoffTotal: handoffTotal{Partitions: 1, KeysDone: 1, KeysLeft: 3, Percent: 25},
+		HandoffTotal: sdk.HandoffTotal{Partitions: 1, KeysDone: 1, KeysLeft: 3, Percent: 25},
 	})
 	if !strings.Contains(buf.String(), "1 partitions, 1 of 4 keys handed off (25.0 %)") {
 		t.Errorf("printHandoffs:\n%s", buf.String())

@@ -57,22 +57,14 @@ func newNodeMetrics(ns sdk.NodeStatus) *nodeMetrics {
 
 // statusJSON is `dynkv status -o json`.
 type statusJSON struct {
-	Node         string          `json:"node"` // the node that answered
-	Partitions   int             `json:"partitions"`
-	N            int             `json:"n"`
-	Members      []memberStatus  `json:"members"`
-	HintsPending []hintsByTarget `json:"hints_pending"`
-	Handoffs     []sdk.Handoff   `json:"handoffs"`
+	Node         string             `json:"node"` // the node that answered
+	Partitions   int                `json:"partitions"`
+	N            int                `json:"n"`
+	Members      []memberStatus     `json:"members"`
+	HintsPending []sdk.HintsPending `json:"hints_pending"`
+	Handoffs     []sdk.Handoff      `json:"handoffs"`
 	// HandoffTotal sums the handoffs in progress.
-	HandoffTotal handoffTotal `json:"handoff_total"`
-}
-
-// handoffTotal is the overall progress of the handoffs in progress.
-type handoffTotal struct {
-	Partitions int     `json:"partitions"`
-	KeysDone   int     `json:"keys_done"`
-	KeysLeft   int     `json:"keys_left"`
-	Percent    float64 `json:"percent"` // of keys done; 100 with none in progress
+	HandoffTotal sdk.HandoffTotal `json:"handoff_total"`
 }
 
 type memberStatus struct {
@@ -92,12 +84,6 @@ type memberStatus struct {
 	Reachable bool         `json:"reachable"`
 	Error     string       `json:"error,omitempty"`
 	Metrics   *nodeMetrics `json:"metrics,omitempty"`
-}
-
-type hintsByTarget struct {
-	Target  string           `json:"target"`
-	Pending int64            `json:"pending"`
-	HeldBy  map[string]int64 `json:"held_by"`
 }
 
 func runStatus(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
@@ -137,8 +123,7 @@ func gatherStatus(ctx context.Context, cl *sdk.Client) (*statusJSON, error) {
 	slices.SortFunc(cs.Members, func(a, b sdk.MemberStatus) int { return strings.Compare(a.ID, b.ID) })
 	st := &statusJSON{
 		Node: cs.Node, Partitions: cs.Ring.Partitions, N: cs.Ring.N, Members: make([]memberStatus, len(cs.Members)),
-		HintsPending: make([]hintsByTarget, len(cs.HintsPending)), Handoffs: cs.Handoffs,
-		HandoffTotal: handoffTotal(cs.HandoffTotal),
+		HintsPending: cs.HintsPending, Handoffs: cs.Handoffs, HandoffTotal: cs.HandoffTotal,
 	}
 	for i, m := range cs.Members {
 		st.Members[i] = memberStatus{
@@ -148,9 +133,6 @@ func gatherStatus(ctx context.Context, cl *sdk.Client) (*statusJSON, error) {
 		if m.Report != nil {
 			st.Members[i].Metrics = newNodeMetrics(*m.Report)
 		}
-	}
-	for i, h := range cs.HintsPending {
-		st.HintsPending[i] = hintsByTarget(h)
 	}
 	return st, nil
 }
@@ -220,7 +202,7 @@ func printMembers(w io.Writer, st *statusJSON) error {
 }
 
 // printHints prints the hints pending for each target and who holds them.
-func printHints(w io.Writer, hints []hintsByTarget) {
+func printHints(w io.Writer, hints []sdk.HintsPending) {
 	if len(hints) == 0 {
 		fmt.Fprintln(w, "\nHints pending: none")
 		return
