@@ -132,3 +132,41 @@ func dashboardLoad(t *testing.T, base string) func() {
 	t.Cleanup(stop)
 	return stop
 }
+
+// TestDashboardSecured opens /ui on a secured cluster (TLS, tokens,
+// mutual TLS between peers): the page loads without a token and asks for
+// one; a read token is refused; with an admin token pasted into the page
+// it shows the three members, each reached over the authenticated
+// internode transport.
+func TestDashboardSecured(t *testing.T) {
+	if testing.Short() && os.Getenv("CI") != "true" {
+		t.Skip("a browser and three processes: skipped with -short outside CI")
+	}
+	t.Parallel()
+	chromium := browsertest.FindChromium(t)
+	shots := browsertest.ArtifactDir(t)
+	sec := makeSecureCluster(t, "n1", "n2", "n3")
+	nodes := startSecureServeCluster(t, sec)
+	waitSDKMembers(t, sec.client(t, sec.read, nodes[0]), map[string]string{"n1": "alive", "n2": "alive", "n3": "alive"})
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*deadline)
+	t.Cleanup(cancel)
+	// The browser does not know the cluster's CA.
+	browser := browsertest.Start(t, ctx, chromium, 1366, 768, chromedp.IgnoreCertErrors)
+	tab := browsertest.NewTab(t, browser, "secured dashboard", deadline)
+	tab.Do("open the dashboard", chromedp.Navigate(nodes[0].url+"/ui"))
+	tab.Wait("the token dialog", `!document.querySelector("#token-dialog").hidden`)
+	paste := func(token string) {
+		tab.Do("paste a token", chromedp.SendKeys(chromedp.ID("token-input"), token), chromedp.Click(chromedp.ID("token-submit")))
+	}
+	paste(sec.read)
+	tab.Wait("a read token refused", `!document.querySelector("#token-dialog").hidden &&
+		document.querySelector("#token-why").textContent.includes("may not read")`)
+	paste(sec.admin)
+	tab.Wait("three alive members, each reachable", `document.querySelector("#token-dialog").hidden &&
+		document.querySelectorAll("#members tr[data-status=alive][data-reachable=true]").length === 3`)
+	if saw := browsertest.Eval[string](tab, `sessionStorage.getItem("dynkv.token")`); saw != sec.admin {
+		t.Errorf("the page keeps %q in sessionStorage, want the admin token", saw)
+	}
+	tab.Screenshot(filepath.Join(shots, "dashboard-secured.png"))
+}

@@ -52,14 +52,17 @@ func ArtifactDir(t testing.TB) string {
 }
 
 // Start starts headless Chromium with a window of width x height pixels
-// for the test's lifetime (and at most ctx's).
-func Start(t testing.TB, ctx context.Context, chromium string, width, height int) context.Context {
+// for the test's lifetime (and at most ctx's), with the options extra
+// (chromedp.IgnoreCertErrors for a cluster CA the browser does not know,
+// say).
+func Start(t testing.TB, ctx context.Context, chromium string, width, height int, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	opts := append(slices.Clone(chromedp.DefaultExecAllocatorOptions[:]),
 		chromedp.ExecPath(chromium),
 		chromedp.NoSandbox, // root in a container
 		chromedp.WindowSize(width, height),
 	)
+	opts = append(opts, extra...)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
 	t.Cleanup(cancelAlloc)
 	browser, cancelBrowser := chromedp.NewContext(allocCtx)
