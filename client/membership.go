@@ -55,6 +55,9 @@ type Handoff struct {
 	// those still to go.
 	KeysDone int `json:"keys_done"`
 	KeysLeft int `json:"keys_left"`
+	// KeysQuarantined counts records found undecodable on the way, set
+	// aside instead of sent (the other replicas hold the key).
+	KeysQuarantined int `json:"keys_quarantined,omitempty"`
 	// Error is why the last pass stopped short (a new replica is down,
 	// say); the node retries.
 	Error string `json:"error,omitempty"`
@@ -95,7 +98,7 @@ func (c *Client) Leave(ctx context.Context, node string) (string, error) {
 		var health struct {
 			Node string `json:"node"`
 		}
-		if err := c.getJSONAt(ctx, ep, "/healthz", &health); err != nil {
+		if err := c.getJSONAt(ctx, ep, "/healthz", "", &health); err != nil {
 			return fail(err)
 		}
 		if health.Node == "" {
@@ -177,7 +180,7 @@ func (c *Client) Handoffs(ctx context.Context) ([]NodeHandoffs, error) {
 		out[i].Node = m.ID
 		ep, err := c.memberEndpoint(m)
 		if err == nil {
-			err = c.getJSONAt(ctx, ep, "/cluster/handoffs", &out[i])
+			err = c.getJSONAt(ctx, ep, "/cluster/handoffs", "", &out[i])
 		}
 		if err != nil {
 			out[i] = NodeHandoffs{Node: m.ID, Err: nodeError("handoffs", m.ID, err)}
@@ -206,107 +209,6 @@ func (c *Client) Metrics(ctx context.Context, m Member) ([]byte, error) {
 		return nil, nodeError("metrics", m.ID, err)
 	}
 	return bytes.Clone(resp.body.Bytes()), nil
-}
-
-// NodeStatus is one node's own report (GET /cluster/status), what `dynkv
-// status` shows per member. It is the stable way to read a node's
-// progress: metric names are not an API.
-type NodeStatus struct {
-	// Node is the node's ID; Actor the replica ID its writes' dots carry.
-	Node  string `json:"node"`
-	Actor string `json:"actor"`
-	// Draining is set while the node shuts down; Leaving once it was asked
-	// to leave and hands everything off.
-	Draining bool `json:"draining"`
-	Leaving  bool `json:"leaving"`
-	// Partitions and N are the ring's.
-	Partitions int `json:"partitions"`
-	N          int `json:"n"`
-	// Leads counts the partitions this node is first in the preference
-	// list of, Replicas those it replicates, in the node's own view of the
-	// ring.
-	Leads    int `json:"leads"`
-	Replicas int `json:"replicas"`
-	// Hints are the hints this node keeps for other replicas, by target.
-	Hints map[string]HintStatus `json:"hints"`
-	// Handoffs are the partitions it is handing off now (as Handoffs).
-	Handoffs []Handoff `json:"handoffs"`
-	// HandoffKeys counts the keys it has handed to new replicas since start.
-	HandoffKeys int64 `json:"handoff_keys"`
-	// AntiEntropy is its anti-entropy progress since start.
-	AntiEntropy AntiEntropyStatus `json:"antientropy"`
-	// TombstonesReaped and ReadRepairs are counts since start.
-	TombstonesReaped int64 `json:"tombstones_reaped"`
-	ReadRepairs      int64 `json:"read_repairs"`
-	// Disk is the store's size on disk.
-	Disk DiskStatus `json:"disk"`
-}
-
-// HintStatus is the hints a node keeps for one target.
-type HintStatus struct {
-	// Pending counts the hints not delivered yet.
-	Pending int `json:"pending"`
-	// Delivered counts those delivered to the target since start,
-	// Redirected those handed to another replica after the hint window.
-	Delivered  uint64 `json:"delivered"`
-	Redirected uint64 `json:"redirected"`
-}
-
-// AntiEntropyStatus is a node's anti-entropy progress since start.
-type AntiEntropyStatus struct {
-	// TreesReady counts the partitions whose Merkle tree is built.
-	TreesReady int `json:"trees_ready"`
-	// Exchanges counts the exchanges with other replicas by result:
-	// in_sync, repaired, failed.
-	Exchanges map[string]int64 `json:"exchanges"`
-	// KeysRepaired counts the keys exchanges repaired, BytesSent the
-	// bytes they sent.
-	KeysRepaired int64 `json:"keys_repaired"`
-	// KeyFailures counts the keys exchanges could not repair (they
-	// repaired the rest of the partition and counted as failed).
-	KeyFailures int64 `json:"key_failures"`
-	BytesSent   int64 `json:"bytes_sent"`
-}
-
-// DiskStatus is a node's store on disk and the free space of its file
-// system.
-type DiskStatus struct {
-	// StoreBytes is the LSM tree and the value log together.
-	StoreBytes int64 `json:"store_bytes"`
-	// FreeBytes is the free space; FloorBytes the floor below which the
-	// node refuses writes (507 insufficient_storage), which BelowFloor
-	// says it is doing.
-	FreeBytes  int64 `json:"free_bytes"`
-	FloorBytes int64 `json:"floor_bytes"`
-	BelowFloor bool  `json:"below_floor"`
-	// Error is why the free space is unknown.
-	Error string `json:"error,omitempty"`
-}
-
-// NodeStatus returns member m's own report (GET /cluster/status at its
-// HTTP address). Like Metrics it asks m alone: a member that cannot be
-// reached fails with ErrUnavailable.
-func (c *Client) NodeStatus(ctx context.Context, m Member) (NodeStatus, error) {
-	var st NodeStatus
-	ep, err := c.memberEndpoint(m)
-	if err == nil {
-		err = c.getJSONAt(ctx, ep, "/cluster/status", &st)
-	}
-	if err != nil {
-		return NodeStatus{}, nodeError("status", m.ID, err)
-	}
-	// Empty rather than nil, so callers may range and index without
-	// checking (as Handoffs does).
-	if st.Hints == nil {
-		st.Hints = map[string]HintStatus{}
-	}
-	if st.Handoffs == nil {
-		st.Handoffs = []Handoff{}
-	}
-	if st.AntiEntropy.Exchanges == nil {
-		st.AntiEntropy.Exchanges = map[string]int64{}
-	}
-	return st, nil
 }
 
 // member looks id up in the member list.
@@ -380,8 +282,8 @@ func (e *unreachableError) Error() string   { return "unreachable: " + e.err.Err
 func (e *unreachableError) Unwrap() []error { return []error{ErrUnavailable, e.err} }
 
 // getJSONAt is a GET of a JSON view at ep alone, decoded into out.
-func (c *Client) getJSONAt(ctx context.Context, ep *endpoint, path string, out any) error {
-	resp, err := c.doAt(ctx, ep, &request{method: http.MethodGet, path: path, accept: "application/json"})
+func (c *Client) getJSONAt(ctx context.Context, ep *endpoint, path, query string, out any) error {
+	resp, err := c.doAt(ctx, ep, &request{method: http.MethodGet, path: path, query: query, accept: "application/json"})
 	defer resp.release()
 	if err != nil {
 		return err

@@ -254,19 +254,53 @@ func TestNodeStatus(t *testing.T) {
 			leads, replicas, len(ms), st.Partitions, st.N)
 	}
 
-	resp, err := http.Get(shared.endpoints[0] + "/cluster/status")
+	strictDecode(t, shared.endpoints[0]+"/cluster/status?scope=local", &st)
+
+	if _, err := c.NodeStatus(ctx, client.Member{ID: "nowhere", HTTPAddr: "127.0.0.1:1"}); !errors.Is(err, client.ErrUnavailable) ||
+		!strings.HasPrefix(err.Error(), "client: status nowhere: ") {
+		t.Errorf("NodeStatus of an unreachable member: %v", err)
+	}
+}
+
+// TestStatus reads the cluster's status from one node: every member is
+// there with its report, the owners add up, and the SDK's types know every
+// field the server sends.
+func TestStatus(t *testing.T) {
+	t.Parallel()
+	c := newClient(t, shared.endpoints[:1])
+	st, err := c.Status(testContext(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Members) != shared.cluster.Size() || len(st.Ring.Owners) != st.Ring.Partitions || st.HandoffTotal.Percent != 100 {
+		t.Fatalf("Status: %+v", st)
+	}
+	leads := 0
+	for _, m := range st.Members {
+		leads += m.Leads
+		if !m.Reachable || m.Report == nil || m.Report.Node != m.ID || m.Incarnation == 0 || m.Report.Ops.Counts == nil {
+			t.Errorf("member %s: %+v", m.ID, m)
+		}
+	}
+	if leads != st.Ring.Partitions {
+		t.Errorf("leads add up to %d of %d", leads, st.Ring.Partitions)
+	}
+	var raw client.ClusterStatus
+	strictDecode(t, shared.endpoints[0]+"/cluster/status", &raw)
+}
+
+// strictDecode GETs url and decodes it into v, failing on any field v
+// lacks.
+func strictDecode(t *testing.T, url string, v any) {
+	t.Helper()
+	resp, err := http.Get(url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	dec := json.NewDecoder(resp.Body)
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&st); err != nil {
-		t.Errorf("GET /cluster/status sends what client.NodeStatus lacks: %v", err)
-	}
-
-	if _, err := c.NodeStatus(ctx, client.Member{ID: "nowhere", HTTPAddr: "127.0.0.1:1"}); !errors.Is(err, client.ErrUnavailable) ||
-		!strings.HasPrefix(err.Error(), "client: status nowhere: ") {
-		t.Errorf("NodeStatus of an unreachable member: %v", err)
+	if err := dec.Decode(v); err != nil {
+		t.Errorf("GET %s sends what %T lacks: %v", url, v, err)
 	}
 }

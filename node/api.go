@@ -98,6 +98,10 @@ func (n *Node) ServeHTTP(rc *fasthttp.RequestCtx) {
 		}
 	case strings.HasPrefix(path, "/cluster/"):
 		n.serveCluster(rc, method, path)
+	case path == "/ui" || strings.HasPrefix(path, "/ui/"):
+		n.serveUI(rc, method, path)
+	case path == "/":
+		serveRoot(rc, method)
 	default:
 		n.serveProbe(rc, method, path)
 	}
@@ -207,7 +211,9 @@ func (n *Node) serveKV(rc *fasthttp.RequestCtx, method, rawKey string) {
 	op := strings.ToLower(method)
 	defer func() {
 		n.metrics.requests.WithLabelValues(op, strconv.Itoa(rc.Response.StatusCode())).Inc()
-		n.metrics.requestDuration.WithLabelValues(op).Observe(time.Since(start).Seconds())
+		took := time.Since(start)
+		n.metrics.requestDuration.WithLabelValues(op).Observe(took.Seconds())
+		n.ops.observe(op, took)
 	}()
 	if !allow(rc, method, fasthttp.MethodGet, fasthttp.MethodPut, fasthttp.MethodDelete) {
 		return

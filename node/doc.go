@@ -24,7 +24,11 @@
 // (security.go: TLS and tokens; docs/SECURITY.md), and the one
 // mapping from the parts' errors to HTTP statuses (errors.go): the parts
 // know nothing of HTTP. Metrics (metrics.go) read the parts' own counters
-// when scraped. LocalCluster runs several nodes in one process over
+// when scraped. The node's own report (status.go, with recent operation
+// rates and latency from opstats.go) and the cluster's status gathered
+// from every member's over the internode op status (cluster_status.go)
+// are the JSON operators read, and what the dashboard (ui.go, assets in
+// ui/, embedded in the binary) draws. LocalCluster runs several nodes in one process over
 // transport.MemNetwork and membership.StaticMembership (or real serf on
 // loopback), so any package can test a whole cluster.
 //

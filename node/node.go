@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
@@ -41,6 +43,8 @@ type Node struct {
 	coord      *coordinator.Coordinator
 	repair     *repair.Repair
 	metrics    *metrics
+	ops        *opStats
+	started    time.Time // this run's start: its incarnation
 
 	server   *fasthttp.Server
 	admit    *admission // set by Start, with the server
@@ -87,6 +91,8 @@ func Open(cfg Config, deps Deps) (*Node, error) {
 		return nil, fmt.Errorf("ring: %w", err)
 	}
 	n.metrics = newMetrics(n)
+	n.ops = newOpStats(cfg.Time.Now)
+	n.started = cfg.Clock()
 	if n.replica, err = replica.Open(n.replicaConfig()); err != nil {
 		return nil, err
 	}
@@ -198,10 +204,11 @@ func (n *Node) Start() error {
 
 // selfTags are the tags the node starts gossiping with: its zone, if any.
 func (n *Node) selfTags() map[string]string {
-	if n.cfg.Zone == "" {
-		return nil
+	tags := map[string]string{membership.TagIncarnation: strconv.FormatInt(n.started.UnixMilli(), 10)}
+	if n.cfg.Zone != "" {
+		tags[membership.TagZone] = n.cfg.Zone
 	}
-	return map[string]string{membership.TagZone: n.cfg.Zone}
+	return tags
 }
 
 // viewChanged follows every new view: the metrics, and the trees of the
@@ -297,6 +304,11 @@ func (n *Node) Kill() {
 }
 
 // HandleInternode implements transport.Handler: the replica answers peers.
+// A status request is the node's, not the replica's, and is answered
+// while the node drains too: the report says it drains.
 func (n *Node) HandleInternode(ctx context.Context, op wire.Op, body []byte) ([]byte, error) {
+	if op == wire.OpStatus {
+		return n.handleStatus(body)
+	}
 	return n.replica.HandleInternode(ctx, op, body)
 }

@@ -1,21 +1,23 @@
 package node
 
 import (
-	"net/http"
-
-	"github.com/valyala/fasthttp"
+	"time"
 
 	"github.com/dynkv/dynkv/node/repair"
 )
 
-// NodeStatus is one node's own report, GET /cluster/status: what `dynkv
-// status` shows per member. It is the stable JSON API for that; metric
-// names are not.
+// NodeStatus is one node's own report, GET /cluster/status?scope=local and
+// each member's part of the cluster's (ClusterStatus): what `dynkv status`
+// and /ui show per member. It is the stable JSON API for that; metric names
+// are not.
 type NodeStatus struct {
-	Node     string `json:"node"`
-	Actor    string `json:"actor"`
-	Draining bool   `json:"draining"`
-	Leaving  bool   `json:"leaving"`
+	Node  string `json:"node"`
+	Actor string `json:"actor"`
+	// Incarnation is when this run of the node started (Unix ms), as the
+	// member tag membership.TagIncarnation announces it.
+	Incarnation int64 `json:"incarnation"`
+	Draining    bool  `json:"draining"`
+	Leaving     bool  `json:"leaving"`
 	// Partitions and N are the ring's; Leads counts the partitions this
 	// node is first in the preference list of, Replicas those it
 	// replicates, both in its own view of the ring.
@@ -32,6 +34,7 @@ type NodeStatus struct {
 	TombstonesReaped int64      `json:"tombstones_reaped"`
 	ReadRepairs      int64      `json:"read_repairs"`
 	Disk             DiskStatus `json:"disk"`
+	Ops              OpsStatus  `json:"ops"`
 }
 
 // HintStatus is the hints kept for one target.
@@ -50,6 +53,9 @@ type AntiEntropyStatus struct {
 	// the rest of their partition); such an exchange counts as failed.
 	KeyFailures int64 `json:"key_failures"`
 	BytesSent   int64 `json:"bytes_sent"`
+	// LastExchange is when the last exchange ended, whatever its result;
+	// absent before the first.
+	LastExchange *time.Time `json:"last_exchange,omitempty"`
 }
 
 // DiskStatus is the store's size on disk and the free space of its file
@@ -68,7 +74,8 @@ func (n *Node) Status() NodeStatus {
 	v := n.cluster.View()
 	cfg := v.Ring.Config()
 	st := NodeStatus{
-		Node: n.cfg.NodeID, Actor: n.replica.Actor(), Draining: n.closing.Load(), Leaving: n.repair.Leaving(),
+		Node: n.cfg.NodeID, Actor: n.replica.Actor(), Incarnation: n.started.UnixMilli(),
+		Draining: n.closing.Load(), Leaving: n.repair.Leaving(),
 		Partitions: cfg.Partitions, N: cfg.N, Hints: map[string]HintStatus{}, Handoffs: n.repair.Handoffs(),
 		ReadRepairs: n.coord.ReadRepairs(),
 	}
@@ -91,8 +98,11 @@ func (n *Node) Status() NodeStatus {
 		},
 		KeysRepaired: rs.KeysRepaired.Load(), KeyFailures: rs.KeyFailures.Load(), BytesSent: rs.BytesSent.Load(),
 	}
+	if ms := rs.LastExchange.Load(); ms > 0 {
+		t := time.UnixMilli(ms).UTC()
+		st.AntiEntropy.LastExchange = &t
+	}
 	st.Disk = n.diskStatus()
+	st.Ops = n.ops.report()
 	return st
 }
-
-func (n *Node) serveStatus(rc *fasthttp.RequestCtx) { writeJSON(rc, http.StatusOK, n.Status()) }

@@ -201,14 +201,15 @@ func TestDevBusyPort(t *testing.T) {
 }
 
 // startServeCluster starts three `dynkv serve` processes, n1 the seed
-// that n2 and n3 join, and waits until each sees all three alive.
-func startServeCluster(t *testing.T) []*serveNode {
+// that n2 and n3 join, each with the flags extra, and waits until each
+// sees all three alive.
+func startServeCluster(t *testing.T, extra ...string) []*serveNode {
 	t.Helper()
 	dir := t.TempDir()
 	ports := freePorts(t, 6)
-	n1 := newServeNode(t, dir, "n1", ports[0], ports[1])
-	n2 := newServeNode(t, dir, "n2", ports[2], ports[3], "--join", n1.gossip)
-	n3 := newServeNode(t, dir, "n3", ports[4], ports[5], "--join", n1.gossip)
+	n1 := newServeNode(t, dir, "n1", ports[0], ports[1], extra...)
+	n2 := newServeNode(t, dir, "n2", ports[2], ports[3], append([]string{"--join", n1.gossip}, extra...)...)
+	n3 := newServeNode(t, dir, "n3", ports[4], ports[5], append([]string{"--join", n1.gossip}, extra...)...)
 	// The seed must be gossiping before anyone joins it; its member list
 	// shows itself once it is.
 	n1.start(t)

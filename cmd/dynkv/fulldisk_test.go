@@ -167,9 +167,9 @@ func checkDiskReports(t *testing.T, base string, below bool) {
 			BelowFloor bool   `json:"below_floor"`
 		}
 	}
-	r, err = request(http.MethodGet, base+"/cluster/status", "")
+	r, err = request(http.MethodGet, base+"/cluster/status?scope=local", "")
 	if err != nil || json.Unmarshal([]byte(r.body), &status) != nil || status.Disk.FreeBytes == nil || (strict && status.Disk.BelowFloor != below) {
-		t.Errorf("GET /cluster/status: %d %q %v; want disk.free_bytes and below_floor=%v", r.status, r.body, err, below)
+		t.Errorf("GET /cluster/status?scope=local: %d %q %v; want disk.free_bytes and below_floor=%v", r.status, r.body, err, below)
 	}
 	r, err = request(http.MethodGet, base+"/metrics", "")
 	if err != nil || !strings.Contains(r.body, "\ndynkv_disk_free_bytes ") {

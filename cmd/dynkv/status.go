@@ -1,20 +1,19 @@
 package main
 
 // The status command: one screen of the cluster. Like the other commands it
-// talks to the cluster through the SDK; it also reads each member's own
-// report (GET /cluster/status), which is an API, where metric names are
-// not.
+// talks to the cluster through the SDK: one request, GET /cluster/status,
+// whose answering node gathers every member's own report (an API, where
+// metric names are not).
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"slices"
 	"strings"
-	"sync"
 	"text/tabwriter"
+	"time"
 
 	sdk "github.com/dynkv/dynkv/client"
 )
@@ -34,6 +33,9 @@ type nodeMetrics struct {
 	TombstonesReaped int64            `json:"tombstones_reaped"`
 	ReadRepairs      int64            `json:"read_repairs"`
 	Disk             sdk.DiskStatus   `json:"disk"` // store size, free space and floor
+	Ops              sdk.OpsStatus    `json:"ops"`
+	// LastExchange is when anti-entropy's last exchange ended.
+	LastExchange *time.Time `json:"antientropy_last_exchange,omitempty"`
 }
 
 // newNodeMetrics takes status's counters from one node's report.
@@ -43,7 +45,7 @@ func newNodeMetrics(ns sdk.NodeStatus) *nodeMetrics {
 		TreesReady: int64(ns.AntiEntropy.TreesReady), Exchanges: ns.AntiEntropy.Exchanges,
 		KeysRepaired: ns.AntiEntropy.KeysRepaired, AEBytesSent: ns.AntiEntropy.BytesSent,
 		HandoffKeys: ns.HandoffKeys, TombstonesReaped: ns.TombstonesReaped, ReadRepairs: ns.ReadRepairs,
-		Disk: ns.Disk,
+		Disk: ns.Disk, Ops: ns.Ops, LastExchange: ns.AntiEntropy.LastExchange,
 	}
 	for target, h := range ns.Hints {
 		nm.HintsPending[target] = int64(h.Pending)
@@ -55,39 +57,22 @@ func newNodeMetrics(ns sdk.NodeStatus) *nodeMetrics {
 
 // statusJSON is `dynkv status -o json`.
 type statusJSON struct {
-	Partitions   int             `json:"partitions"`
-	N            int             `json:"n"`
-	Members      []memberStatus  `json:"members"`
-	HintsPending []hintsByTarget `json:"hints_pending"`
-	Handoffs     []sdk.Handoff   `json:"handoffs"`
+	Node         string             `json:"node"` // the node that answered
+	Partitions   int                `json:"partitions"`
+	N            int                `json:"n"`
+	Members      []memberStatus     `json:"members"`
+	HintsPending []sdk.HintsPending `json:"hints_pending"`
+	Handoffs     []sdk.Handoff      `json:"handoffs"`
 	// HandoffTotal sums the handoffs in progress.
-	HandoffTotal handoffTotal `json:"handoff_total"`
-}
-
-// handoffTotal is the overall progress of the handoffs in progress.
-type handoffTotal struct {
-	Partitions int     `json:"partitions"`
-	KeysDone   int     `json:"keys_done"`
-	KeysLeft   int     `json:"keys_left"`
-	Percent    float64 `json:"percent"` // of keys done; 100 with none in progress
-}
-
-func totalOf(handoffs []sdk.Handoff) handoffTotal {
-	t := handoffTotal{Partitions: len(handoffs), Percent: 100}
-	for _, h := range handoffs {
-		t.KeysDone += h.KeysDone
-		t.KeysLeft += h.KeysLeft
-	}
-	if all := t.KeysDone + t.KeysLeft; all > 0 {
-		t.Percent = 100 * float64(t.KeysDone) / float64(all)
-	}
-	return t
+	HandoffTotal sdk.HandoffTotal `json:"handoff_total"`
 }
 
 type memberStatus struct {
 	ID       string `json:"id"`
 	HTTPAddr string `json:"http_addr"`
 	Status   string `json:"status"` // leaving for a member that announced it
+	// Incarnation is when the member's current run started (Unix ms).
+	Incarnation int64 `json:"incarnation"`
 	// Leads counts the partitions where the member is first in the
 	// preference list, Replicas those it replicates; Share is Leads over
 	// the partitions.
@@ -101,20 +86,16 @@ type memberStatus struct {
 	Metrics   *nodeMetrics `json:"metrics,omitempty"`
 }
 
-type hintsByTarget struct {
-	Target  string           `json:"target"`
-	Pending int64            `json:"pending"`
-	HeldBy  map[string]int64 `json:"held_by"`
-}
-
 func runStatus(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
 	c := newKVCmd("status", "dynkv status [flags]",
 		"Show the cluster on one screen: each member's address and status and its share of\n"+
 			"the ring (partitions it leads, first in the preference list, and replicates); the\n"+
 			"hints pending for each target; the handoffs in progress; and each member's\n"+
 			"anti-entropy progress (Merkle trees ready, exchanges by result, keys repaired).\n"+
-			"Every member is asked for its own counters; one that does not answer is shown as\n"+
-			"unreachable. -o json prints it all, with more counters per member.",
+			"The first endpoint that answers gathers every member's own counters; a member that\n"+
+			"does not answer it is shown as unreachable. -o json prints it all, with more\n"+
+			"counters per member (operations, recent rate and p99 latency). Exits 1 with \"no\n"+
+			"node reachable\" when no endpoint answers.",
 		"text", "json")
 	return c.run(args, stdout, stderr, lookupEnv, [2]int{0, 0}, func(ctx context.Context, cl *sdk.Client, _ []string) error {
 		st, err := gatherStatus(ctx, cl)
@@ -128,105 +109,32 @@ func runStatus(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupE
 	})
 }
 
-// gatherStatus asks for the members and the ring (from the first node that
-// answers), then every member that has not left for its handoffs and its
-// own report (GET /cluster/status), in parallel.
+// gatherStatus reads the cluster's status from the first node that
+// answers (GET /cluster/status), which asks every member for its own
+// report: one request, whichever member is down.
 func gatherStatus(ctx context.Context, cl *sdk.Client) (*statusJSON, error) {
-	ms, err := cl.Members(ctx)
+	cs, err := cl.Status(ctx)
+	if errors.Is(err, sdk.ErrUnavailable) {
+		return nil, fmt.Errorf("no node reachable: %w", sdkCause(err))
+	}
 	if err != nil {
-		return nil, fmt.Errorf("read the member list: %w", sdkCause(err))
+		return nil, fmt.Errorf("read the cluster's status: %w", sdkCause(err))
 	}
-	ring, err := cl.Ring(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("read the ring: %w", sdkCause(err))
+	slices.SortFunc(cs.Members, func(a, b sdk.MemberStatus) int { return strings.Compare(a.ID, b.ID) })
+	st := &statusJSON{
+		Node: cs.Node, Partitions: cs.Ring.Partitions, N: cs.Ring.N, Members: make([]memberStatus, len(cs.Members)),
+		HintsPending: cs.HintsPending, Handoffs: cs.Handoffs, HandoffTotal: cs.HandoffTotal,
 	}
-	slices.SortFunc(ms, func(a, b sdk.Member) int { return strings.Compare(a.ID, b.ID) })
-	lead, replica := map[string]int{}, map[string]int{}
-	for _, p := range ring.PreferenceLists {
-		for i, id := range p.PreferenceList {
-			if i == 0 {
-				lead[id]++
-			}
-			replica[id]++
+	for i, m := range cs.Members {
+		st.Members[i] = memberStatus{
+			ID: m.ID, HTTPAddr: m.HTTPAddr, Status: m.Status, Incarnation: m.Incarnation,
+			Leads: m.Leads, Replicas: m.Replicas, Share: m.Share, Reachable: m.Reachable, Error: m.Error,
+		}
+		if m.Report != nil {
+			st.Members[i].Metrics = newNodeMetrics(*m.Report)
 		}
 	}
-	st := &statusJSON{Partitions: ring.Partitions, N: ring.N, Members: make([]memberStatus, len(ms)), Handoffs: []sdk.Handoff{}}
-
-	var (
-		wg       sync.WaitGroup
-		handoffs []sdk.NodeHandoffs
-		hoErr    error
-	)
-	wg.Go(func() { handoffs, hoErr = cl.Handoffs(ctx) })
-	for i, m := range ms {
-		s := &st.Members[i]
-		*s = memberStatus{ID: m.ID, HTTPAddr: m.HTTPAddr, Status: m.Status, Leads: lead[m.ID], Replicas: replica[m.ID]}
-		if m.Leaving() {
-			s.Status = sdk.StatusLeaving
-		}
-		if ring.Partitions > 0 {
-			s.Share = math.Round(10000*float64(s.Leads)/float64(ring.Partitions)) / 10000
-		}
-		if m.Left() {
-			continue
-		}
-		wg.Go(func() {
-			ns, err := cl.NodeStatus(ctx, m)
-			if err != nil {
-				s.Error = oneLine(sdkCause(err))
-				return
-			}
-			s.Metrics, s.Reachable = newNodeMetrics(ns), true
-		})
-	}
-	wg.Wait()
-
-	if hoErr != nil {
-		return nil, fmt.Errorf("read the handoffs: %w", sdkCause(hoErr))
-	}
-	for _, h := range handoffs {
-		i := slices.IndexFunc(st.Members, func(s memberStatus) bool { return s.ID == h.Node })
-		if h.Err != nil {
-			if i >= 0 && st.Members[i].Error == "" {
-				st.Members[i].Error, st.Members[i].Reachable = oneLine(sdkCause(h.Err)), false
-			}
-			continue
-		}
-		st.Handoffs = append(st.Handoffs, h.Handoffs...)
-	}
-	st.HandoffTotal = totalOf(st.Handoffs)
-	st.HintsPending = hintsPending(st.Members)
 	return st, nil
-}
-
-// hintsPending turns the hints each member holds, by target, into the
-// hints pending for each target, by holder: an operator asks about the
-// node that is down, not the ones keeping its writes.
-func hintsPending(members []memberStatus) []hintsByTarget {
-	hints := map[string]*hintsByTarget{}
-	for _, s := range members {
-		if s.Metrics == nil {
-			continue
-		}
-		for target, n := range s.Metrics.HintsPending {
-			if n == 0 {
-				continue
-			}
-			h := hints[target]
-			if h == nil {
-				h = &hintsByTarget{Target: target, HeldBy: map[string]int64{}}
-				hints[target] = h
-			}
-			h.Pending += n
-			h.HeldBy[s.ID] += n
-		}
-	}
-	out := []hintsByTarget{}
-	for _, h := range hints {
-		out = append(out, *h)
-	}
-	slices.SortFunc(out, func(a, b hintsByTarget) int { return strings.Compare(a.Target, b.Target) })
-	return out
 }
 
 // sdkCause drops the "client: <operation>:" an SDK error starts with, for a
@@ -246,7 +154,7 @@ func printStatus(w io.Writer, st *statusJSON) error {
 		return err
 	}
 	printHints(w, st.HintsPending)
-	printHandoffs(w, st.Handoffs)
+	printHandoffs(w, st)
 	if err := printAntiEntropy(w, st.Members); err != nil {
 		return err
 	}
@@ -273,22 +181,28 @@ func printMembers(w io.Writer, st *statusJSON) error {
 	fmt.Fprintf(w, "%d members (%s); %d partitions, N=%d\n\n", len(st.Members), strings.Join(summary, ", "), st.Partitions, st.N)
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tADDRESS\tSTATUS\tLEADS\tSHARE\tREPLICAS\tAPI")
+	fmt.Fprintln(tw, "ID\tADDRESS\tSTATUS\tLEADS\tSHARE\tREPLICAS\tAPI\tOPS/S\tP99")
 	for _, m := range st.Members {
-		api := "ok"
+		api, rate, p99 := "ok", "-", "-"
 		switch {
 		case m.Error != "":
 			api = "unreachable"
 		case !m.Reachable:
 			api = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%.1f%%\t%d\t%s\n", m.ID, orDash(m.HTTPAddr), m.Status, m.Leads, 100*m.Share, m.Replicas, api)
+		if m.Metrics != nil {
+			rate = fmt.Sprintf("%.1f", m.Metrics.Ops.PerSecond)
+			if m.Metrics.Ops.P99Millis > 0 {
+				p99 = fmt.Sprintf("%gms", m.Metrics.Ops.P99Millis)
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%.1f%%\t%d\t%s\t%s\t%s\n", m.ID, orDash(m.HTTPAddr), m.Status, m.Leads, 100*m.Share, m.Replicas, api, rate, p99)
 	}
 	return tw.Flush()
 }
 
 // printHints prints the hints pending for each target and who holds them.
-func printHints(w io.Writer, hints []hintsByTarget) {
+func printHints(w io.Writer, hints []sdk.HintsPending) {
 	if len(hints) == 0 {
 		fmt.Fprintln(w, "\nHints pending: none")
 		return
@@ -308,12 +222,13 @@ func printHints(w io.Writer, hints []hintsByTarget) {
 }
 
 // printHandoffs prints the partition handoffs in progress.
-func printHandoffs(w io.Writer, handoffs []sdk.Handoff) {
+func printHandoffs(w io.Writer, st *statusJSON) {
+	handoffs := st.Handoffs
 	if len(handoffs) == 0 {
 		fmt.Fprintln(w, "\nHandoffs: none in progress")
 		return
 	}
-	t := totalOf(handoffs)
+	t := st.HandoffTotal
 	fmt.Fprintf(w, "\nHandoffs in progress: %d partitions, %d of %d keys handed off (%.1f %%)\n",
 		t.Partitions, t.KeysDone, t.KeysDone+t.KeysLeft, t.Percent)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)

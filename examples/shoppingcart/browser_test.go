@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -17,126 +15,52 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/dynkv/dynkv/client"
+	"github.com/dynkv/dynkv/internal/browsertest"
 )
 
-// findChromium returns the browser to drive. Without one the test skips,
-// except in CI (CI=true), where a missing browser is a failure: .ci/run
-// installs Debian's chromium package.
-func findChromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	const msg = "no Chromium found on PATH (chromium, chromium-browser or google-chrome); install it with: apt-get install -y chromium"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg + " — required when CI=true")
-	}
-	t.Skip(msg)
-	return ""
-}
-
-// artifactDir is where screenshots go: $DYNKV_ARTIFACTS, or the test's
-// temporary directory.
-func artifactDir(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("DYNKV_ARTIFACTS")
-	if dir == "" {
-		return t.TempDir()
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
 // tab is one browser session on the shop.
-type tab struct {
-	t    *testing.T
-	name string
-	ctx  context.Context
-}
-
-func (b *tab) do(what string, steps ...chromedp.Action[chromedp.Void]) {
-	b.t.Helper()
-	if err := chromedp.Do(b.ctx, steps...); err != nil {
-		b.t.Fatalf("%s: %s: %v", b.name, what, err)
-	}
-}
-
-// eval evaluates a JavaScript expression in the page.
-func eval[T any](b *tab, expr string) T {
-	b.t.Helper()
-	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[T](expr))
-	if err != nil {
-		b.t.Fatalf("%s: evaluate %s: %v", b.name, expr, err)
-	}
-	return v
-}
+type tab struct{ *browsertest.Tab }
 
 // waitFor polls a JavaScript condition in the page until it holds.
 func waitFor(cond string) chromedp.Action[chromedp.Void] {
-	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		_, err := chromedp.Poll[bool](cond, chromedp.WithPollingTimeout(testDeadline))(ctx, t)
-		return err
-	})
+	return browsertest.WaitFor(cond, testDeadline)
 }
 
 // click presses a button and waits until the page has rendered the
 // answer (its render count moved and no request is in flight).
 func (b *tab) click(id string) {
-	b.t.Helper()
-	before := eval[string](b, `document.body.dataset.renders`)
-	b.do("click #"+id,
+	b.T.Helper()
+	before := browsertest.Eval[string](b.Tab, `document.body.dataset.renders`)
+	b.Do("click #"+id,
 		chromedp.Click(chromedp.ID(id)),
 		waitFor(fmt.Sprintf(`document.body.dataset.renders !== %q && !document.body.dataset.busy`, before)))
 	b.noError()
 }
 
 func (b *tab) open(u string) {
-	b.t.Helper()
-	b.do("open "+u, chromedp.Navigate(u), chromedp.WaitVisible(chromedp.ID("cart-total")),
+	b.T.Helper()
+	b.Do("open "+u, chromedp.Navigate(u), chromedp.WaitVisible(chromedp.ID("cart-total")),
 		waitFor(`document.body.dataset.renders !== "0"`))
 	b.noError()
 }
 
 func (b *tab) noError() {
-	b.t.Helper()
-	if msg := b.text("#error"); msg != "" {
-		b.t.Fatalf("%s shows an error: %s", b.name, msg)
+	b.T.Helper()
+	if msg := b.Text("#error"); msg != "" {
+		b.T.Fatalf("%s shows an error: %s", b.Name, msg)
 	}
 }
 
 // items lists the products in the cart as the page shows them.
 func (b *tab) items() []string {
-	b.t.Helper()
-	return eval[[]string](b, `[...document.querySelectorAll("#cart-items li")].map(li => li.dataset.product)`)
-}
-
-// text is the visible text of the element sel ("" if hidden or absent).
-func (b *tab) text(sel string) string {
-	b.t.Helper()
-	s := eval[string](b, fmt.Sprintf(`(e => e && !e.hidden ? e.textContent : "")(document.querySelector(%q))`, sel))
-	return strings.Join(strings.Fields(s), " ")
-}
-
-func (b *tab) screenshot(path string) {
-	b.t.Helper()
-	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		b.t.Fatalf("%s: screenshot: %v", b.name, err)
-	}
-	if err := os.WriteFile(path, png, 0o644); err != nil {
-		b.t.Fatal(err)
-	}
-	b.t.Logf("screenshot of %s: %s", b.name, path)
+	b.T.Helper()
+	return browsertest.Eval[[]string](b.Tab, `[...document.querySelectorAll("#cart-items li")].map(li => li.dataset.product)`)
 }
 
 func (b *tab) expect(what string, want ...string) {
-	b.t.Helper()
+	b.T.Helper()
 	if got := b.items(); !slices.Equal(got, want) {
-		b.t.Fatalf("%s, %s shows %v, want %v", what, b.name, got, want)
+		b.T.Fatalf("%s, %s shows %v, want %v", what, b.Name, got, want)
 	}
 }
 
@@ -156,21 +80,17 @@ func TestBrowserConcurrentCarts(t *testing.T) {
 }
 
 func browserConcurrentCarts(t *testing.T, sec *testSecurity) {
-	chromium := findChromium(t)
-	artifacts := artifactDir(t)
+	chromium := browsertest.FindChromium(t)
+	artifacts := browsertest.ArtifactDir(t)
 	shot := func(name string) string { return screenshotPath(artifacts, name, sec != nil) }
 	ts := startShopWith(t, sec)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*testDeadline)
 	t.Cleanup(cancel)
-	browser := startBrowser(t, ctx, chromium)
+	browser := browsertest.Start(t, ctx, chromium, 1200, 820)
 	// Two sessions: separate browser contexts, as two people (or a normal
 	// and a private window) would have.
-	newTab := func(name string) *tab {
-		c, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
-		t.Cleanup(cancel)
-		return &tab{t: t, name: name, ctx: c}
-	}
+	newTab := func(name string) *tab { return &tab{browsertest.NewTab(t, browser, name, testDeadline)} }
 	alice, bob := newTab("session A"), newTab("session B")
 	const cart = "shared-cart"
 	cartURL := ts.url + "/?cart=" + cart
@@ -180,7 +100,7 @@ func browserConcurrentCarts(t *testing.T, sec *testSecurity) {
 	alice.expect("after adding the mug", "mug")
 	bob.open(cartURL)
 	bob.expect("on opening the cart", "mug")
-	if served := bob.text("#served"); !strings.Contains(served, "n1") {
+	if served := bob.Text("#served"); !strings.Contains(served, "n1") {
 		t.Errorf("before the kill the shop should use n1; page says %q", served)
 	}
 
@@ -190,22 +110,22 @@ func browserConcurrentCarts(t *testing.T, sec *testSecurity) {
 
 	alice.click("add-apple")
 	alice.expect("after adding the apple with n1 down", "mug", "apple")
-	if served := alice.text("#served"); strings.Contains(served, "n1") || !strings.Contains(served, "read on") {
+	if served := alice.Text("#served"); strings.Contains(served, "n1") || !strings.Contains(served, "read on") {
 		t.Errorf("with n1 down the page says it was served by %q", served)
 	}
 	bob.click("add-tee") // bob has not seen the apple: a concurrent write
 	bob.expect("after adding the tee concurrently", "mug", "apple", "tee")
-	notice := bob.text("#notice")
+	notice := bob.Text("#notice")
 	if !strings.Contains(notice, "returned 2 siblings") || !strings.Contains(notice, "Quorum T-shirt") {
 		t.Errorf("bob's page does not report the merge of 2 siblings: %q", notice)
 	}
-	bob.screenshot(shot("siblings-merged"))
+	bob.Screenshot(shot("siblings-merged"))
 
 	bob.click("remove-mug")
 	bob.expect("after removing the mug", "apple", "tee")
 	alice.click("add-pear") // alice still holds the mug and has not seen its removal
 	alice.expect("after adding the pear concurrently with the removal", "apple", "pear", "tee")
-	if notice := alice.text("#notice"); !strings.Contains(notice, "Dynamo mug") || !strings.Contains(notice, "returned 2 siblings") {
+	if notice := alice.Text("#notice"); !strings.Contains(notice, "Dynamo mug") || !strings.Contains(notice, "returned 2 siblings") {
 		t.Errorf("alice's notice should show the sibling still holding the mug: %q", notice)
 	}
 
@@ -217,15 +137,15 @@ func browserConcurrentCarts(t *testing.T, sec *testSecurity) {
 	for _, b := range []*tab{alice, bob} {
 		b.open(cartURL)
 		b.expect("after healing", "apple", "pear", "tee")
-		if notice := b.text("#notice"); notice != "" {
-			t.Errorf("%s: a read after the merges still found siblings: %q", b.name, notice)
+		if notice := b.Text("#notice"); notice != "" {
+			t.Errorf("%s: a read after the merges still found siblings: %q", b.Name, notice)
 		}
 	}
-	if total := bob.text("#cart-total"); total != "$27.30" {
+	if total := bob.Text("#cart-total"); total != "$27.30" {
 		t.Errorf("total %q, want $27.30 (apple 1.50 + pear 1.80 + tee 24.00)", total)
 	}
 	waitReplicated(t, ts, cart, []string{"apple", "pear", "tee"})
-	bob.screenshot(shot("healed"))
+	bob.Screenshot(shot("healed"))
 }
 
 // waitReplicated waits until n1's own copy of the cart (read with
@@ -289,22 +209,4 @@ func screenshotPath(dir, name string, secured bool) string {
 		name += "-secured"
 	}
 	return filepath.Join(dir, "shoppingcart-"+name+".png")
-}
-
-// startBrowser starts headless Chromium for the test's lifetime.
-func startBrowser(t *testing.T, ctx context.Context, chromium string) context.Context {
-	t.Helper()
-	opts := append(slices.Clone(chromedp.DefaultExecAllocatorOptions[:]),
-		chromedp.ExecPath(chromium),
-		chromedp.NoSandbox, // root in a container
-		chromedp.WindowSize(1200, 820),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	t.Cleanup(cancelAlloc)
-	browser, cancelBrowser := chromedp.NewContext(allocCtx)
-	t.Cleanup(cancelBrowser)
-	if err := chromedp.Do(browser); err != nil {
-		t.Fatalf("start %s: %v", chromium, err)
-	}
-	return browser
 }

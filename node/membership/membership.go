@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -46,6 +47,21 @@ const TagZone = "zone"
 
 // Zone is the member's zone, "" for none.
 func (m Member) Zone() string { return m.Tags[TagZone] }
+
+// TagIncarnation is the member tag that says when the node's current run
+// started, in Unix milliseconds: it grows with every restart, so a changed
+// value tells an operator the node restarted. (The gossip library's own
+// incarnation numbers are not exposed.)
+const TagIncarnation = "dynkv-incarnation"
+
+// Incarnation is the member's TagIncarnation, 0 when it announces none.
+func (m Member) Incarnation() int64 {
+	v, err := strconv.ParseInt(m.Tags[TagIncarnation], 10, 64)
+	if err != nil || v < 0 {
+		return 0
+	}
+	return v
+}
 
 // OnRing reports whether the member owns partitions: a transient failure
 // moves no data; an announced leave (data handed off, then gone) or a
@@ -142,6 +158,13 @@ func (v *staticView) Start(self Member, onChange func()) error {
 	v.s.mu.Lock()
 	v.s.listeners = append(v.s.listeners, onChange)
 	v.s.mu.Unlock()
+	// The tags self announces, as gossip would announce them (the member
+	// is added by hand, before or after the node starts).
+	for k, val := range self.Tags {
+		if err := v.SetTag(k, val); err != nil {
+			return nil // not a member yet: nothing to announce to
+		}
+	}
 	return nil
 }
 func (v *staticView) Members() []Member { return v.s.List() }

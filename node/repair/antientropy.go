@@ -103,6 +103,7 @@ func (rp *Repair) exchange(ctx context.Context, p int, peer membership.Member) (
 	rp.stats.KeysRepaired.Add(int64(x.st.KeysRepaired))
 	rp.stats.KeyFailures.Add(int64(x.st.KeyFailures))
 	rp.stats.BytesSent.Add(x.st.BytesSent)
+	rp.stats.LastExchange.Store(rp.cfg.Wall().UnixMilli())
 	return x.st, err
 }
 

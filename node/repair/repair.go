@@ -75,6 +75,9 @@ type Stats struct {
 	BytesSent         atomic.Int64
 	TombstonesReaped  atomic.Int64
 	HandoffKeys       atomic.Int64
+	// LastExchange is when the last exchange ended (Unix ms; 0: none yet),
+	// whatever its result: an operator asks whether anti-entropy runs.
+	LastExchange atomic.Int64
 }
 
 // New returns the repair work of a node; Start runs its loops.

@@ -183,6 +183,8 @@ func opName(b []byte) wire.Op {
 		return wire.OpTreeEntries
 	case wire.OpReap:
 		return wire.OpReap
+	case wire.OpStatus:
+		return wire.OpStatus
 	case "":
 		return ""
 	}

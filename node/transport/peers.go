@@ -181,6 +181,18 @@ func (p *Peers) List(ctx context.Context, m membership.Member, req wire.ListRequ
 	return wire.DecodeListResponse(out)
 }
 
+// Status asks m for its own report (wire.OpStatus) and returns its JSON
+// document. This node's own report is the caller's to make: Local is the
+// replica, which has no report of the node.
+func (p *Peers) Status(ctx context.Context, m membership.Member) ([]byte, error) {
+	out, err := p.call(ctx, m, wire.OpStatus, wire.StatusRequest{}.Encode())
+	if err != nil {
+		return nil, err
+	}
+	resp, err := wire.DecodeStatusResponse(out)
+	return resp.JSON, err
+}
+
 // Bytes counts what a sequence of calls sent and received; a nil *Bytes
 // counts nothing. Not safe for concurrent use: one exchange at a time.
 type Bytes struct{ Sent, Received int64 }

@@ -44,6 +44,11 @@ func Required(method, path string, metricsOpen bool) (role Role, needed bool) {
 		return 0, false
 	case safe && path == "/metrics" && metricsOpen:
 		return 0, false
+	case safe && (path == "/" || path == "/ui" || path == "/ui/" || strings.HasPrefix(path, "/ui/assets/")):
+		// The dashboard's page and assets hold no cluster data, and a
+		// browser's first navigation cannot send a bearer token: the page
+		// asks for one and sends it with its data requests (/ui/status).
+		return 0, false
 	case under(path, "/cluster/leave"), under(path, "/cluster/remove"),
 		under(path, "/admin"), under(path, "/ui"), under(path, "/internal"):
 		return RoleAdmin, true

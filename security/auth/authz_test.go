@@ -44,8 +44,16 @@ func TestRequired(t *testing.T) {
 		{"POST", "/cluster/remove/n3", false, admin},
 		{"GET", "/admin/local/k", false, admin},
 		{"GET", "/admin", false, admin},
-		{"GET", "/ui", false, admin},
+		{"GET", "/", false, open},
+		{"POST", "/", false, admin},
+		{"GET", "/ui", false, open},
+		{"GET", "/ui/", false, open},
+		{"HEAD", "/ui/assets/app.js", false, open},
+		{"POST", "/ui", false, admin},
+		{"GET", "/ui/status", false, admin},
+		{"GET", "/ui/status?scope=local", false, admin},
 		{"GET", "/ui/app.js", false, admin},
+		{"GET", "/ui/assetsx", false, admin},
 		{"POST", "/internal/v1/write", false, admin},
 		{"GET", "/unknown", false, read},
 		{"POST", "/unknown", false, admin},
@@ -139,6 +147,8 @@ func TestCheckRoles(t *testing.T) {
 	wantAuthError(t, err, 403, CodeForbidden, write)
 	_, err = a.Check("GET", "/admin/local/k", "Bearer "+write)
 	wantAuthError(t, err, 403, CodeForbidden, write)
+	_, err = a.Check("GET", "/ui/status", "Bearer "+read) // the dashboard's data is admin's
+	wantAuthError(t, err, 403, CodeForbidden, read)
 
 	for _, ok := range []struct{ method, path, token, principal string }{
 		{"GET", "/kv/a", read, "reader"},
@@ -155,7 +165,7 @@ func TestCheckRoles(t *testing.T) {
 	for _, r := range []struct{ method, path string }{
 		{"GET", "/kv/a"}, {"PUT", "/kv/a"}, {"DELETE", "/kv/a"}, {"GET", "/cluster/members"},
 		{"POST", "/cluster/leave"}, {"POST", "/cluster/remove/n2"}, {"GET", "/admin/local/k"},
-		{"GET", "/ui"}, {"POST", "/internal/v1/read"}, {"GET", "/metrics"}, {"PATCH", "/x"},
+		{"GET", "/ui/status"}, {"POST", "/internal/v1/read"}, {"GET", "/metrics"}, {"PATCH", "/x"},
 	} {
 		if p, err := a.Check(r.method, r.path, "Bearer "+admin); err != nil || p != "root" {
 			t.Errorf("%s %s as admin: %q, %v", r.method, r.path, p, err)

@@ -31,13 +31,15 @@
 // treated as GET everywhere:
 //
 //	no token  GET/HEAD /livez, /readyz, /healthz, /version; /metrics when
-//	          MetricsOpen
+//	          MetricsOpen; the dashboard's page and assets, which hold no
+//	          cluster data: /, /ui, /ui/, /ui/assets/...
 //	read      GET/HEAD /kv/{key}, /cluster/members, /cluster/ring,
 //	          /cluster/status, /cluster/handoffs, /metrics (when not open),
 //	          and any other GET/HEAD not listed under admin
 //	write     PUT, POST, DELETE /kv/{key}
 //	admin     any method on /cluster/leave, /cluster/remove/{node},
-//	          /admin/... (GET /admin/local/{key}), /ui..., /internal/...
+//	          /admin/... (GET /admin/local/{key}), the dashboard's data
+//	          /ui/status and the rest of /ui/..., /internal/...
 //	          (the HTTP fallback of the internode protocol), and any other
 //	          method not listed above
 //

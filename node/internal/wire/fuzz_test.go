@@ -69,6 +69,12 @@ func FuzzWireDecoders(f *testing.F) {
 		if m, err := DecodeListResponse(b); err == nil && !bytes.Equal(m.Encode(), b) {
 			t.Fatal("list response not canonical")
 		}
+		if m, err := DecodeStatusRequest(b); err == nil && !bytes.Equal(m.Encode(), b) {
+			t.Fatal("status request not canonical")
+		}
+		if m, err := DecodeStatusResponse(b); err == nil && !bytes.Equal(m.Encode(), b) {
+			t.Fatal("status response not canonical")
+		}
 		_ = DecodeRemoteError(b)
 		if m, err := DecodeTreeRequest(b); err == nil {
 			if !bytes.Equal(m.Encode(), b) {

@@ -32,6 +32,8 @@ func SampleMessages() [][]byte {
 		EncodeHinted("n2", ReadRequest{Key: []byte("k")}.Encode()),
 		ListRequest{Partition: 9, Prefix: []byte("user"), After: []byte("user1"), Limit: 100}.Encode(),
 		ListResponse{Keys: [][]byte{[]byte("a"), []byte("b")}, More: true}.Encode(),
+		StatusRequest{}.Encode(),
+		StatusResponse{JSON: []byte(`{"node":"n1"}`)}.Encode(),
 		{}, {Version}, {2, 1, 'k'},
 	}
 }
