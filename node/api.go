@@ -14,6 +14,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/dynkv/dynkv/docs"
 	"github.com/dynkv/dynkv/node/internal/wire"
 	"github.com/dynkv/dynkv/vclock"
 )
@@ -107,7 +108,7 @@ func (n *Node) ServeHTTP(rc *fasthttp.RequestCtx) {
 	}
 }
 
-// serveProbe answers health checks and metrics.
+// serveProbe answers health checks, metrics and the API's description.
 func (n *Node) serveProbe(rc *fasthttp.RequestCtx, method, path string) {
 	switch path {
 	case "/healthz", "/readyz":
@@ -128,6 +129,14 @@ func (n *Node) serveProbe(rc *fasthttp.RequestCtx, method, path string) {
 	case "/metrics":
 		if allow(rc, method, fasthttp.MethodGet) {
 			n.serveMetrics(rc)
+		}
+	case "/openapi.json":
+		// docs/openapi.json. On a secured node it needs a token of any
+		// role, as every GET does (security/auth): it tells nothing a
+		// client with a token could not learn, and a probe need not read it.
+		if allow(rc, method, fasthttp.MethodGet) {
+			rc.SetContentType("application/json")
+			rc.SetBody(docs.OpenAPI)
 		}
 	default:
 		notFound(rc, path)

@@ -39,6 +39,7 @@ func TestRequired(t *testing.T) {
 		{"GET", "/cluster/ring?key=k", false, read},
 		{"GET", "/cluster/status", false, read},
 		{"GET", "/cluster/handoffs", false, read},
+		{"GET", "/openapi.json", false, read},
 		{"POST", "/cluster/leave", false, admin},
 		{"GET", "/cluster/leave", false, admin},
 		{"POST", "/cluster/remove/n3", false, admin},

@@ -35,7 +35,7 @@
 //	          cluster data: /, /ui, /ui/, /ui/assets/...
 //	read      GET/HEAD /kv/{key}, /cluster/members, /cluster/ring,
 //	          /cluster/status, /cluster/handoffs, /metrics (when not open),
-//	          and any other GET/HEAD not listed under admin
+//	          /openapi.json, and any other GET/HEAD not listed under admin
 //	write     PUT, POST, DELETE /kv/{key}
 //	admin     any method on /cluster/leave, /cluster/remove/{node},
 //	          /admin/... (GET /admin/local/{key}), the dashboard's data
