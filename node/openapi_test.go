@@ -83,6 +83,8 @@ func openAPIKeys(t *testing.T, s *specChecker, a string) {
 	s.call(t, 404, "GET", a, "/kv/user%2F42", nil)
 	s.call(t, 404, "GET", a, "/kv/absent", nil, "Accept", "application/json")
 	s.call(t, 204, "PUT", a, "/kv/user%2F7?w=all", []byte("x"), text...)
+	s.call(t, 204, "PUT", a, "/kv/session?ttl=1h", []byte("x"), "X-TTL", "60")
+	s.call(t, 200, "GET", a, "/kv/session", nil, "Accept", "application/json")
 	s.call(t, 200, "GET", a, "/kv?prefix=user/&limit=1", nil)
 	s.call(t, 200, "GET", a, "/kv?encoding=base64&prefix=dXNlcg%3D%3D&after=dXNlci80Mg%3D%3D", nil)
 	s.call(t, 200, "GET", a, "/kv", nil)
@@ -98,6 +100,8 @@ func openAPIKeys(t *testing.T, s *specChecker, a string) {
 		{400, "GET", "/kv/" + long, nil, nil},
 		{400, "PUT", "/kv/%zz", []byte("x"), nil},
 		{400, "PUT", "/kv/k?w=0", []byte("x"), nil},
+		{400, "PUT", "/kv/k?ttl=soon", []byte("x"), nil},
+		{400, "GET", "/cluster/status?scope=everywhere", nil, nil},
 		{400, "PUT", "/kv/k?w=4", []byte("x"), nil},
 		{400, "DELETE", "/kv/k?w=1&w=2", nil, nil},
 		{400, "GET", "/kv/k?r=most", nil, nil},
@@ -143,6 +147,7 @@ func openAPIAdminAndCluster(t *testing.T, s *specChecker, c *LocalCluster) {
 	s.call(t, 400, "GET", a, "/cluster/ring?key="+strings.Repeat("k", 1025), nil)
 	s.call(t, 200, "GET", a, "/cluster/handoffs", nil)
 	s.call(t, 200, "GET", a, "/cluster/status", nil)
+	s.call(t, 200, "GET", a, "/cluster/status?scope=local", nil)
 	for _, probe := range []string{"/healthz", "/readyz", "/livez"} {
 		s.call(t, 200, "GET", a, probe, nil)
 		s.call(t, 200, "HEAD", a, probe, nil)
