@@ -148,6 +148,9 @@ func openAPIAdminAndCluster(t *testing.T, s *specChecker, c *LocalCluster) {
 	s.call(t, 200, "GET", a, "/cluster/handoffs", nil)
 	s.call(t, 200, "GET", a, "/cluster/status", nil)
 	s.call(t, 200, "GET", a, "/cluster/status?scope=local", nil)
+	s.call(t, 200, "GET", a, "/version", nil)
+	s.call(t, 200, "GET", a, "/ui", nil)
+	s.call(t, 200, "GET", a, "/ui/status", nil)
 	for _, probe := range []string{"/healthz", "/readyz", "/livez"} {
 		s.call(t, 200, "GET", a, probe, nil)
 		s.call(t, 200, "HEAD", a, probe, nil)
