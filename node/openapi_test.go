@@ -151,6 +151,8 @@ func openAPIAdminAndCluster(t *testing.T, s *specChecker, c *LocalCluster) {
 	s.call(t, 200, "GET", a, "/version", nil)
 	s.call(t, 200, "GET", a, "/ui", nil)
 	s.call(t, 200, "GET", a, "/ui/status", nil)
+	s.call(t, 200, "GET", a, "/ui/assets/app.js", nil)
+	s.call(t, 200, "GET", a, "/ui/assets/app.css", nil)
 	for _, probe := range []string{"/healthz", "/readyz", "/livez"} {
 		s.call(t, 200, "GET", a, probe, nil)
 		s.call(t, 200, "HEAD", a, probe, nil)
