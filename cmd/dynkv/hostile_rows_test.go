@@ -224,7 +224,8 @@ func routeRows(e *env) []row {
 		return row{name: "route/" + path, req: get(path), want: "404 unknown_route"}
 	}
 	return []row{
-		r("/"), r("/KV/x"), r("/kv%2Fx"), r("//kv/x"), r("/admin/local"), r("/admin"), r("/cluster"),
+		{name: "route/root", req: get("/"), want: "302"}, // to the dashboard
+		r("/KV/x"), r("/kv%2Fx"), r("//kv/x"), r("/admin/local"), r("/admin"), r("/cluster"),
 		r("/cluster/"), r("/cluster/nope"), r("/cluster/members/x"), r("/healthz/x"), r("/../etc/passwd"), r("/internal"),
 		r("/%0D%0AX-Injected:%201"),
 		// /kv alone is the key listing; hostile queries of it are refused.
