@@ -183,6 +183,22 @@ func (r *Ring) PreferenceList(p int) []string {
 	return r.walks[lo : lo+r.n : lo+r.n]
 }
 
+// PreferenceListN is PreferenceList for a bucket with its own replica
+// count: the first min(n, members) members of Walk(p). For n below the
+// cluster's N it is a prefix of PreferenceList(p); every prefix of a walk
+// spans as many zones as it can (package doc). Shared: do not modify.
+func (r *Ring) PreferenceListN(p, n int) []string {
+	lo, hi := r.span(p)
+	end := lo + min(max(n, 0), hi-lo)
+	return r.walks[lo:end:end]
+}
+
+// Rank is member's position in Walk(p) (0 for the owner), or -1 when it is
+// not a member: it replicates p for every bucket whose N exceeds its rank.
+func (r *Ring) Rank(p int, member string) int {
+	return slices.Index(r.Walk(p), member)
+}
+
 // Fallbacks returns the members of Walk(p) after the preference list, in
 // the order sloppy quorum should try them. Shared: do not modify.
 func (r *Ring) Fallbacks(p int) []string {

@@ -91,7 +91,7 @@ func spreadZones(order []int, zones []string, names []string, n int) {
 	}
 	s := zoneSpreader{
 		names: names, zoneOf: make([]int, m), byZone: make([][]int, len(index)),
-		walk: make([]int, m), taken: make([]bool, m), used: make([]bool, len(index)),
+		walk: make([]int, m), taken: make([]bool, m), used: make([]bool, len(index)), spread: make([]bool, len(index)),
 		want: min(n, len(index)), n: n,
 	}
 	for i, z := range zones {
@@ -111,6 +111,7 @@ type zoneSpreader struct {
 	walk    []int   // the walk being reordered, as it was
 	taken   []bool  // by member: placed already
 	used    []bool  // by zone: holds a replica of this partition
+	spread  []bool  // by zone: had no replica, has a first fallback
 	want, n int     // zones to cover, preference list length
 	digest  xxhash.Digest
 }
@@ -119,6 +120,7 @@ func (s *zoneSpreader) reorder(p int, order []int) {
 	copy(s.walk, order)
 	clear(s.taken)
 	clear(s.used)
+	clear(s.spread)
 	out := order[:0]
 	take := func(x int) {
 		s.taken[x], s.used[s.zoneOf[x]] = true, true
@@ -141,13 +143,25 @@ func (s *zoneSpreader) reorder(p int, order []int) {
 			take(x)
 		}
 	}
-	for _, x := range s.walk { // fallbacks in a zone without a replica first
-		if !s.taken[x] && !s.used[s.zoneOf[x]] {
+	// Fallbacks in a zone without a replica first, one per zone before a
+	// second from any, so that every prefix of the walk spans as many
+	// zones as it can: a bucket with more replicas than the cluster's N
+	// takes a longer prefix (Ring.PreferenceListN).
+	for _, x := range s.walk {
+		if z := s.zoneOf[x]; !s.taken[x] && !s.used[z] {
+			s.taken[x], s.used[z] = true, true
+			s.spread[z] = true
 			out = append(out, x)
 		}
 	}
 	for _, x := range s.walk {
-		if !s.taken[x] && s.used[s.zoneOf[x]] {
+		if !s.taken[x] && s.spread[s.zoneOf[x]] {
+			s.taken[x] = true
+			out = append(out, x)
+		}
+	}
+	for _, x := range s.walk {
+		if !s.taken[x] {
 			out = append(out, x)
 		}
 	}
