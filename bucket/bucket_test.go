@@ -164,7 +164,9 @@ func TestRegistryCap(t *testing.T) {
 	}
 }
 
-func itoa(i int) string { return string(rune('a'+i%26)) + string(rune('a'+i/26%26)) + string(rune('a'+i/676)) }
+func itoa(i int) string {
+	return string(rune('a'+i%26)) + string(rune('a'+i/26%26)) + string(rune('a'+i/676))
+}
 
 func TestTable(t *testing.T) {
 	var r Registry

@@ -31,8 +31,11 @@
 // member of that zone that ranks highest for p by rendezvous hashing
 // (xxhash64 of p and the name); with N above the zones, the earliest
 // members left in the walk fill the list. Fallbacks in a zone holding no
-// replica of p come before the others, each group in walk order, so a
-// stand-in goes to a zone that does not hold a replica yet, when one is left.
+// replica of p come before the others, the first of each such zone before
+// any second, each group in walk order: a stand-in goes to a zone that does
+// not hold a replica yet, when one is left, and every prefix of a walk
+// spans as many zones as it can, so a bucket with its own N, which takes
+// the first N members (PreferenceListN), is spread as well.
 // Rendezvous hashing within a zone is what keeps replicas balanced: taking
 // the next member of the zone along the walk would give each member the
 // partitions in the gap before its own, and those gaps vary (with 1,000
