@@ -89,6 +89,8 @@ func (n *Node) ServeHTTP(rc *fasthttp.RequestCtx) {
 		n.serveList(rc, method)
 	case strings.HasPrefix(path, "/kv/"):
 		n.serveKV(rc, method, path[len("/kv/"):])
+	case path == "/buckets" || strings.HasPrefix(path, "/buckets/"):
+		n.serveBuckets(rc, method, path)
 	case strings.HasPrefix(path, "/admin/set/"):
 		n.serveAdminSet(rc, method, path[len("/admin/set/"):])
 	case strings.HasPrefix(path, "/admin/keyring"):

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/dynkv/dynkv/bucket"
+
 	"github.com/valyala/fasthttp"
 
 	"github.com/dynkv/dynkv/hinted"
@@ -45,6 +47,9 @@ type Node struct {
 	metrics    *metrics
 	ops        *opStats
 	started    time.Time // this run's start: its incarnation
+	// tables holds the bucket table (buckets.go); nil until the first
+	// registry is applied, which reads as the defaults.
+	tables atomic.Pointer[bucket.Table]
 
 	server   *fasthttp.Server
 	admit    *admission // set by Start, with the server
