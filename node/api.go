@@ -14,8 +14,9 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/dynkv/dynkv/bucket"
 	"github.com/dynkv/dynkv/docs"
-	"github.com/dynkv/dynkv/node/internal/wire"
+	"github.com/dynkv/dynkv/node/coordinator"
 	"github.com/dynkv/dynkv/vclock"
 )
 
@@ -86,9 +87,9 @@ func (n *Node) ServeHTTP(rc *fasthttp.RequestCtx) {
 	}
 	switch {
 	case path == "/kv":
-		n.serveList(rc, method)
+		n.serveList(rc, method, bucket.Default)
 	case strings.HasPrefix(path, "/kv/"):
-		n.serveKV(rc, method, path[len("/kv/"):])
+		n.serveKV(rc, method, bucket.Default, path[len("/kv/"):])
 	case path == "/buckets" || strings.HasPrefix(path, "/buckets/"):
 		n.serveBuckets(rc, method, path)
 	case strings.HasPrefix(path, "/admin/set/"):
@@ -161,20 +162,23 @@ func allow(rc *fasthttp.RequestCtx, method string, allowed ...string) bool {
 	return false
 }
 
-// parseKey decodes a percent-encoded key from the path.
+// parseKey decodes a percent-encoded client key from the path: 1 to
+// bucket.MaxKeyLen bytes, not starting with NUL (which marks the internal
+// keys of named buckets: bucket.CheckKey).
 func parseKey(raw string) ([]byte, *APIError) {
 	key, err := url.PathUnescape(raw)
 	if err != nil {
 		return nil, badRequest(CodeBadKey, "key is not validly percent-encoded: %v", err)
 	}
-	if len(key) == 0 || len(key) > wire.MaxKeyLen {
-		return nil, badRequest(CodeBadKey, "key must be 1 to %d bytes, got %d", wire.MaxKeyLen, len(key))
+	if err := bucket.CheckKey([]byte(key)); err != nil {
+		return nil, badRequest(CodeBadKey, "%v", err)
 	}
 	return []byte(key), nil
 }
 
-// parseQuorum reads ?r= or ?w=: 1..N, one, quorum or all; 0 means default.
-func (n *Node) parseQuorum(rc *fasthttp.RequestCtx, name string) (int, *APIError) {
+// parseQuorum reads ?r= or ?w= for a bucket of n replicas: 1..n, one,
+// quorum or all (coordinator.ParseQuorum); 0 means the bucket's default.
+func parseQuorum(rc *fasthttp.RequestCtx, name string, n int) (int, *APIError) {
 	args := rc.QueryArgs()
 	raw := args.Peek(name)
 	if raw == nil {
@@ -185,21 +189,11 @@ func (n *Node) parseQuorum(rc *fasthttp.RequestCtx, name string) (int, *APIError
 		// a quorum the client did not mean must not be applied.
 		return 0, badRequest(CodeBadQuorum, "%s given more than once", name)
 	}
-	nrep := n.cfg.Ring.N
-	switch s := string(raw); s {
-	case "one":
-		return 1, nil
-	case "quorum":
-		return nrep/2 + 1, nil
-	case "all":
-		return nrep, nil
-	default:
-		v, err := strconv.Atoi(s)
-		if err != nil || v < 1 || v > nrep {
-			return 0, badRequest(CodeBadQuorum, "%s=%q: want 1..%d, one, quorum or all", name, s, nrep)
-		}
-		return v, nil
+	q, err := coordinator.ParseQuorum(string(raw), n)
+	if err != nil {
+		return 0, badRequest(CodeBadQuorum, "%s=%v", name, err)
 	}
+	return q, nil
 }
 
 // parseContext reads the context of a write to key. Counters are per key,
@@ -217,7 +211,11 @@ func parseContext(rc *fasthttp.RequestCtx, key []byte) (vclock.Context, *APIErro
 	return c, nil
 }
 
-func (n *Node) serveKV(rc *fasthttp.RequestCtx, method, rawKey string) {
+// serveKV serves /kv/{key} and /buckets/{name}/kv/{key} (name checked
+// by the router). Below it everything sees the internal key; the client
+// sees its own key and a context token bound to the internal one, so a
+// context read in one bucket is refused in another (context_mismatch).
+func (n *Node) serveKV(rc *fasthttp.RequestCtx, method, name, rawKey string) {
 	start := time.Now()
 	op := strings.ToLower(method)
 	defer func() {
@@ -239,58 +237,66 @@ func (n *Node) serveKV(rc *fasthttp.RequestCtx, method, rawKey string) {
 		writeError(rc, shuttingDownAPI())
 		return
 	}
-	ctx := context.Background()
-	switch method {
-	case fasthttp.MethodGet:
-		r, apiErr := n.parseQuorum(rc, "r")
+	props := n.bucketTable().Props(name)
+	ikey := bucket.Key(name, key)
+	if method == fasthttp.MethodGet {
+		r, apiErr := parseQuorum(rc, "r", props.N)
 		if apiErr != nil {
 			writeError(rc, apiErr)
 			return
 		}
-		res, err := n.Get(ctx, key, r)
+		res, err := n.Get(context.Background(), ikey, r)
 		if err != nil {
 			writeError(rc, err)
 			return
 		}
-		n.renderRead(rc, key, res.Set)
-	case fasthttp.MethodPut, fasthttp.MethodDelete:
-		w, apiErr := n.parseQuorum(rc, "w")
-		if apiErr != nil {
-			writeError(rc, apiErr)
-			return
-		}
-		cctx, apiErr := parseContext(rc, key)
-		if apiErr != nil {
-			writeError(rc, apiErr)
-			return
-		}
-		req := WriteRequest{Key: key, Context: cctx, W: w, Delete: method == fasthttp.MethodDelete}
-		if req.TTL, apiErr = parseTTL(rc, req.Delete); apiErr != nil {
-			writeError(rc, apiErr)
-			return
-		}
-		if !req.Delete {
-			body := rc.PostBody()
-			if len(body) > n.cfg.MaxValueBytes {
-				writeError(rc, &APIError{Status: http.StatusRequestEntityTooLarge, Code: CodeValueTooLarge,
-					Message: fmt.Sprintf("value of %d bytes exceeds the limit of %d", len(body), n.cfg.MaxValueBytes)})
-				return
-			}
-			// Not fasthttp's: replication goroutines outlive this handler.
-			req.Value = ownedBody(rc)
-			req.ContentType = string(rc.Request.Header.ContentType())
-			if req.ContentType == "" {
-				req.ContentType = defaultContentType
-			}
-		}
-		res, err := n.Put(ctx, req)
-		if err != nil {
-			writeError(rc, err)
-			return
-		}
-		rc.Response.Header.Set(HeaderContext, res.Context.TokenFor(key))
-		rc.SetStatusCode(http.StatusNoContent)
+		n.renderRead(rc, ikey, res.Set)
+		return
 	}
+	req, apiErr := n.parseWrite(rc, method, ikey, props)
+	if apiErr != nil {
+		writeError(rc, apiErr)
+		return
+	}
+	res, err := n.Put(context.Background(), req)
+	if err != nil {
+		writeError(rc, err)
+		return
+	}
+	rc.Response.Header.Set(HeaderContext, res.Context.TokenFor(ikey))
+	rc.SetStatusCode(http.StatusNoContent)
+}
+
+// parseWrite reads a PUT or DELETE of internal key ikey in a bucket with
+// props: its quorum, context, TTL and value. A value over the bucket's cap
+// is refused here, before anything is sent (413).
+func (n *Node) parseWrite(rc *fasthttp.RequestCtx, method string, ikey []byte, props bucket.Props) (WriteRequest, *APIError) {
+	w, apiErr := parseQuorum(rc, "w", props.N)
+	if apiErr != nil {
+		return WriteRequest{}, apiErr
+	}
+	cctx, apiErr := parseContext(rc, ikey)
+	if apiErr != nil {
+		return WriteRequest{}, apiErr
+	}
+	req := WriteRequest{Key: ikey, Context: cctx, W: w, Delete: method == fasthttp.MethodDelete}
+	if req.TTL, apiErr = parseTTL(rc, req.Delete); apiErr != nil {
+		return WriteRequest{}, apiErr
+	}
+	if req.Delete {
+		return req, nil
+	}
+	if body := rc.PostBody(); len(body) > props.MaxValueBytes {
+		return WriteRequest{}, &APIError{Status: http.StatusRequestEntityTooLarge, Code: CodeValueTooLarge,
+			Message: fmt.Sprintf("value of %d bytes exceeds the bucket's limit of %d", len(body), props.MaxValueBytes)}
+	}
+	// Not fasthttp's: replication goroutines outlive this handler.
+	req.Value = ownedBody(rc)
+	req.ContentType = string(rc.Request.Header.ContentType())
+	if req.ContentType == "" {
+		req.ContentType = defaultContentType
+	}
+	return req, nil
 }
 
 // siblingJSON is one sibling in the JSON read form.
@@ -326,10 +332,12 @@ type readJSON struct {
 	Context  string        `json:"context,omitempty"`
 }
 
-func (n *Node) renderRead(rc *fasthttp.RequestCtx, key []byte, s vclock.Set) {
+// renderRead answers a read of internal key ikey; its context token is
+// bound to ikey.
+func (n *Node) renderRead(rc *fasthttp.RequestCtx, ikey []byte, s vclock.Set) {
 	live := s.Live(n.cfg.Clock().UnixMilli())
 	n.metrics.siblingsRead.Observe(float64(len(live)))
-	token := s.Context.TokenFor(key)
+	token := s.Context.TokenFor(ikey)
 	if token != "" {
 		rc.Response.Header.Set(HeaderContext, token)
 	}

@@ -1,7 +1,6 @@
 package node
 
 import (
-	"net/http"
 	"strings"
 
 	"github.com/valyala/fasthttp"
@@ -43,20 +42,13 @@ func (n *Node) serveBuckets(rc *fasthttp.RequestCtx, method, path string) {
 	}
 }
 
-// Until the request path takes buckets, a named bucket's keys are refused
-// rather than served from the default bucket.
+// serveListIn lists bucket name's keys: /buckets/default/kv is /kv.
 func (n *Node) serveListIn(rc *fasthttp.RequestCtx, method, name string) {
-	if name == bucket.Default {
-		n.serveList(rc, method)
-		return
-	}
-	writeError(rc, &APIError{Status: http.StatusNotImplemented, Code: CodeInternal, Message: "buckets are not served yet"})
+	n.serveList(rc, method, name)
 }
 
+// serveKVIn serves key rawKey of bucket name: /buckets/default/kv/{key}
+// is /kv/{key}.
 func (n *Node) serveKVIn(rc *fasthttp.RequestCtx, method, name, rawKey string) {
-	if name == bucket.Default {
-		n.serveKV(rc, method, rawKey)
-		return
-	}
-	writeError(rc, &APIError{Status: http.StatusNotImplemented, Code: CodeInternal, Message: "buckets are not served yet"})
+	n.serveKV(rc, method, name, rawKey)
 }

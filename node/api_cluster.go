@@ -6,12 +6,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/dynkv/dynkv/node/internal/wire"
+	"github.com/dynkv/dynkv/bucket"
 	"github.com/dynkv/dynkv/node/membership"
 	"github.com/dynkv/dynkv/ring"
 )
@@ -83,14 +84,23 @@ type ringPartitionJSON struct {
 func (n *Node) serveRing(rc *fasthttp.RequestCtx) {
 	r := n.cluster.View().Ring
 	if raw := rc.QueryArgs().Peek("key"); raw != nil {
-		if len(raw) == 0 || len(raw) > wire.MaxKeyLen {
-			writeError(rc, badRequest(CodeBadKey, "key must be 1 to %d bytes", wire.MaxKeyLen))
+		name, apiErr := bucketParam(rc)
+		if apiErr != nil {
+			writeError(rc, apiErr)
 			return
 		}
-		p := r.PartitionOf(raw)
+		if err := bucket.CheckKey(raw); err != nil {
+			writeError(rc, badRequest(CodeBadKey, "%v", err))
+			return
+		}
+		// The key's placement is its internal key's, with its bucket's N:
+		// the first N of the walk replicate it, the rest stand in.
+		nrep := n.bucketTable().Props(name).N
+		p := r.PartitionOf(bucket.Key(name, raw))
+		pref := r.PreferenceListN(p, nrep)
 		writeJSON(rc, http.StatusOK, map[string]any{
-			"key": string(raw), "partition": p,
-			"preference_list": r.PreferenceList(p), "fallbacks": r.Fallbacks(p), "zones": memberZones(r),
+			"key": string(raw), "bucket": name, "n": nrep, "partition": p,
+			"preference_list": pref, "fallbacks": r.Walk(p)[len(pref):], "zones": memberZones(r),
 		})
 		return
 	}
@@ -123,13 +133,34 @@ type localSiblingJSON struct {
 	Expires     string `json:"expires,omitempty"`
 }
 
+// bucketParam reads ?bucket= (default: the default bucket).
+func bucketParam(rc *fasthttp.RequestCtx) (string, *APIError) {
+	raw := rc.QueryArgs().Peek("bucket")
+	if raw == nil {
+		return bucket.Default, nil
+	}
+	if err := bucket.CheckName(string(raw)); err != nil {
+		return "", badRequest(CodeBadBucket, "%v", err)
+	}
+	return string(raw), nil
+}
+
+// serveAdminLocal shows what this node's replica holds for a key of
+// ?bucket= (the default bucket when absent), and whether this node is one
+// of the key's N replicas with its bucket's N.
 func (n *Node) serveAdminLocal(rc *fasthttp.RequestCtx, rawKey string) {
 	key, apiErr := parseKey(rawKey)
 	if apiErr != nil {
 		writeError(rc, apiErr)
 		return
 	}
-	s, err := n.replica.Read(key)
+	name, apiErr := bucketParam(rc)
+	if apiErr != nil {
+		writeError(rc, apiErr)
+		return
+	}
+	ikey := bucket.Key(name, key)
+	s, err := n.replica.Read(ikey)
 	if err != nil {
 		writeError(rc, err)
 		return
@@ -142,11 +173,12 @@ func (n *Node) serveAdminLocal(rc *fasthttp.RequestCtx, rawKey string) {
 			Modified: time.UnixMilli(sib.Modified).UTC().Format(time.RFC3339Nano), Expires: formatExpiry(sib.Expires),
 		}
 	}
-	p := n.cluster.View().Ring.PartitionOf(key)
+	r := n.cluster.View().Ring
+	p := r.PartitionOf(ikey)
 	writeJSON(rc, http.StatusOK, map[string]any{
-		"node": n.cfg.NodeID, "key": string(key), "partition": p, "found": !s.IsZero(),
-		"replica": n.cluster.View().Ring.IsReplica(int(p), n.cfg.NodeID),
-		"context": s.Context.TokenFor(key), "context_debug": s.Context.String(), "siblings": sibs,
+		"node": n.cfg.NodeID, "bucket": name, "key": string(key), "partition": p, "found": !s.IsZero(),
+		"replica": slices.Contains(r.PreferenceListN(p, n.bucketTable().Props(name).N), n.cfg.NodeID),
+		"context": s.Context.TokenFor(ikey), "context_debug": s.Context.String(), "siblings": sibs,
 	})
 }
 

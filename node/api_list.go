@@ -10,6 +10,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/dynkv/dynkv/bucket"
 	"github.com/dynkv/dynkv/node/coordinator"
 	"github.com/dynkv/dynkv/node/internal/wire"
 )
@@ -32,7 +33,10 @@ type listPage struct {
 	Next string   `json:"next,omitempty"`
 }
 
-func (n *Node) serveList(rc *fasthttp.RequestCtx, method string) {
+// serveList lists bucket name's keys (the router checked the name):
+// /kv is the default bucket's, /buckets/{name}/kv another's, with the
+// same parameters and answer.
+func (n *Node) serveList(rc *fasthttp.RequestCtx, method, name string) {
 	if !allow(rc, method, fasthttp.MethodGet) {
 		return
 	}
@@ -58,13 +62,13 @@ func (n *Node) serveList(rc *fasthttp.RequestCtx, method string) {
 	case err3 != nil:
 		writeError(rc, badRequest(CodeBadRequest, "%v", err3))
 		return
-	case len(prefix) > wire.MaxKeyLen || len(after) > wire.MaxKeyLen:
-		writeError(rc, badRequest(CodeBadKey, "prefix or after longer than a key (%d bytes)", wire.MaxKeyLen))
+	case len(prefix) > bucket.MaxKeyLen || len(after) > bucket.MaxKeyLen:
+		writeError(rc, badRequest(CodeBadKey, "prefix or after longer than a key (%d bytes)", bucket.MaxKeyLen))
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), n.cfg.RequestTimeout)
 	defer cancel()
-	keys, next, err := n.coord.List(ctx, prefix, after, limit)
+	keys, next, err := n.coord.List(ctx, name, prefix, after, limit)
 	if err != nil {
 		status, code := http.StatusServiceUnavailable, CodeListUnavailable
 		if !errors.Is(err, coordinator.ErrListUnavailable) {

@@ -82,6 +82,10 @@ func apiError(err error) error {
 	switch {
 	case errors.As(err, &ae):
 		return ae
+	case errors.Is(err, coordinator.ErrBadQuorum):
+		return badRequest(CodeBadQuorum, "%v", err)
+	case errors.Is(err, coordinator.ErrValueTooLarge):
+		return &APIError{Status: http.StatusRequestEntityTooLarge, Code: CodeValueTooLarge, Message: err.Error()}
 	case errors.As(err, &qe):
 		e := &APIError{Status: http.StatusServiceUnavailable, Code: CodeQuorumUnavailable, Message: qe.Error(), Acks: qe.Acks, Required: qe.Required}
 		if qe.TimedOut {

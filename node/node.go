@@ -165,6 +165,7 @@ func (n *Node) wire() {
 	n.coord = coordinator.New(coordinator.Config{
 		R: cfg.R, W: cfg.W, RequestTimeout: cfg.RequestTimeout, ReadRepairTimeout: cfg.ReadRepairTimeout,
 		ReadSpeculateAfter: cfg.ReadSpeculateAfter, Time: cfg.Time, Logger: n.log,
+		Buckets: n.bucketTable,
 	}, n.cluster, n.peers)
 	n.repair = repair.New(repair.Config{
 		Self: cfg.NodeID, Partitions: cfg.Ring.Partitions,

@@ -3,10 +3,12 @@ package coordinator
 import (
 	"context"
 	"log/slog"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/dynkv/dynkv/bucket"
 	"github.com/dynkv/dynkv/node/clock"
 	"github.com/dynkv/dynkv/node/internal/wire"
 	"github.com/dynkv/dynkv/node/membership"
@@ -15,8 +17,14 @@ import (
 
 // Config configures a coordinator.
 type Config struct {
-	// R and W are the default quorums, 1..N.
+	// R and W are the default quorums, 1..N, of a coordinator without
+	// Buckets (tests); with Buckets every key's bucket props give them.
 	R, W int
+	// Buckets returns the bucket table every request reads its key's props
+	// from (N, R, W, value cap, default TTL, conflict mode), once per
+	// request; nil means every key has the defaults of R, W and the ring's
+	// N. It never returns nil.
+	Buckets func() *bucket.Table
 	// RequestTimeout bounds one request end to end, fan-out included.
 	RequestTimeout time.Duration
 	// ReadRepairTimeout bounds waiting for stragglers after a read
@@ -93,6 +101,19 @@ func (c *Coordinator) Drain(timeout time.Duration) {
 	c.bgCancel()
 	c.bg.Wait()
 }
+
+// table is the bucket table of one request.
+func (c *Coordinator) table() *bucket.Table {
+	if c.cfg.Buckets != nil {
+		return c.cfg.Buckets()
+	}
+	n := c.cluster.View().Ring.Config().N
+	return bucket.NewTable(bucket.Registry{}, bucket.Limits{N: n, R: c.cfg.R, W: c.cfg.W, MaxSiblings: math.MaxInt, MaxValueBytes: math.MaxInt})
+}
+
+// propsOf is the effective props of an internal key's bucket, read once
+// per request so that a props change applies from the next one.
+func (c *Coordinator) propsOf(key []byte) bucket.Props { return c.table().PropsOf(key) }
 
 // source names a target for the quorum core.
 func source(t membership.Target) Source { return Source{ID: t.ID, Fallback: t.HintFor != ""} }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/dynkv/dynkv/bucket"
 	"github.com/dynkv/dynkv/node/internal/wire"
 	"github.com/dynkv/dynkv/node/membership"
 	"github.com/dynkv/dynkv/vclock"
@@ -33,18 +34,22 @@ type get struct {
 	asked   []membership.Member // read repair's addresses
 }
 
-// Get coordinates a quorum read. It asks the first R targets (this node
+// Get coordinates a quorum read of an internal key, at r (0: its bucket's
+// R; at most its N). It asks the first R targets (this node
 // first when it is a replica), one more when they are slow
 // (ReadSpeculateAfter) or one fails, answers once R have replied, and
 // repairs the stale replicas among those that answered in the background
-// afterwards; anti-entropy covers the others. Fallbacks answer from the
+// afterwards; anti-entropy covers the others. In an lww bucket the answer
+// and the repairs are the merge's last writer (ReadTally). Fallbacks answer from the
 // hints they keep (sloppy read) and are not repaired: their hints reach the
 // replicas by handoff.
 func (c *Coordinator) Get(ctx context.Context, key []byte, r int) (ReadResult, error) {
-	if r == 0 {
-		r = c.cfg.R
+	props := c.propsOf(key)
+	r, err := quorumFor("read", r, props.R, props.N)
+	if err != nil {
+		return ReadResult{}, err
 	}
-	targets, spares := c.targetsFor(key)
+	targets, spares := c.targetsFor(key, props.N)
 	if len(targets) < r {
 		return ReadResult{}, &QuorumError{Op: "read", Required: r, Why: []string{fmt.Sprintf("the cluster has %d nodes", len(targets))}}
 	}
@@ -60,6 +65,7 @@ func (c *Coordinator) Get(ctx context.Context, key []byte, r int) (ReadResult, e
 		reserve: targets[first:], spares: spares, asked: make([]membership.Member, 0, asked),
 	}
 	g.tally.counts = newCounts(r)
+	g.tally.lww = props.Conflict == bucket.LWW
 	g.tally.answered = make([]readReply, 0, asked)
 	g.start(ctx, targets[:first])
 	if err := g.wait(ctx); err != nil {

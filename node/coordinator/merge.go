@@ -14,13 +14,15 @@ import (
 // overwrites what the other has seen), so nothing written since the set
 // was read is lost and nothing in it is. It is sent to all the key's
 // targets and answers when all have answered (or the request timed out),
-// succeeding when at least w took it (0: the default W); a refusal (a set
+// succeeding when at least w took it (0: the bucket's W); a refusal (a set
 // over the sibling cap, say) fails the call.
 func (c *Coordinator) MergeSet(ctx context.Context, key []byte, set vclock.Set, w int) error {
-	if w == 0 {
-		w = c.cfg.W
+	props := c.propsOf(key)
+	w, err := quorumFor("write", w, props.W, props.N)
+	if err != nil {
+		return err
 	}
-	targets, _ := c.targetsFor(key)
+	targets, _ := c.targetsFor(key, props.N)
 	if len(targets) < w {
 		return &QuorumError{Op: "write", Required: w, Why: []string{fmt.Sprintf("the cluster has %d nodes", len(targets))}}
 	}

@@ -18,9 +18,10 @@ type WriteRequest struct {
 	ContentType string
 	Delete      bool
 	// TTL, above zero, makes the value expire that long after it is
-	// written (docs/GUARANTEES.md, "Expiry").
+	// written (docs/GUARANTEES.md, "Expiry"); zero takes the bucket's
+	// default_ttl, if any.
 	TTL time.Duration
-	W   int // 0 = the default
+	W   int // 0 = the bucket's default
 }
 
 // WriteResult is what a client learns of an acknowledged write.
@@ -31,15 +32,24 @@ type WriteResult struct {
 	Acks    int
 }
 
-// Put coordinates a client write: a replica mints the dot (mint), then the
+// Put coordinates a client write of an internal key with its bucket's
+// props: W (0: the bucket's; at most its N), the value cap, and the
+// default TTL for a write that gives none. A replica mints the dot (mint), then the
 // resulting state is merged into the other targets until W acknowledged
 // (replicate).
 func (c *Coordinator) Put(ctx context.Context, req WriteRequest) (WriteResult, error) {
-	w := req.W
-	if w == 0 {
-		w = c.cfg.W
+	props := c.propsOf(req.Key)
+	w, err := quorumFor("write", req.W, props.W, props.N)
+	if err != nil {
+		return WriteResult{}, err
 	}
-	targets, spares := c.targetsFor(req.Key)
+	if !req.Delete && len(req.Value) > props.MaxValueBytes {
+		return WriteResult{}, fmt.Errorf("%w: value of %d bytes exceeds the bucket's limit of %d", ErrValueTooLarge, len(req.Value), props.MaxValueBytes)
+	}
+	if !req.Delete && req.TTL == 0 {
+		req.TTL = time.Duration(props.DefaultTTL) // a delete's tombstone is the reaper's (G6)
+	}
+	targets, spares := c.targetsFor(req.Key, props.N)
 	if len(targets) < w {
 		return WriteResult{}, &QuorumError{Op: "write", Required: w, Why: []string{fmt.Sprintf("the cluster has %d nodes", len(targets))}}
 	}

@@ -154,7 +154,13 @@ type ReadTally struct {
 	counts
 	merged   vclock.Set
 	answered []readReply
+	// lww resolves the merge to its last writer (an lww bucket): the client
+	// reads one version and read repair writes that one.
+	lww bool
 }
+
+// NewReadTallyLWW starts a read of an lww bucket's key that needs r acks.
+func NewReadTallyLWW(r int) *ReadTally { return &ReadTally{counts: newCounts(r), lww: true} }
 
 // NewReadTally starts a read that needs r acks.
 func NewReadTally(r int) *ReadTally { return &ReadTally{counts: newCounts(r)} }
@@ -185,8 +191,16 @@ func (t *ReadTally) Outcome() Outcome { return t.outcome() }
 func (t *ReadTally) Acks() int { return t.acks }
 
 // Result is the causal merge of every OK reply so far, the zero Set if none:
-// what the client is answered with once the read is Reached.
-func (t *ReadTally) Result() vclock.Set { return t.merged }
+// what the client is answered with once the read is Reached. In an lww
+// bucket it is the merge's last writer (vclock.Set.LastWriterWins), the
+// one version such a bucket keeps of concurrent writes (docs/GUARANTEES.md,
+// "Buckets").
+func (t *ReadTally) Result() vclock.Set {
+	if t.lww {
+		return t.merged.LastWriterWins()
+	}
+	return t.merged
+}
 
 // Why lists the failure reasons in arrival order, for the client's error.
 func (t *ReadTally) Why() []string { return t.whyCopy() }
@@ -201,13 +215,17 @@ func (t *ReadTally) Outstanding() int { return t.outstanding }
 // merge, in reply order. Fallbacks are left out because what they hold is a
 // hint for another replica, which reaches it by handoff; replicas that never
 // answered are left to anti-entropy.
+//
+// In an lww bucket the merge is Result's resolved set: what the replicas
+// are brought to, and what a replica is stale against.
 func (t *ReadTally) Repairs() (merged vclock.Set, stale []Source) {
+	merged = t.Result()
 	for _, rep := range t.answered {
-		if !rep.from.Fallback && !rep.set.Equal(t.merged) {
+		if !rep.from.Fallback && !rep.set.Equal(merged) {
 			stale = append(stale, rep.from)
 		}
 	}
-	return t.merged, stale
+	return merged, stale
 }
 
 // WriteTally follows the replication of one write after its dot was minted.

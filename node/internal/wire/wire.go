@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/dynkv/dynkv/bucket"
 	"github.com/dynkv/dynkv/vclock"
 )
 
@@ -57,8 +58,9 @@ func SplitHinted(b []byte) (string, []byte, error) {
 	return string(target), append([]byte{Version}, r.buf...), nil
 }
 
-// MaxKeyLen bounds keys on the wire as on the client API.
-const MaxKeyLen = 1024
+// MaxKeyLen bounds keys on the wire: internal keys (package bucket), a
+// client key in the bucket with the longest name.
+const MaxKeyLen = bucket.MaxInternalKeyLen
 
 type ReadRequest struct{ Key []byte }
 
