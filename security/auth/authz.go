@@ -3,6 +3,8 @@ package auth
 import (
 	"fmt"
 	"strings"
+
+	"github.com/dynkv/dynkv/bucket"
 )
 
 // Error is why Check refused a request, for the server to answer with.
@@ -52,7 +54,7 @@ func Required(method, path string, metricsOpen bool) (role Role, needed bool) {
 	case under(path, "/cluster/leave"), under(path, "/cluster/remove"),
 		under(path, "/admin"), under(path, "/ui"), under(path, "/internal"):
 		return RoleAdmin, true
-	case strings.HasPrefix(path, "/kv/"):
+	case strings.HasPrefix(path, "/kv/"), bucketKey(path):
 		switch {
 		case safe:
 			return RoleRead, true
@@ -64,6 +66,21 @@ func Required(method, path string, metricsOpen bool) (role Role, needed bool) {
 		return RoleRead, true
 	}
 	return RoleAdmin, true
+}
+
+// bucketKey reports whether the router serves path as a key of a named
+// bucket, /buckets/{bucket}/kv/{key}: it splits the path as the router
+// does (node/api_bucket_routes.go) and, as the router, takes only a valid
+// bucket name. Whatever follows "kv/" is the key, "../props" included, so
+// a path is judged by the rule of the route it reaches; one the router
+// refuses (a bad name) gets the stricter default rule.
+func bucketKey(path string) bool {
+	rest, ok := strings.CutPrefix(path, "/buckets/")
+	if !ok {
+		return false
+	}
+	name, sub, _ := strings.Cut(rest, "/")
+	return bucket.CheckName(name) == nil && strings.HasPrefix(sub, "kv/")
 }
 
 // under reports whether path is prefix or below it.

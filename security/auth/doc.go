@@ -33,20 +33,26 @@
 //	no token  GET/HEAD /livez, /readyz, /healthz, /version; /metrics when
 //	          MetricsOpen; the dashboard's page and assets, which hold no
 //	          cluster data: /, /ui, /ui/, /ui/assets/...
-//	read      GET/HEAD /kv/{key}, /cluster/members, /cluster/ring,
-//	          /cluster/status, /cluster/handoffs, /metrics (when not open),
-//	          /openapi.json, and any other GET/HEAD not listed under admin
-//	write     PUT, POST, DELETE /kv/{key}
+//	read      GET/HEAD /kv/{key}, /kv, /buckets/{bucket}/kv/{key},
+//	          /buckets/{bucket}/kv, /buckets, /buckets/{bucket}/props,
+//	          /cluster/members, /cluster/ring, /cluster/status,
+//	          /cluster/handoffs, /metrics (when not open), /openapi.json,
+//	          and any other GET/HEAD not listed under admin
+//	write     PUT, POST, DELETE /kv/{key} and /buckets/{bucket}/kv/{key}
+//	          (bucket a valid name, as the router requires)
 //	admin     any method on /cluster/leave, /cluster/remove/{node},
 //	          /admin/... (GET /admin/local/{key}), the dashboard's data
 //	          /ui/status and the rest of /ui/..., /internal/...
 //	          (the HTTP fallback of the internode protocol), and any other
-//	          method not listed above
+//	          method not listed above: PUT /buckets/{bucket}/props among
+//	          them
 //
 // Paths are matched as the server's router sees them: the original,
 // un-normalised path with the query cut off. Callers must pass that same
 // path, or "/kv/../cluster/leave" could be judged by one rule and routed
-// by another.
+// by another. Under /buckets/ the path is split as the router splits it:
+// "/buckets/b/kv/../props" is the key "../props" of bucket b for both, and
+// a path the router refuses (a bad bucket name) gets the default rule.
 //
 // # Invariants
 //
