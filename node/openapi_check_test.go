@@ -41,6 +41,10 @@ type specChecker struct {
 
 	mu        sync.Mutex
 	exchanges []exchange
+
+	// propsPending: the bucket props routes answered 501, as on a branch
+	// without the props registry (openapi_buckets_test.go).
+	propsPending bool
 }
 
 // exchange is one request as the validator sees it and its answer.
@@ -226,7 +230,7 @@ func (e exchange) mutants() map[string]exchange {
 	}
 	for _, h := range []string{HeaderContext, "Allow", "WWW-Authenticate"} {
 		required := h == "Allow" || h == "WWW-Authenticate" ||
-			(strings.HasPrefix(e.template, "/kv/") && (e.status == 200 || e.status == 204 || e.status == 300))
+			(strings.Contains(e.template, "/kv/{key}") && (e.status == 200 || e.status == 204 || e.status == 300))
 		if e.header.Get(h) != "" && required {
 			m = e
 			m.header = e.header.Clone()
