@@ -25,13 +25,15 @@ type (
 	HandoffStatus = repair.HandoffStatus
 )
 
-// Put coordinates a client write.
+// Put coordinates a client write. req.Key is an internal key
+// (bucket.Key): the client's key itself in the default bucket.
 func (n *Node) Put(ctx context.Context, req WriteRequest) (WriteResult, error) {
 	res, err := n.coord.Put(ctx, req)
 	return res, apiError(err)
 }
 
-// Get coordinates a quorum read.
+// Get coordinates a quorum read of an internal key (bucket.Key) at r, 0
+// for its bucket's R.
 func (n *Node) Get(ctx context.Context, key []byte, r int) (ReadResult, error) {
 	res, err := n.coord.Get(ctx, key, r)
 	return res, apiError(err)

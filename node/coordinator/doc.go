@@ -4,6 +4,20 @@
 // whether a quorum is reached, has failed or must wait, and which replicas
 // need read repair (in the manner of riak_kv's get_core and put_core).
 //
+// # Keys and buckets
+//
+// Every key here is an internal key (package bucket): the client's key in
+// the default bucket, NUL bucket NUL key in another. Each request reads
+// its key's bucket props once from Config.Buckets: its replicas are the
+// first N of the partition's walk (ring.PreferenceListN) and the rest of
+// the walk its fallbacks; R and W default to the bucket's and may not
+// exceed its N (ErrBadQuorum); a value over its max_value_bytes is refused
+// before anything is sent (ErrValueTooLarge); a write without a TTL takes
+// its default_ttl; and in an lww bucket a read answers, and read repair
+// writes, the merge's last writer (vclock.Set.LastWriterWins). A listing
+// scans one bucket's internal prefix on its N replicas and answers client
+// keys.
+//
 // # Request flow
 //
 // For a write, the first reachable replica of the key (this node first if
