@@ -226,6 +226,14 @@ func TestBucketKeySpaces(t *testing.T) {
 	if res := do(t, "PUT", c.Addr(2), bucketPath("two", "a"), []byte("x"), HeaderContext, token); res.status != http.StatusNoContent {
 		t.Fatalf("PUT with the bucket's own context: %d %s", res.status, res.body)
 	}
+	// The path is never normalised: this is the key "../props" of bucket
+	// two, as security/auth judges it (write, not the props' admin).
+	if res := do(t, "PUT", c.Addr(0), "/buckets/two/kv/../props", []byte("dots")); res.status != http.StatusNoContent {
+		t.Fatalf("PUT /buckets/two/kv/../props: %d %s", res.status, res.body)
+	}
+	if res := do(t, "GET", c.Addr(1), bucketPath("two", "../props"), nil); string(res.body) != "dots" {
+		t.Fatalf("GET the key ../props: %d %s", res.status, res.body)
+	}
 	// A default-bucket key may not start with NUL: that is where the other
 	// buckets' internal keys live.
 	wantStatus(t, do(t, "GET", c.Addr(0), "/kv/%00two%00a", nil), http.StatusBadRequest, CodeBadKey)

@@ -41,6 +41,12 @@ func openAPISecured(t *testing.T, s *specChecker) {
 	s.call(t, 403, "PUT", a, "/kv/k", []byte("v"), read...)
 	s.call(t, 204, "PUT", a, "/kv/k", []byte("v"), text...)
 	s.call(t, 200, "GET", a, "/kv/k", nil, read...)
+	// A named bucket's keys take the roles of /kv/{key}'s.
+	s.call(t, 401, "PUT", a, "/buckets/b/kv/k", []byte("v"))
+	s.call(t, 403, "PUT", a, "/buckets/b/kv/k", []byte("v"), read...)
+	s.call(t, 204, "PUT", a, "/buckets/b/kv/k", []byte("v"), text...)
+	s.call(t, 200, "GET", a, "/buckets/b/kv/k", nil, read...)
+	s.call(t, 403, "DELETE", a, "/buckets/b/kv/k", nil, read...)
 	s.call(t, 403, "GET", a, "/admin/local/k", nil, write...)
 	s.call(t, 200, "GET", a, "/admin/local/k", nil, admin...)
 	s.call(t, 403, "POST", a, "/cluster/leave", nil, write...)
