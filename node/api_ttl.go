@@ -19,8 +19,10 @@ const CodeBadTTL = "bad_ttl"
 // parseTTL reads a write's time to live from ?ttl= or the X-TTL header (the
 // query wins, as with the quorum parameters): a Go duration such as 30m or
 // 1h30m, or a whole number of seconds as Redis' EX and Cassandra's USING
-// TTL take it. Absent means the value never expires. A delete takes none:
-// a tombstone's lifetime is the reaper's (docs/GUARANTEES.md, G6).
+// TTL take it. Absent (0) means the bucket's default_ttl, which the
+// coordinator applies, and for a bucket without one (the default bucket's
+// case) that the value never expires. A delete takes none: a tombstone's
+// lifetime is the reaper's (docs/GUARANTEES.md, G6).
 func parseTTL(rc *fasthttp.RequestCtx, isDelete bool) (time.Duration, *APIError) {
 	raw := rc.QueryArgs().Peek("ttl")
 	from := "ttl"
