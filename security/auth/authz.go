@@ -52,7 +52,7 @@ func Required(method, path string, metricsOpen bool) (role Role, needed bool) {
 	case under(path, "/cluster/leave"), under(path, "/cluster/remove"),
 		under(path, "/admin"), under(path, "/ui"), under(path, "/internal"):
 		return RoleAdmin, true
-	case strings.HasPrefix(path, "/kv/"):
+	case isKeyRoute(path):
 		switch {
 		case safe:
 			return RoleRead, true
@@ -64,6 +64,22 @@ func Required(method, path string, metricsOpen bool) (role Role, needed bool) {
 		return RoleRead, true
 	}
 	return RoleAdmin, true
+}
+
+// isKeyRoute reports whether path is a key's route, /kv/{key} or
+// /buckets/{bucket}/kv/{key}, split as the server's router splits it (the
+// bucket is the segment after /buckets/, whatever it holds), so that a
+// write token writes keys in every bucket and nothing else.
+func isKeyRoute(path string) bool {
+	if strings.HasPrefix(path, "/kv/") {
+		return true
+	}
+	rest, ok := strings.CutPrefix(path, "/buckets/")
+	if !ok {
+		return false
+	}
+	_, sub, _ := strings.Cut(rest, "/")
+	return strings.HasPrefix(sub, "kv/")
 }
 
 // under reports whether path is prefix or below it.

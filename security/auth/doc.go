@@ -33,12 +33,15 @@
 //	no token  GET/HEAD /livez, /readyz, /healthz, /version; /metrics when
 //	          MetricsOpen; the dashboard's page and assets, which hold no
 //	          cluster data: /, /ui, /ui/, /ui/assets/...
-//	read      GET/HEAD /kv/{key}, /cluster/members, /cluster/ring,
+//	read      GET/HEAD /kv/{key} and /buckets/{bucket}/kv/{key}, /buckets,
+//	          /buckets/{bucket}/props, /cluster/members, /cluster/ring,
 //	          /cluster/status, /cluster/handoffs, /metrics (when not open),
 //	          /openapi.json, and any other GET/HEAD not listed under admin
-//	write     PUT, POST, DELETE /kv/{key}
-//	admin     any method on /cluster/leave, /cluster/remove/{node},
-//	          /admin/... (GET /admin/local/{key}), the dashboard's data
+//	write     PUT, POST, DELETE /kv/{key} and /buckets/{bucket}/kv/{key}
+//	admin     PUT /buckets/{bucket}/props (a bucket's props are the
+//	          cluster's configuration); any method on /cluster/leave,
+//	          /cluster/remove/{node}, /admin/... (GET /admin/local/{key},
+//	          /admin/set/{key}?bucket=...), the dashboard's data
 //	          /ui/status and the rest of /ui/..., /internal/...
 //	          (the HTTP fallback of the internode protocol), and any other
 //	          method not listed above
