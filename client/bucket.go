@@ -78,6 +78,11 @@ func (b *Bucket) kvPath(key string) (string, error) {
 	if len(key) == 0 || len(key) > MaxKeyLen {
 		return "", fmt.Errorf("%w: key must be 1 to %d bytes, got %d", ErrBadRequest, MaxKeyLen, len(key))
 	}
+	if key[0] == 0 {
+		// NUL starts the internal keys of named buckets, so no client key
+		// may (the server refuses it too).
+		return "", fmt.Errorf("%w: a key may not start with a NUL byte", ErrBadRequest)
+	}
 	return b.base + "/" + url.PathEscape(key), nil
 }
 

@@ -92,14 +92,16 @@ func TestBucketErrors(t *testing.T) {
 	ctx := context.Background()
 	bad := c.Bucket("Carts")
 	for name, err := range map[string]error{
-		"get":       func() error { _, err := bad.Get(ctx, "k"); return err }(),
-		"put":       func() error { _, err := bad.Put(ctx, "k", nil, CausalContext{}); return err }(),
-		"delete":    bad.Delete(ctx, "k", CausalContext{}),
-		"list":      func() error { _, err := bad.List(ctx, "", "", 0); return err }(),
-		"raw set":   func() error { _, err := bad.RawSet(ctx, "k"); return err }(),
-		"merge set": bad.MergeSet(ctx, "k", nil),
-		"props":     func() error { _, err := c.BucketProps(ctx, "-x"); return err }(),
-		"set props": func() error { _, err := c.SetBucketProps(ctx, strings.Repeat("a", 65), BucketProps{}); return err }(),
+		"get":                func() error { _, err := bad.Get(ctx, "k"); return err }(),
+		"put":                func() error { _, err := bad.Put(ctx, "k", nil, CausalContext{}); return err }(),
+		"delete":             bad.Delete(ctx, "k", CausalContext{}),
+		"list":               func() error { _, err := bad.List(ctx, "", "", 0); return err }(),
+		"raw set":            func() error { _, err := bad.RawSet(ctx, "k"); return err }(),
+		"merge set":          bad.MergeSet(ctx, "k", nil),
+		"props":              func() error { _, err := c.BucketProps(ctx, "-x"); return err }(),
+		"set props":          func() error { _, err := c.SetBucketProps(ctx, strings.Repeat("a", 65), BucketProps{}); return err }(),
+		"NUL key":            func() error { _, err := c.Bucket("carts").Put(ctx, "\x00carts", nil, CausalContext{}); return err }(),
+		"NUL key in default": func() error { _, err := c.Get(ctx, "\x00a"); return err }(),
 	} {
 		if !errors.Is(err, ErrBadRequest) {
 			t.Errorf("%s in a badly named bucket: %v; want ErrBadRequest", name, err)
