@@ -17,7 +17,7 @@ const MaxBucketNameLen = 64
 // methods are the Client's, with the same options, errors and failover; the
 // same key in two buckets is two unrelated keys, and a causal context read
 // in one bucket means nothing in another. A Bucket is as safe for
-// concurrent use as its Client, and costs nothing to make.
+// concurrent use as its Client, and making one sends no request.
 type Bucket struct {
 	c    *Client
 	name string
