@@ -52,7 +52,11 @@ type testShop struct {
 	url       string
 	admin     *http.Client  // reaches the nodes' /admin routes
 	log       *lockedBuffer // what the shop logged
+	shop      *Shop
 }
+
+// shopExpiry is what the page says about carts' expiry.
+func (ts *testShop) shopExpiry() string { return ts.shop.expiry.text() }
 
 // lockedBuffer is a log destination safe for the shop's goroutines.
 type lockedBuffer struct {
@@ -113,6 +117,7 @@ func startShopWith(t *testing.T, sec *testSecurity) *testShop {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ts.shop = shop
 	srv := httptest.NewServer(shop)
 	t.Cleanup(srv.Close)
 	ts.url = srv.URL
