@@ -8,13 +8,20 @@ import (
 	"hash/crc32"
 	"io"
 	"time"
+
+	"github.com/dynkv/dynkv/bucket"
 )
 
 // Magic starts every backup file.
 const Magic = "DYNKVBAK"
 
-// Version is the format version this package writes and reads.
-const Version = 1
+// Version is the format version this package writes. It reads it and
+// every version before it (see the package documentation).
+const Version = 2
+
+// version1 is the format before buckets: its header has no bucket, and its
+// keys are the default bucket's.
+const version1 = 1
 
 // Bounds a reader enforces before it allocates.
 const (
@@ -48,11 +55,17 @@ type Writer struct {
 	err   error
 }
 
-// NewWriter writes the header to w.
-func NewWriter(w io.Writer, created time.Time) (*Writer, error) {
+// NewWriter writes the header of a backup of bucket's keys to w.
+func NewWriter(w io.Writer, created time.Time, bucketName string) (*Writer, error) {
+	if err := bucket.CheckName(bucketName); err != nil {
+		return nil, fmt.Errorf("backup header: %w", err)
+	}
 	bw := bufio.NewWriterSize(w, 1<<20)
 	h := append([]byte(Magic), Version)
 	h = binary.BigEndian.AppendUint64(h, uint64(created.UnixNano()))
+	h = binary.AppendUvarint(h, uint64(len(bucketName)))
+	h = append(h, bucketName...)
+	h = binary.BigEndian.AppendUint32(h, crc32.Checksum(h, castagnoli))
 	if _, err := bw.Write(h); err != nil {
 		return nil, fmt.Errorf("write backup header: %w", err)
 	}
@@ -106,6 +119,11 @@ func (w *Writer) Close() error {
 type Reader struct {
 	r       *countingReader
 	Created time.Time
+	// Bucket is the bucket the keys were backed up from: the default
+	// bucket for a file of version 1, from before buckets.
+	Bucket string
+	// Version is the file's format version.
+	Version int
 	count   uint64
 	done    bool
 }
@@ -113,18 +131,39 @@ type Reader struct {
 // NewReader reads and checks the header.
 func NewReader(r io.Reader) (*Reader, error) {
 	cr := &countingReader{r: bufio.NewReaderSize(r, 1<<20)}
+	rec := &recording{r: cr}
 	h := make([]byte, len(Magic)+1+8)
 	if _, err := io.ReadFull(cr, h); err != nil {
 		return nil, &DamageError{Offset: cr.n, Reason: "no whole header: not a dynkv backup, or empty"}
 	}
-	switch {
+	rec.b = h
+	switch v := h[len(Magic)]; {
 	case string(h[:len(Magic)]) != Magic:
 		return nil, &DamageError{Offset: 0, Reason: "not a dynkv backup (bad magic)"}
-	case h[len(Magic)] != Version:
-		return nil, &DamageError{Offset: int64(len(Magic)), Reason: fmt.Sprintf("format version %d; this dynkv reads %d", h[len(Magic)], Version)}
+	case v != version1 && v != Version:
+		return nil, &DamageError{Offset: int64(len(Magic)), Reason: fmt.Sprintf("format version %d; this dynkv reads %d to %d", v, version1, Version)}
 	}
 	created := int64(binary.BigEndian.Uint64(h[len(Magic)+1:]))
-	return &Reader{r: cr, Created: time.Unix(0, created).UTC()}, nil
+	out := &Reader{r: cr, Created: time.Unix(0, created).UTC(), Bucket: bucket.Default, Version: int(h[len(Magic)])}
+	if out.Version == version1 {
+		return out, nil
+	}
+	name, err := rec.bytes(bucket.MaxNameLen)
+	if err != nil {
+		return nil, &DamageError{Offset: 0, Reason: "header: bucket name " + err.Error()}
+	}
+	body := len(rec.b)
+	sum, err := rec.uint32()
+	switch {
+	case err != nil:
+		return nil, &DamageError{Offset: 0, Reason: "header cut short"}
+	case sum != crc32.Checksum(rec.b[:body], castagnoli):
+		return nil, &DamageError{Offset: 0, Reason: "header fails its checksum"}
+	case bucket.CheckName(string(name)) != nil:
+		return nil, &DamageError{Offset: 0, Reason: fmt.Sprintf("header: bad bucket name %q", name)}
+	}
+	out.Bucket = string(name)
+	return out, nil
 }
 
 // Next returns the next record, or io.EOF after a trailer that matches the

@@ -2,9 +2,12 @@ package backup
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
+	"strings"
 	"testing"
 	"time"
 )
@@ -13,8 +16,13 @@ type record struct{ key, set string }
 
 func write(t testing.TB, recs []record) []byte {
 	t.Helper()
+	return writeIn(t, "default", recs)
+}
+
+func writeIn(t testing.TB, bucket string, recs []record) []byte {
+	t.Helper()
 	var buf bytes.Buffer
-	w, err := NewWriter(&buf, time.Unix(1700000000, 5))
+	w, err := NewWriter(&buf, time.Unix(1700000000, 5), bucket)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,8 +69,8 @@ func TestRoundTrip(t *testing.T) {
 	recs := sample()
 	b := write(t, recs)
 	r, err := NewReader(bytes.NewReader(b))
-	if err != nil || !r.Created.Equal(time.Unix(1700000000, 5)) {
-		t.Fatalf("header: %v, created %v", err, r.Created)
+	if err != nil || !r.Created.Equal(time.Unix(1700000000, 5)) || r.Bucket != "default" || r.Version != Version {
+		t.Fatalf("header: %v, %+v", err, r)
 	}
 	got, err := readAll(b)
 	if err != nil || len(got) != len(recs) {
@@ -127,8 +135,62 @@ func TestDamagedByte(t *testing.T) {
 	}
 }
 
+// asVersion1 rewrites a backup of the default bucket as the format
+// before buckets wrote it: the same records after a header without bucket
+// or checksum.
+func asVersion1(t testing.TB, b []byte) []byte {
+	t.Helper()
+	r, err := NewReader(bytes.NewReader(b))
+	if err != nil || r.Bucket != "default" {
+		t.Fatalf("not a backup of the default bucket: %v", err)
+	}
+	headerLen := len(Magic) + 1 + 8 + 1 + len("default") + 4
+	old := append([]byte(Magic), version1)
+	old = append(old, b[len(Magic)+1:len(Magic)+9]...)
+	return append(old, b[headerLen:]...)
+}
+
+// TestBucketRecorded: the header names the bucket; a file from before
+// buckets reads as the default bucket's, records and all.
+func TestBucketRecorded(t *testing.T) {
+	recs := sample()
+	b := writeIn(t, "carts.v2", recs)
+	r, err := NewReader(bytes.NewReader(b))
+	if err != nil || r.Bucket != "carts.v2" {
+		t.Fatalf("header: %v, bucket %q", err, r.Bucket)
+	}
+	if got, err := readAll(b); err != nil || len(got) != len(recs) {
+		t.Fatalf("read %d records, %v", len(got), err)
+	}
+	old := asVersion1(t, write(t, recs))
+	r, err = NewReader(bytes.NewReader(old))
+	if err != nil || r.Bucket != "default" || r.Version != 1 || !r.Created.Equal(time.Unix(1700000000, 5)) {
+		t.Fatalf("version 1 header: %v, %+v", err, r)
+	}
+	got, err := readAll(old)
+	if err != nil || len(got) != len(recs) || got[3] != recs[3] {
+		t.Fatalf("version 1: read %d records, %v", len(got), err)
+	}
+	for _, name := range []string{"", "Carts", "-x", string(make([]byte, 65))} {
+		if _, err := NewWriter(io.Discard, time.Now(), name); err == nil {
+			t.Errorf("NewWriter took the bucket name %q", name)
+		}
+	}
+	// A name no writer makes, with a checksum that holds, is still refused.
+	h := append([]byte(Magic), Version)
+	h = append(h, make([]byte, 8)...)
+	h = append(h, 1, 'A')
+	h = binary.BigEndian.AppendUint32(h, crc32.Checksum(h, castagnoli))
+	var d *DamageError
+	if _, err := NewReader(bytes.NewReader(h)); !errors.As(err, &d) || !strings.Contains(err.Error(), "bucket name") {
+		t.Errorf("header naming bucket \"A\": %v", err)
+	}
+}
+
 func FuzzReader(f *testing.F) {
 	f.Add(write(f, sample()))
+	f.Add(writeIn(f, "carts", sample()[:3]))
+	f.Add(asVersion1(f, write(f, sample())))
 	f.Add(write(f, nil))
 	f.Add([]byte(Magic))
 	f.Fuzz(func(t *testing.T, b []byte) {

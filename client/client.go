@@ -52,6 +52,8 @@ type Client struct {
 	retryAmbiguous   bool
 	maxResponseBytes int64
 
+	def *Bucket // DefaultBucket, which the Client's key methods use
+
 	tls  *tls.Config // WithTLS's, nil without (security.go)
 	auth []string    // the Authorization header's value, nil without WithToken; never printed
 
@@ -219,6 +221,7 @@ func New(endpoints []string, opts ...Option) (*Client, error) {
 		}
 	}
 	c.bufs.New = newBuffer
+	c.def = newBucket(c, DefaultBucket)
 	if c.maxAttempts == 0 { // not set by WithMaxAttempts
 		c.maxAttempts = max(3, 2*len(c.endpoints))
 	}

@@ -63,9 +63,10 @@ func (c *Client) Ring(ctx context.Context) (*Ring, error) {
 	return &out, nil
 }
 
-// Placement returns key's partition, preference list and fallbacks.
+// Placement returns the partition, preference list and fallbacks of key in
+// the default bucket.
 func (c *Client) Placement(ctx context.Context, key string) (*Placement, error) {
-	if _, err := kvPath(key); err != nil {
+	if _, err := c.def.kvPath(key); err != nil {
 		return nil, opError("placement", key, err)
 	}
 	var out Placement

@@ -14,6 +14,19 @@
 // A write without a context is concurrent with everything stored. Update
 // packages the read–merge–modify–write cycle.
 //
+// # Buckets
+//
+// Keys live in buckets: namespaces, each with its own props (replica count
+// N, default quorums R and W, sibling and value caps, a default TTL and
+// the conflict mode, siblings or last-writer-wins). The Client's own key
+// methods (Get, Put, Delete, Update, List, RawSet, MergeSet) are those of
+// the bucket "default", which holds every key written before buckets
+// existed; Client.Bucket(name) returns another bucket with the same
+// methods. A bucket needs no creating: one whose props were never set has
+// the cluster's. Buckets, BucketProps and SetBucketProps (admin) read and
+// change props; every node learns a change by gossip, and a key's next
+// request uses it.
+//
 // # Endpoints and failover
 //
 // Any node serves any request, so a Client holds a list of endpoints. By

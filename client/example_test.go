@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/dynkv/dynkv/client"
 )
@@ -250,4 +251,35 @@ func ExampleWithTLS() {
 	case errors.Is(err, client.ErrForbidden):
 		log.Fatal("this token's role does not allow the request: ", err)
 	}
+}
+
+// A bucket is a namespace of keys with its own props. Here a sessions
+// bucket whose keys expire an hour after their last write (an admin sets
+// props), and a key of the same name in the default bucket, which is
+// another key.
+func ExampleClient_Bucket() {
+	ctx := context.Background()
+	c, err := client.New(endpoints)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+
+	set, err := c.SetBucketProps(ctx, "sessions", client.BucketProps{DefaultTTL: time.Hour})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("sessions: default TTL", set.Props.DefaultTTL) // every node learns it by gossip
+
+	sessions := c.Bucket("sessions")
+	if _, err := sessions.Put(ctx, "s/1", []byte("alice"), client.CausalContext{}); err != nil {
+		log.Fatal(err)
+	}
+	res, err := sessions.Get(ctx, "s/1")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("%s, expires: %t\n", res.Siblings[0].Value, !res.Siblings[0].Expires.IsZero())
+	_, err = c.Get(ctx, "s/1") // the default bucket's s/1
+	fmt.Println("in the default bucket:", errors.Is(err, client.ErrNotFound))
 }

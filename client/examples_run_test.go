@@ -27,6 +27,7 @@ func TestExamples(t *testing.T) {
 		{"ExampleKeepContentType", ExampleKeepContentType, "kept: text/html\nwithout an option: application/octet-stream\n"},
 		{"ExampleAPIError", ExampleAPIError, "400 bad_quorum\n"},
 		{"ExampleClient_Members", ExampleClient_Members, "n1 alive\nn2 alive\nn3 alive\n"},
+		{"ExampleClient_Bucket", ExampleClient_Bucket, "sessions: default TTL 1h0m0s\nalice, expires: true\nin the default bucket: true\n"},
 	} {
 		if got := stdoutOf(t, ex.run); got != ex.want {
 			t.Errorf("%s printed\n%s\nwant\n%s", ex.name, got, ex.want)

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -195,14 +194,6 @@ func (r Result) Values() [][]byte {
 // HasSiblings reports whether the read returned more than one value.
 func (r Result) HasSiblings() bool { return len(r.Siblings) > 1 }
 
-// kvPath is the escaped API path of key; it refuses keys the server would.
-func kvPath(key string) (string, error) {
-	if len(key) == 0 || len(key) > MaxKeyLen {
-		return "", fmt.Errorf("%w: key must be 1 to %d bytes, got %d", ErrBadRequest, MaxKeyLen, len(key))
-	}
-	return "/kv/" + url.PathEscape(key), nil
-}
-
 func quorumQuery(name string, q Quorum) (string, error) {
 	if q == 0 {
 		return "", nil
@@ -224,16 +215,21 @@ type readBody struct {
 // deleted key is ErrNotFound; for a deleted key the Result still carries
 // the tombstone's context, which a later Put should send.
 func (c *Client) Get(ctx context.Context, key string, opts ...RequestOption) (Result, error) {
+	return c.def.Get(ctx, key, opts...)
+}
+
+// Get is Client.Get in bucket b.
+func (b *Bucket) Get(ctx context.Context, key string, opts ...RequestOption) (Result, error) {
 	o := collect(opts)
-	path, err := kvPath(key)
+	path, err := b.kvPath(key)
 	if err != nil {
-		return Result{}, opError("get", key, err)
+		return Result{}, b.opError("get", key, err)
 	}
 	q, err := quorumQuery("r", o.r)
 	if err != nil {
-		return Result{}, opError("get", key, err)
+		return Result{}, b.opError("get", key, err)
 	}
-	resp, err := c.do(ctx, &request{method: http.MethodGet, path: path, query: q, accept: "application/json"})
+	resp, err := b.c.do(ctx, &request{method: http.MethodGet, path: path, query: q, accept: "application/json"})
 	defer resp.release()
 	if resp != nil {
 		setServedBy(o, resp.node)
@@ -242,13 +238,13 @@ func (c *Client) Get(ctx context.Context, key string, opts ...RequestOption) (Re
 		if resp != nil && resp.status == http.StatusNotFound {
 			res := Result{Node: resp.node}
 			res.Context, _ = ParseCausalContext(resp.header.Get(headerContext))
-			return res, opError("get", key, err)
+			return res, b.opError("get", key, err)
 		}
-		return Result{}, opError("get", key, err)
+		return Result{}, b.opError("get", key, err)
 	}
 	var body readBody
 	if err := json.Unmarshal(resp.body.Bytes(), &body); err != nil {
-		return Result{}, opError("get", key, fmt.Errorf("decode answer from %s: %w", resp.endpoint, err))
+		return Result{}, b.opError("get", key, fmt.Errorf("decode answer from %s: %w", resp.endpoint, err))
 	}
 	token := resp.header.Get(headerContext)
 	if token == "" {
@@ -256,7 +252,7 @@ func (c *Client) Get(ctx context.Context, key string, opts ...RequestOption) (Re
 	}
 	res := Result{Siblings: body.Siblings, Node: resp.node}
 	if res.Context, err = ParseCausalContext(token); err != nil {
-		return Result{}, opError("get", key, fmt.Errorf("answer from %s: %w", resp.endpoint, err))
+		return Result{}, b.opError("get", key, fmt.Errorf("answer from %s: %w", resp.endpoint, err))
 	}
 	return res, nil
 }
@@ -267,27 +263,32 @@ func (c *Client) Get(ctx context.Context, key string, opts ...RequestOption) (Re
 // context: yours plus this write. See the package documentation for when a
 // failed Put is retried.
 func (c *Client) Put(ctx context.Context, key string, value []byte, cc CausalContext, opts ...RequestOption) (CausalContext, error) {
+	return c.def.Put(ctx, key, value, cc, opts...)
+}
+
+// Put is Client.Put in bucket b.
+func (b *Bucket) Put(ctx context.Context, key string, value []byte, cc CausalContext, opts ...RequestOption) (CausalContext, error) {
 	o := collect(opts)
 	if value == nil {
 		value = []byte{}
 	}
 	if o.keepContentType && o.contentType == "" {
-		res, err := c.Get(ctx, key)
+		res, err := b.Get(ctx, key)
 		if err != nil && !errors.Is(err, ErrNotFound) {
-			return CausalContext{}, opError("put", key, fmt.Errorf("read the stored content type: %w", errors.Unwrap(err)))
+			return CausalContext{}, b.opError("put", key, fmt.Errorf("read the stored content type: %w", errors.Unwrap(err)))
 		}
 		if len(res.Siblings) > 0 {
 			o.contentType = res.Siblings[0].ContentType
 		}
 	}
-	resp, err := c.write(ctx, http.MethodPut, key, value, cc, o)
+	resp, err := b.write(ctx, http.MethodPut, key, value, cc, o)
 	defer resp.release()
 	if err != nil {
-		return CausalContext{}, opError("put", key, err)
+		return CausalContext{}, b.opError("put", key, err)
 	}
 	next, err := ParseCausalContext(resp.header.Get(headerContext))
 	if err != nil {
-		return CausalContext{}, opError("put", key, fmt.Errorf("answer from %s: %w", resp.endpoint, err))
+		return CausalContext{}, b.opError("put", key, fmt.Errorf("answer from %s: %w", resp.endpoint, err))
 	}
 	return next, nil
 }
@@ -296,16 +297,21 @@ func (c *Client) Put(ctx context.Context, key string, value []byte, cc CausalCon
 // write concurrent with it survives as a sibling. Deleting with the zero
 // context removes nothing.
 func (c *Client) Delete(ctx context.Context, key string, cc CausalContext, opts ...RequestOption) error {
-	resp, err := c.write(ctx, http.MethodDelete, key, nil, cc, collect(opts))
+	return c.def.Delete(ctx, key, cc, opts...)
+}
+
+// Delete is Client.Delete in bucket b.
+func (b *Bucket) Delete(ctx context.Context, key string, cc CausalContext, opts ...RequestOption) error {
+	resp, err := b.write(ctx, http.MethodDelete, key, nil, cc, collect(opts))
 	defer resp.release()
 	if err != nil {
-		return opError("delete", key, err)
+		return b.opError("delete", key, err)
 	}
 	return nil
 }
 
-func (c *Client) write(ctx context.Context, method, key string, value []byte, cc CausalContext, o callOptions) (*response, error) {
-	path, err := kvPath(key)
+func (b *Bucket) write(ctx context.Context, method, key string, value []byte, cc CausalContext, o callOptions) (*response, error) {
+	path, err := b.kvPath(key)
 	if err != nil {
 		return nil, err
 	}
@@ -326,7 +332,7 @@ func (c *Client) write(ctx context.Context, method, key string, value []byte, cc
 	if method == http.MethodPut {
 		r.contentType = o.contentType
 	}
-	resp, err := c.do(ctx, r)
+	resp, err := b.c.do(ctx, r)
 	if resp != nil {
 		setServedBy(o, resp.node)
 	}

@@ -3,7 +3,9 @@ package client
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strconv"
 )
@@ -23,6 +25,14 @@ type ListPage struct {
 // costs what it reads; keys written while the listing runs may or may not
 // appear, and a key is never listed twice.
 func (c *Client) List(ctx context.Context, prefix, after string, limit int) (ListPage, error) {
+	return c.def.List(ctx, prefix, after, limit)
+}
+
+// List is Client.List of bucket b's keys.
+func (b *Bucket) List(ctx context.Context, prefix, after string, limit int) (ListPage, error) {
+	if b.err != nil {
+		return ListPage{}, b.opError("list", "", b.err)
+	}
 	q := url.Values{"encoding": {"base64"}}
 	if prefix != "" {
 		q.Set("prefix", base64.StdEncoding.EncodeToString([]byte(prefix)))
@@ -37,23 +47,28 @@ func (c *Client) List(ctx context.Context, prefix, after string, limit int) (Lis
 		Keys []string `json:"keys"`
 		Next string   `json:"next"`
 	}
-	if err := c.getJSON(ctx, "list", "/kv", q.Encode(), &raw); err != nil {
-		return ListPage{}, err
+	resp, err := b.c.do(ctx, &request{method: http.MethodGet, path: b.base, query: q.Encode(), accept: "application/json"})
+	defer resp.release()
+	if err != nil {
+		return ListPage{}, b.opError("list", "", err)
+	}
+	if err := json.Unmarshal(resp.body.Bytes(), &raw); err != nil {
+		return ListPage{}, b.opError("list", "", fmt.Errorf("decode answer from %s: %w", resp.endpoint, err))
 	}
 	page := ListPage{Keys: make([]string, len(raw.Keys))}
 	for i, k := range raw.Keys {
-		b, err := base64.StdEncoding.DecodeString(k)
+		key, err := base64.StdEncoding.DecodeString(k)
 		if err != nil {
-			return ListPage{}, fmt.Errorf("list: key %d of the page is not base64: %w", i, err)
+			return ListPage{}, b.opError("list", "", fmt.Errorf("key %d of the page is not base64: %w", i, err))
 		}
-		page.Keys[i] = string(b)
+		page.Keys[i] = string(key)
 	}
 	if raw.Next != "" {
-		b, err := base64.StdEncoding.DecodeString(raw.Next)
+		next, err := base64.StdEncoding.DecodeString(raw.Next)
 		if err != nil {
-			return ListPage{}, fmt.Errorf("list: next is not base64: %w", err)
+			return ListPage{}, b.opError("list", "", fmt.Errorf("next is not base64: %w", err))
 		}
-		page.Next = string(b)
+		page.Next = string(next)
 	}
 	return page, nil
 }

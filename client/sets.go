@@ -12,13 +12,19 @@ import (
 // MergeSet. Needs an admin token on a secured cluster. An absent key is
 // ErrNotFound.
 func (c *Client) RawSet(ctx context.Context, key string) ([]byte, error) {
-	if _, err := kvPath(key); err != nil {
-		return nil, opError("raw set", key, err)
+	return c.def.RawSet(ctx, key)
+}
+
+// RawSet is Client.RawSet in bucket b (GET /admin/set/{key}?bucket=b).
+func (b *Bucket) RawSet(ctx context.Context, key string) ([]byte, error) {
+	if _, err := b.kvPath(key); err != nil {
+		return nil, b.opError("raw set", key, err)
 	}
-	resp, err := c.do(ctx, &request{method: http.MethodGet, path: "/admin/set/" + url.PathEscape(key), accept: "application/octet-stream"})
+	resp, err := b.c.do(ctx, &request{method: http.MethodGet, path: "/admin/set/" + url.PathEscape(key), query: b.adminSetQuery(),
+		accept: "application/octet-stream"})
 	defer resp.release()
 	if err != nil {
-		return nil, opError("raw set", key, err)
+		return nil, b.opError("raw set", key, err)
 	}
 	return append([]byte(nil), resp.body.Bytes()...), nil
 }
@@ -28,15 +34,20 @@ func (c *Client) RawSet(ctx context.Context, key string) ([]byte, error) {
 // nothing in it is lost. Merging the same state twice changes nothing, so a
 // failed call may be retried.
 func (c *Client) MergeSet(ctx context.Context, key string, set []byte) error {
-	if _, err := kvPath(key); err != nil {
-		return opError("merge set", key, err)
+	return c.def.MergeSet(ctx, key, set)
+}
+
+// MergeSet is Client.MergeSet in bucket b (POST /admin/set/{key}?bucket=b).
+func (b *Bucket) MergeSet(ctx context.Context, key string, set []byte) error {
+	if _, err := b.kvPath(key); err != nil {
+		return b.opError("merge set", key, err)
 	}
 	// Idempotent, so retried like a read.
-	resp, err := c.do(ctx, &request{method: http.MethodPost, path: "/admin/set/" + url.PathEscape(key), body: set,
-		contentType: "application/octet-stream"})
+	resp, err := b.c.do(ctx, &request{method: http.MethodPost, path: "/admin/set/" + url.PathEscape(key), query: b.adminSetQuery(),
+		body: set, contentType: "application/octet-stream"})
 	defer resp.release()
 	if err != nil {
-		return opError("merge set", key, err)
+		return b.opError("merge set", key, err)
 	}
 	return nil
 }

@@ -69,8 +69,13 @@ type UpdateResult struct {
 // resolve: it merges any siblings and writes the result back. merge must
 // not be nil.
 func (c *Client) Update(ctx context.Context, key string, merge MergeFunc, mutate MutateFunc, opts ...RequestOption) (UpdateResult, error) {
+	return c.def.Update(ctx, key, merge, mutate, opts...)
+}
+
+// Update is Client.Update in bucket b.
+func (b *Bucket) Update(ctx context.Context, key string, merge MergeFunc, mutate MutateFunc, opts ...RequestOption) (UpdateResult, error) {
 	if merge == nil {
-		return UpdateResult{}, opError("update", key, fmt.Errorf("%w: nil merge function", ErrBadRequest))
+		return UpdateResult{}, b.opError("update", key, fmt.Errorf("%w: nil merge function", ErrBadRequest))
 	}
 	o := collect(opts)
 	rounds := o.rounds
@@ -78,18 +83,18 @@ func (c *Client) Update(ctx context.Context, key string, merge MergeFunc, mutate
 		rounds = DefaultUpdateRounds
 	}
 	readOpts := []RequestOption{R(o.r)}
-	res, err := c.Get(ctx, key, readOpts...)
+	res, err := b.Get(ctx, key, readOpts...)
 	found := err == nil
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return UpdateResult{}, err
 	}
 	value, merged, err := combine(res, merge)
 	if err != nil {
-		return UpdateResult{}, opError("update", key, err)
+		return UpdateResult{}, b.opError("update", key, err)
 	}
 	if mutate != nil {
 		if value, err = mutate(value, found); err != nil {
-			return UpdateResult{}, opError("update", key, fmt.Errorf("mutate: %w", err))
+			return UpdateResult{}, b.opError("update", key, fmt.Errorf("mutate: %w", err))
 		}
 	}
 	ct := o.contentType
@@ -98,22 +103,22 @@ func (c *Client) Update(ctx context.Context, key string, merge MergeFunc, mutate
 	}
 	var node string
 	writeOpts := []RequestOption{W(o.w), ContentType(ct), ServedBy(&node)}
-	next, err := c.Put(ctx, key, value, res.Context, writeOpts...)
+	next, err := b.Put(ctx, key, value, res.Context, writeOpts...)
 	if err != nil {
 		return UpdateResult{}, err
 	}
 	out := UpdateResult{Context: next, Value: value, Node: node, Rounds: 1, Merged: merged}
 	defer func() { setServedBy(o, out.Node) }()
 	for out.Rounds < rounds {
-		res, err := c.Get(ctx, key, readOpts...)
+		res, err := b.Get(ctx, key, readOpts...)
 		if err != nil || len(res.Siblings) < 2 {
 			break
 		}
 		value, n, err := combine(res, merge)
 		if err != nil {
-			return out, opError("update", key, fmt.Errorf("mutation written; merging the siblings that appeared: %w", err))
+			return out, b.opError("update", key, fmt.Errorf("mutation written; merging the siblings that appeared: %w", err))
 		}
-		next, err := c.Put(ctx, key, value, res.Context, writeOpts...)
+		next, err := b.Put(ctx, key, value, res.Context, writeOpts...)
 		if err != nil {
 			break
 		}

@@ -15,7 +15,7 @@ import (
 )
 
 const completionSummary = `Print a completion script for SHELL (bash, zsh or fish): commands, the
-subcommands of cert, token and keyring, and every command's flags. Load it with
+subcommands of cert, token, keyring and bucket, and every command's flags. Load it with
   bash:  source <(dynkv completion bash)      (or save it in /etc/bash_completion.d/)
   zsh:   source <(dynkv completion zsh)       (or save it as _dynkv in your $fpath)
   fish:  dynkv completion fish | source       (or save it in ~/.config/fish/completions/dynkv.fish)`

@@ -45,6 +45,8 @@ func TestCompletionBash(t *testing.T) {
 		{"dynkv ring --pa", "--partitions"},
 		{"dynkv --help del", "delete"},
 		{"dynkv completion f", "fish"},
+		{"dynkv bucket s", "set"},
+		{"dynkv bucket set --con", "--conflict"},
 	} {
 		if got := bashComplete(t, file, tc.words); got != tc.want {
 			t.Errorf("complete %q = %q, want %q", tc.words, got, tc.want)

@@ -57,8 +57,11 @@ func TestEnvRule(t *testing.T) {
 		"loadtest --r": "DYNKV_LOADTEST_R", "get --r": "DYNKV_GET_R", "cert create-ca --certs-dir": "DYNKV_CERT_CERTS_DIR",
 		// the client's connection, the same everywhere
 		"get --endpoints": "DYNKV_ENDPOINTS", "loadtest --token": "DYNKV_TOKEN", "status --ca-cert": "DYNKV_CA_CERT",
+		// where the keys are, the same for every key command
+		"get --bucket": "DYNKV_BUCKET", "ls --bucket": "DYNKV_BUCKET", "backup --bucket": "DYNKV_BUCKET",
 		// one-shot flags read nothing
 		"put --context": "", "delete --context": "", "cert create-ca --overwrite": "",
+		"restore --bucket": "", "bucket set --n": "", "bucket set --ttl": "", "bucket set --conflict": "",
 	} {
 		got, ok := envOf[flag]
 		if !ok {

@@ -18,7 +18,8 @@ import (
 // node's configuration: --node-id reads DYNKV_NODE_ID) and whatever other
 // commands take with the same meaning (dev's --n, healthcheck's
 // --http-addr), the client's connection flags (--endpoints, --ca-cert,
-// --client-cert, --client-key, --token) and --log-level/--log-format. Any
+// --client-cert, --client-key, --token), the key commands' --bucket (where
+// the keys are, like --endpoints) and --log-level/--log-format. Any
 // other flag is its command's own and reads DYNKV_<COMMAND>_<FLAG>
 // (DYNKV_RING_PARTITIONS, DYNKV_LOADTEST_TIMEOUT), so no variable is read
 // by two flags of different meaning. Flags that a variable forgotten in a
@@ -28,9 +29,10 @@ const envPrefix = "DYNKV_"
 
 // envFooter ends every command's --help: the rule above, in brief.
 const envFooter = `Environment: a flag shared by several commands with one meaning (serve's, the
-client's --endpoints/--ca-cert/--client-cert/--client-key/--token, --log-*)
-reads DYNKV_<FLAG>; any other reads DYNKV_<COMMAND>_<FLAG>; flags marked
-"command line only" read none. An empty variable counts as unset.
+client's --endpoints/--ca-cert/--client-cert/--client-key/--token, the key
+commands' --bucket, --log-*) reads DYNKV_<FLAG>; any other reads
+DYNKV_<COMMAND>_<FLAG>; flags marked "command line only" read none. An empty
+variable counts as unset.
 `
 
 // doubleDashes gives every one-dash flag name in msg its second dash: a

@@ -1,6 +1,6 @@
 package main
 
-// The client commands: get, put, delete, members and ring. They talk to a
+// The client commands on keys: get, put and delete. They talk to a
 // cluster through the Go SDK (package client), imported as sdk because the
 // tests of this package have a variable named client.
 
@@ -196,15 +196,16 @@ func runGet(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv 
 			"-o json prints {key, found, node, context, siblings:[{value (base64), content_type, modified}]}.\n"+
 			"A missing or deleted key exits with status 1 (a deleted key's context is still printed).",
 		"text", "json", "raw")
-	var r string
+	var r, bucket string
 	quorumFlag(c.f, &r, "r", "read")
+	bucketFlag(c.f, &bucket)
 	return c.run(args, stdout, stderr, lookupEnv, [2]int{1, 1}, func(ctx context.Context, cl *sdk.Client, pos []string) error {
 		q, err := parseQuorumFlag("r", r)
 		if err != nil {
 			return err
 		}
 		key := pos[0]
-		res, err := cl.Get(ctx, key, sdk.R(q))
+		res, err := cl.Bucket(bucket).Get(ctx, key, sdk.R(q))
 		notFound := errors.Is(err, sdk.ErrNotFound)
 		if err != nil && !notFound {
 			return err
@@ -296,13 +297,15 @@ func runPut(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv 
 			"Prints the new version's context (-o json: {key, node, context}).",
 		"text", "json")
 	var (
-		cctx, contentType, w string
-		ttl                  time.Duration
+		cctx, contentType, w, bucket string
+		ttl                          time.Duration
 	)
 	contextFlag(c.f, &cctx)
+	bucketFlag(c.f, &bucket)
 	c.f.StringVar(&contentType, "content-type", "", "content `type` stored with the value")
 	c.f.defaultText["content-type"] = "application/octet-stream"
-	c.f.DurationVar(&ttl, "ttl", 0, "expire the value this `long` after the write, e.g. 30m (default: never)")
+	c.f.DurationVar(&ttl, "ttl", 0, "expire the value this `long` after the write, e.g. 30m")
+	c.f.defaultText["ttl"] = "the bucket's default TTL (dynkv bucket get), else never"
 	quorumFlag(c.f, &w, "w", "write")
 	return c.run(args, stdout, stderr, lookupEnv, [2]int{1, 2}, func(ctx context.Context, cl *sdk.Client, pos []string) error {
 		q, err := parseQuorumFlag("w", w)
@@ -320,7 +323,7 @@ func runPut(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv 
 			return fmt.Errorf("read the value from stdin: %w", err)
 		}
 		var node string
-		next, err := cl.Put(ctx, pos[0], value, cc, sdk.W(q), sdk.ContentType(contentType), sdk.TTL(ttl), sdk.ServedBy(&node))
+		next, err := cl.Bucket(bucket).Put(ctx, pos[0], value, cc, sdk.W(q), sdk.ContentType(contentType), sdk.TTL(ttl), sdk.ServedBy(&node))
 		if err != nil {
 			return err
 		}
@@ -340,9 +343,10 @@ func runDelete(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupE
 			"deleted and exits 0 (like redis-cli DEL and etcdctl del), or 1 with --strict.\n"+
 			"Prints what was deleted (-o json: {key, node, deleted, context}).",
 		"text", "json")
-	var cctx, w string
+	var cctx, w, bucket string
 	var strict bool
 	contextFlag(c.f, &cctx)
+	bucketFlag(c.f, &bucket)
 	c.f.defaultText["context"] = "read the key first"
 	quorumFlag(c.f, &w, "w", "write")
 	c.f.BoolVar(&strict, "strict", false, "exit 1 when the key does not exist (without --context)")
@@ -351,14 +355,14 @@ func runDelete(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupE
 		if err != nil {
 			return err
 		}
-		key := pos[0]
+		key, b := pos[0], cl.Bucket(bucket)
 		cc, err := sdk.ParseCausalContext(cctx)
 		if err != nil {
 			return usageError{fmt.Errorf("--context: %w", err)}
 		}
 		what := "the versions its context saw"
 		if cctx == "" {
-			res, err := cl.Get(ctx, key)
+			res, err := b.Get(ctx, key)
 			if errors.Is(err, sdk.ErrNotFound) {
 				return deletedNothing(stdout, key, res.Node, c.output, strict)
 			}
@@ -369,7 +373,7 @@ func runDelete(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupE
 			what = fmt.Sprintf("the %d version(s) read just now", len(res.Siblings))
 		}
 		var node string
-		if err := cl.Delete(ctx, key, cc, sdk.W(q), sdk.ServedBy(&node)); err != nil {
+		if err := b.Delete(ctx, key, cc, sdk.W(q), sdk.ServedBy(&node)); err != nil {
 			return err
 		}
 		if c.output == "json" {

@@ -14,16 +14,17 @@ import (
 
 func runLs(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
 	c := newKVCmd("ls", "dynkv ls [flags]",
-		"List the cluster's live keys, one a line, page by page as the cluster answers\n"+
-			"(deleted keys are not listed). The order is by partition, then by key. A listing\n"+
+		"List the live keys of a bucket (--bucket), one a line, page by page as the cluster\n"+
+			"answers (deleted keys are not listed). The order is by partition, then by key. A listing\n"+
 			"reads every record of every partition in range from one replica each: it costs\n"+
 			"what it reads. Keys that are not printable text are shown quoted, Go style.\n"+
 			"-o json prints one JSON string a line instead.", "text", "json")
 	var (
-		prefix string
-		page   int
+		prefix, bucket string
+		page           int
 	)
 	c.f.StringVar(&prefix, "prefix", "", "list only keys starting with `PREFIX`")
+	bucketFlag(c.f, &bucket)
 	c.f.IntVar(&page, "page", 1000, "keys per request, a `count` 1..10000")
 	// A listing of many keys takes longer than one request.
 	c.defaultTimeout("1h")
@@ -35,7 +36,7 @@ func runLs(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv f
 		defer w.Flush()
 		after := ""
 		for {
-			p, err := cl.List(ctx, prefix, after, page)
+			p, err := cl.Bucket(bucket).List(ctx, prefix, after, page)
 			if err != nil {
 				return err
 			}

@@ -30,6 +30,7 @@ func commands() map[string]command {
 		"delete":   runDelete,
 		"members":  runMembers,
 		"ls":       runLs,
+		"bucket":   runBucket,
 		"backup":   runBackup,
 		"restore":  runRestore,
 		"ring":     runRing,
@@ -59,6 +60,7 @@ Commands:
   put       write a key (value from the argument or stdin) with --context
   delete    delete what a read of a key saw
   ls        list the cluster's live keys (--prefix), page by page
+  bucket    list buckets, show or set a bucket's props (list, get, set); key commands take --bucket
   backup    write every key, siblings and context included, to a checksummed file
   restore   merge a backup back into the cluster (nothing newer is overwritten)
   members   list the cluster's members and their status

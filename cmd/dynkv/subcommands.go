@@ -41,5 +41,5 @@ func runSubcommand(group, usage string, subs map[string]subcommand, args []strin
 // commandGroups maps each command group of commands() to its subcommands,
 // for what walks every flag set (completion, the environment rule's test).
 func commandGroups() map[string]map[string]subcommand {
-	return map[string]map[string]subcommand{"cert": certSubs(), "token": tokenSubs(), "keyring": keyringSubs()}
+	return map[string]map[string]subcommand{"cert": certSubs(), "token": tokenSubs(), "keyring": keyringSubs(), "bucket": bucketSubs()}
 }

@@ -103,6 +103,15 @@ func browserConcurrentCarts(t *testing.T, sec *testSecurity) {
 	if served := bob.Text("#served"); !strings.Contains(served, "n1") {
 		t.Errorf("before the kill the shop should use n1; page says %q", served)
 	}
+	// The shop's token (write) cannot set the carts bucket's TTL on the
+	// secured cluster: the page says what the bucket has.
+	wantExpiry := "Carts expire after 7 days of inactivity"
+	if sec != nil {
+		wantExpiry = "Carts do not expire"
+	}
+	if expiry := bob.Text("#expiry"); !strings.Contains(expiry, wantExpiry) {
+		t.Errorf("the page says %q about expiry; want %q", expiry, wantExpiry)
+	}
 
 	// The shop's client sticks to n1: kill it. With N=3 and W=2 the two
 	// survivors still make a quorum.
@@ -172,7 +181,7 @@ func waitReplicated(t *testing.T, ts *testShop, cart string, want []string) {
 
 // localCart reads n1's own copy of a cart and merges its siblings.
 func localCart(ts *testShop, key string) ([]string, error) {
-	resp, err := ts.admin.Get(ts.endpoints[0] + "/admin/local/" + url.PathEscape(key))
+	resp, err := ts.admin.Get(ts.endpoints[0] + "/admin/local/" + url.PathEscape(key) + "?bucket=" + cartsBucket)
 	if err != nil {
 		return nil, err
 	}

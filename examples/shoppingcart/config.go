@@ -4,7 +4,8 @@ package main
 // flag also read from an environment variable by dynkv's rule. The client
 // flags are the dynkv CLI's own, so they read the same DYNKV_ENDPOINTS,
 // DYNKV_CA_CERT, DYNKV_CLIENT_CERT, DYNKV_CLIENT_KEY and DYNKV_TOKEN; the
-// shop's own --addr reads DYNKV_SHOPPINGCART_ADDR. The command line wins
+// shop's own --addr and --cart-ttl read DYNKV_SHOPPINGCART_ADDR and
+// DYNKV_SHOPPINGCART_CART_TTL. The command line wins
 // over the environment, which wins over the default.
 
 import (
@@ -13,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 )
 
 // defaultEndpoints are dynkv dev's nodes, bare so that --ca-cert makes
@@ -24,12 +26,14 @@ type config struct {
 	addr                          string
 	caCert, clientCert, clientKey string
 	token                         string
+	cartTTL                       time.Duration
 }
 
 // envOf names the variable of each flag.
 var envOf = map[string]string{
 	"endpoints": "DYNKV_ENDPOINTS", "ca-cert": "DYNKV_CA_CERT", "client-cert": "DYNKV_CLIENT_CERT",
 	"client-key": "DYNKV_CLIENT_KEY", "token": "DYNKV_TOKEN", "addr": "DYNKV_SHOPPINGCART_ADDR",
+	"cart-ttl": "DYNKV_SHOPPINGCART_CART_TTL",
 }
 
 func newFlagSet(c *config) *flag.FlagSet {
@@ -41,6 +45,8 @@ func newFlagSet(c *config) *flag.FlagSet {
 	fs.StringVar(&c.clientCert, "client-cert", "", "client certificate PEM `file`, for nodes that require one (with --client-key and --ca-cert)")
 	fs.StringVar(&c.clientKey, "client-key", "", "private key PEM `file` of --client-cert")
 	fs.StringVar(&c.token, "token", "", "bearer `token` for nodes that require one; prefer DYNKV_TOKEN, which the process list does not show")
+	fs.DurationVar(&c.cartTTL, "cart-ttl", defaultCartTTL,
+		"a cart nobody changes for this `duration` expires: the carts bucket's default TTL, set at start (needs an admin token; 0: never)")
 	return fs
 }
 

@@ -6,7 +6,9 @@
 //	go run ./examples/shoppingcart
 //
 // and open http://127.0.0.1:8090. Its flags are the dynkv CLI's:
-// --endpoints (default dynkv dev's nodes, or DYNKV_ENDPOINTS), --addr, and
+// --endpoints (default dynkv dev's nodes, or DYNKV_ENDPOINTS), --addr,
+// --cart-ttl (carts live in the bucket carts, and a cart nobody changes
+// for that long expires; setting it needs an admin token), and
 // for a secured cluster --ca-cert (and --client-cert and --client-key if
 // its nodes require client certificates) and the token in DYNKV_TOKEN;
 // shoppingcart --help lists them. Open the same cart in two tabs, change it
@@ -65,7 +67,12 @@ func run(args []string) error {
 		return err
 	}
 	defer kv.Close()
-	shop, err := NewShop(kv, log)
+	if cfg.cartTTL < 0 {
+		return usageError{fmt.Errorf("--cart-ttl %v: want 0 (never) or more (see shoppingcart --help)", cfg.cartTTL)}
+	}
+	start, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	shop, err := NewShop(start, kv, log, cfg.cartTTL)
+	cancel()
 	if err != nil {
 		return err
 	}

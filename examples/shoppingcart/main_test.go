@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestSecurityOptions: no flags is a plain client; a client certificate
@@ -36,17 +37,21 @@ func TestConfig(t *testing.T) {
 		return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
 	}
 	cfg, err := parseConfig(nil, env(nil), io.Discard)
-	if err != nil || cfg.endpoints != "127.0.0.1:8081,127.0.0.1:8082,127.0.0.1:8083" || cfg.addr != "127.0.0.1:8090" {
+	if err != nil || cfg.endpoints != "127.0.0.1:8081,127.0.0.1:8082,127.0.0.1:8083" || cfg.addr != "127.0.0.1:8090" || cfg.cartTTL != 7*24*time.Hour {
 		t.Errorf("defaults: %+v, %v; want dynkv dev's nodes, bare like the dynkv CLI's", cfg, err)
 	}
-	vars := env(map[string]string{"DYNKV_ENDPOINTS": "a:1", "DYNKV_CA_CERT": "ca.crt", "DYNKV_TOKEN": "tok", "DYNKV_SHOPPINGCART_ADDR": "0.0.0.0:9"})
+	vars := env(map[string]string{"DYNKV_ENDPOINTS": "a:1", "DYNKV_CA_CERT": "ca.crt", "DYNKV_TOKEN": "tok", "DYNKV_SHOPPINGCART_ADDR": "0.0.0.0:9",
+		"DYNKV_SHOPPINGCART_CART_TTL": "30m"})
 	cfg, err = parseConfig([]string{"--endpoints", "b:2", "--client-cert", "c.crt", "--client-key=c.key"}, vars, io.Discard)
-	want := config{endpoints: "b:2", addr: "0.0.0.0:9", caCert: "ca.crt", clientCert: "c.crt", clientKey: "c.key", token: "tok"}
+	want := config{endpoints: "b:2", addr: "0.0.0.0:9", caCert: "ca.crt", clientCert: "c.crt", clientKey: "c.key", token: "tok", cartTTL: 30 * time.Minute}
 	if err != nil || cfg != want {
 		t.Errorf("flags and environment: %+v, %v; want %+v", cfg, err, want)
 	}
 	if _, err := parseConfig([]string{"--nosuch"}, env(nil), io.Discard); err == nil || !strings.Contains(err.Error(), "--nosuch") {
 		t.Errorf("unknown flag: %v; want it named with two dashes", err)
+	}
+	if err := run([]string{"--cart-ttl", "-1h"}); !errors.As(err, new(usageError)) {
+		t.Errorf("a negative --cart-ttl: %v; want a usage error (exit 2)", err)
 	}
 	if err := run([]string{"--addr"}); !errors.As(err, new(usageError)) {
 		t.Errorf("--addr without a value: %v; want a usage error (exit 2)", err)
@@ -56,7 +61,8 @@ func TestConfig(t *testing.T) {
 		t.Fatalf("--help: %v", err)
 	}
 	for _, line := range []string{"  --endpoints URLs", "env DYNKV_ENDPOINTS,", "  --addr address", "env DYNKV_SHOPPINGCART_ADDR,",
-		"  --ca-cert file", "env DYNKV_CA_CERT,", "  --client-cert file", "  --client-key file", "  --token token", "env DYNKV_TOKEN,"} {
+		"  --ca-cert file", "env DYNKV_CA_CERT,", "  --client-cert file", "  --client-key file", "  --token token", "env DYNKV_TOKEN,",
+		"  --cart-ttl duration", "env DYNKV_SHOPPINGCART_CART_TTL, default 168h0m0s"} {
 		if !strings.Contains(help.String(), line) {
 			t.Errorf("--help lacks %q:\n%s", line, help.String())
 		}

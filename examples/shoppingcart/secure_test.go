@@ -3,6 +3,8 @@ package main
 import (
 	"net/http"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,4 +83,27 @@ func (s *testSecurity) adminClient(t *testing.T) *http.Client {
 		t.Fatal(err)
 	}
 	return &http.Client{Timeout: 5 * time.Second, Transport: rt}
+}
+
+// TestShopWithoutAdminToken: on a secured cluster the shop's write token
+// cannot set the carts bucket's props; the shop says so in its log, goes
+// on with the bucket's props (no TTL: the page says carts do not expire),
+// and keeps carts in the bucket.
+func TestShopWithoutAdminToken(t *testing.T) {
+	t.Parallel()
+	ts := startShopWith(t, newTestSecurity(t, 3))
+	if log := ts.log.String(); !strings.Contains(log, "needs an admin token") || !strings.Contains(log, "level=WARN") {
+		t.Errorf("the shop's log does not warn that it needs an admin token:\n%s", log)
+	}
+	p := ts.open(t, "secured")
+	p.change("add", "mug")
+	if !slices.Equal(p.items(), []string{"mug"}) {
+		t.Errorf("the cart after an add: %v", p.items())
+	}
+	if got, err := localCart(ts, cartKey("secured")); err != nil || !slices.Equal(got, []string{"mug"}) {
+		t.Errorf("n1's copy of the cart in the carts bucket: %v, %v", got, err)
+	}
+	if text := ts.shopExpiry(); text != "Carts do not expire." {
+		t.Errorf("the page says %q about expiry", text)
+	}
 }

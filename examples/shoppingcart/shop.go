@@ -41,8 +41,9 @@ func products() []Product {
 	}
 }
 
-// Shop serves the web shop. Carts live in dynkv under "cart/<id>", as
-// observed-remove sets of product IDs (ORSet).
+// Shop serves the web shop. Carts live in dynkv's bucket carts, each under
+// its ID, as observed-remove sets of product IDs (ORSet); the bucket's
+// default TTL expires the carts nobody changes (prepareCarts).
 //
 // Each browser page is a dynkv client in its own right: it keeps the cart
 // it last saw (the ORSet) and that read's causal context, and a change is
@@ -52,7 +53,8 @@ func products() []Product {
 // every refresh) merges siblings, writes the merged cart back and tells
 // the user what was merged.
 type Shop struct {
-	kv       *client.Client
+	carts    *client.Bucket
+	expiry   cartExpiry
 	log      *slog.Logger
 	page     *template.Template
 	catalog  []Product // what the shop sells, in display order
@@ -62,13 +64,17 @@ type Shop struct {
 	handlers http.Handler
 }
 
-// NewShop returns a shop keeping carts in the cluster kv talks to.
-func NewShop(kv *client.Client, log *slog.Logger) (*Shop, error) {
+// NewShop returns a shop keeping carts in the cluster kv talks to, first
+// giving the carts bucket the default TTL cartTTL if it can (ctx bounds
+// that).
+func NewShop(ctx context.Context, kv *client.Client, log *slog.Logger, cartTTL time.Duration) (*Shop, error) {
 	page, err := template.ParseFS(assets, "assets/index.html")
 	if err != nil {
 		return nil, fmt.Errorf("parse page template: %w", err)
 	}
-	s := &Shop{kv: kv, log: log, page: page, catalog: products(), byID: map[string]Product{}, newTag: randomTag, timeout: 15 * time.Second}
+	s := &Shop{carts: kv.Bucket(cartsBucket), log: log, page: page, catalog: products(), byID: map[string]Product{}, newTag: randomTag,
+		timeout: 15 * time.Second}
+	s.expiry = prepareCarts(ctx, kv, cartTTL, log)
 	for _, p := range s.catalog {
 		s.byID[p.ID] = p
 	}
@@ -110,7 +116,8 @@ func validCartID(id string) bool {
 	return true
 }
 
-func cartKey(id string) string { return "cart/" + id }
+// cartKey is a cart's key in the carts bucket: its ID.
+func cartKey(id string) string { return id }
 
 // step is one dynkv request made for a shop request, and the node that
 // coordinated it.
@@ -180,7 +187,7 @@ func money(cents int) string { return fmt.Sprintf("$%d.%02d", cents/100, cents%1
 // writes the merge back with the read's context.
 func (s *Shop) read(ctx context.Context, cart string, steps []step) (cartView, error) {
 	key := cartKey(cart)
-	res, err := s.kv.Get(ctx, key)
+	res, err := s.carts.Get(ctx, key)
 	steps = append(steps, step{"read", res.Node})
 	if err != nil && !errors.Is(err, client.ErrNotFound) {
 		return cartView{}, err
@@ -210,7 +217,7 @@ func (s *Shop) read(ctx context.Context, cart string, steps []step) (cartView, e
 		return cartView{}, err
 	}
 	var node string
-	cc, err := s.kv.Put(ctx, key, value, res.Context, client.ContentType("application/json"), client.ServedBy(&node))
+	cc, err := s.carts.Put(ctx, key, value, res.Context, client.ContentType("application/json"), client.ServedBy(&node))
 	steps = append(steps, step{"write merged", node})
 	if err != nil {
 		// The merge is still right to show; the next change writes it.
@@ -244,7 +251,8 @@ func (s *Shop) servePage(w http.ResponseWriter, r *http.Request) {
 		Products []Product
 		Prices   map[string]string
 		Initial  any
-	}{Cart: cart, Products: s.catalog, Prices: map[string]string{}}
+		Expiry   string
+	}{Cart: cart, Products: s.catalog, Prices: map[string]string{}, Expiry: s.expiry.text()}
 	for _, p := range s.catalog {
 		data.Prices[p.ID] = money(p.Price)
 	}
@@ -329,7 +337,7 @@ func (s *Shop) serveChange(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), s.timeout)
 	defer cancel()
 	var node string
-	written, err := s.kv.Put(ctx, cartKey(req.Cart), value, cc, client.ContentType("application/json"), client.ServedBy(&node))
+	written, err := s.carts.Put(ctx, cartKey(req.Cart), value, cc, client.ContentType("application/json"), client.ServedBy(&node))
 	steps := []step{{op + " (write)", node}}
 	if err != nil {
 		writeStoreError(w, "save the cart", err)

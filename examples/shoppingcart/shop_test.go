@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,6 +13,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -47,7 +50,30 @@ type testShop struct {
 	endpoints []string
 	kv        *client.Client
 	url       string
-	admin     *http.Client // reaches the nodes' /admin routes
+	admin     *http.Client  // reaches the nodes' /admin routes
+	log       *lockedBuffer // what the shop logged
+	shop      *Shop
+}
+
+// shopExpiry is what the page says about carts' expiry.
+func (ts *testShop) shopExpiry() string { return ts.shop.expiry.text() }
+
+// lockedBuffer is a log destination safe for the shop's goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func startShop(t *testing.T) *testShop { return startShopWith(t, nil) }
@@ -84,10 +110,14 @@ func startShopWith(t *testing.T, sec *testSecurity) *testShop {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ts.kv.Close() })
-	shop, err := NewShop(ts.kv, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ts.log = &lockedBuffer{}
+	ctx, cancel := context.WithTimeout(context.Background(), testDeadline)
+	defer cancel()
+	shop, err := NewShop(ctx, ts.kv, slog.New(slog.NewTextHandler(ts.log, nil)), defaultCartTTL)
 	if err != nil {
 		t.Fatal(err)
 	}
+	ts.shop = shop
 	srv := httptest.NewServer(shop)
 	t.Cleanup(srv.Close)
 	ts.url = srv.URL
@@ -277,5 +307,51 @@ func TestShopUnavailable(t *testing.T) {
 	b, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(b), "quorum_unavailable") {
 		t.Errorf("%d %s", resp.StatusCode, b)
+	}
+}
+
+// TestShopCartsBucket: the shop gives the carts bucket its default TTL,
+// says so on the page, and keeps carts there, each write starting the TTL
+// again.
+func TestShopCartsBucket(t *testing.T) {
+	t.Parallel()
+	ts := startShop(t)
+	ctx, cancel := context.WithTimeout(context.Background(), testDeadline)
+	defer cancel()
+	info, err := ts.kv.BucketProps(ctx, cartsBucket)
+	if err != nil || info.Props.DefaultTTL != defaultCartTTL || info.Version == nil {
+		t.Fatalf("the carts bucket after the shop started: %+v, %v", info, err)
+	}
+	if !strings.Contains(ts.log.String(), "carts bucket ready") {
+		t.Errorf("the shop's log does not say the bucket is ready:\n%s", ts.log)
+	}
+	resp, err := http.Get(ts.url + "/?cart=ttl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), "Carts expire after 7 days of inactivity") {
+		t.Errorf("the page does not say when carts expire:\n%s", body)
+	}
+	p := ts.open(t, "ttl")
+	before := time.Now()
+	p.change("add", "mug")
+	res, err := ts.kv.Bucket(cartsBucket).Get(ctx, cartKey("ttl"))
+	if err != nil || len(res.Siblings) != 1 {
+		t.Fatalf("the cart in the carts bucket: %+v, %v", res, err)
+	}
+	if exp := res.Siblings[0].Expires; exp.Before(before.Add(defaultCartTTL-time.Minute)) || exp.After(time.Now().Add(defaultCartTTL+time.Minute)) {
+		t.Errorf("the cart expires at %v; want 7 days after the write", exp)
+	}
+	if _, err := ts.kv.Get(ctx, cartKey("ttl")); !errors.Is(err, client.ErrNotFound) {
+		t.Errorf("the cart is in the default bucket too: %v", err)
+	}
+	for d, want := range map[time.Duration]string{
+		defaultCartTTL: "7 days", 24 * time.Hour: "1 day", 90 * time.Minute: "90 minutes", 2 * time.Hour: "2 hours", 1500 * time.Millisecond: "1.5s",
+	} {
+		if got := humanDuration(d); got != want {
+			t.Errorf("humanDuration(%v) = %q, want %q", d, got, want)
+		}
 	}
 }

@@ -34,6 +34,17 @@ func TestRequired(t *testing.T) {
 		{"POST", "/kv/a", false, write},
 		{"DELETE", "/kv/a?w=all", false, write},
 		{"PATCH", "/kv/a", false, admin},
+		{"GET", "/buckets/carts/kv/a", false, read},
+		{"PUT", "/buckets/carts/kv/a", false, write},
+		{"DELETE", "/buckets/carts/kv/a/b?w=1", false, write},
+		{"PATCH", "/buckets/carts/kv/a", false, admin},
+		{"GET", "/buckets/carts/kv", false, read},
+		{"PUT", "/buckets/carts/kv", false, admin}, // no key: not a key route
+		{"GET", "/buckets", false, read},
+		{"GET", "/buckets/carts/props", false, read},
+		{"PUT", "/buckets/carts/props", false, admin},
+		{"PUT", "/buckets/carts/propskv/a", false, admin},
+		{"PUT", "/buckets/kv/a", false, admin},       // bucket "kv", route "a"
 		{"GET", "/kv/../cluster/leave", false, read}, // the router serves this as key "../cluster/leave"
 		{"GET", "/buckets/b/kv/a", false, read},
 		{"HEAD", "/buckets/b/kv/a", false, read},
