@@ -6,24 +6,32 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/dynkv/dynkv/bucket"
 	"github.com/dynkv/dynkv/vclock"
 )
 
 // GET /admin/set/{key} and POST /admin/set/{key}: a key's whole state, for
 // backup and restore (docs/API.md). GET answers the quorum-merged sibling
 // set, tombstones and causal context included, in vclock's binary form;
-// POST merges such a set into the key's replicas, by causality, so that a
+// POST merges such a set into the key's replicas (?bucket= names the
+// bucket; default the default one), by causality, so that a
 // restore loses nothing written since the backup and nothing in it.
 
 func (n *Node) serveAdminSet(rc *fasthttp.RequestCtx, method, rawKey string) {
 	if !allow(rc, method, fasthttp.MethodGet, fasthttp.MethodPost) {
 		return
 	}
-	key, apiErr := parseKey(rawKey)
+	client, apiErr := parseKey(rawKey)
 	if apiErr != nil {
 		writeError(rc, apiErr)
 		return
 	}
+	name, apiErr := bucketParam(rc)
+	if apiErr != nil {
+		writeError(rc, apiErr)
+		return
+	}
+	key := bucket.Key(name, client)
 	ctx := context.Background()
 	if method == fasthttp.MethodGet {
 		res, err := n.coord.Get(ctx, key, 0)
