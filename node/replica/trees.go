@@ -186,13 +186,15 @@ func (r *Replica) PlacementChanged() bool {
 	return g != nil && g.placement != r.cfg.Buckets().Placement()
 }
 
-// TreesReady counts the trees of the current generation that are built.
+// TreesReady counts the partitions all of whose trees (of the current
+// generation) are built: those anti-entropy can compare for every bucket
+// (status, "trees_ready" against "replicas").
 func (r *Replica) TreesReady() int {
 	ready, _ := r.treeCounts()
 	return ready
 }
 
-// TreesTracked counts the trees of the current generation, built or not.
+// TreesTracked counts the partitions this replica keeps trees of.
 func (r *Replica) TreesTracked() int {
 	_, tracked := r.treeCounts()
 	return tracked
@@ -203,12 +205,17 @@ func (r *Replica) treeCounts() (ready, tracked int) {
 	if g == nil {
 		return 0, 0
 	}
-	for _, pt := range g.trees {
-		if pt.live.Load() != nil {
+	built := map[int]bool{}
+	for id, pt := range g.trees {
+		ok, seen := built[id.Partition]
+		built[id.Partition] = (ok || !seen) && pt.live.Load() != nil
+	}
+	for _, ok := range built {
+		if ok {
 			ready++
 		}
 	}
-	return ready, len(g.trees)
+	return ready, len(built)
 }
 
 // Tree returns tree (p, n) once built, for an exchange to compare against;
