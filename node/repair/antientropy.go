@@ -187,6 +187,11 @@ func (x *exchange) repairLeaves(ctx context.Context, leaves []int) error {
 	if err != nil {
 		return err
 	}
+	// Only keys of this class by this node's own table are taken: a peer
+	// still classifying by an older placement (a bucket's N just lowered)
+	// must not copy back a key this node's handoff trimmed.
+	table := x.rp.cfg.Buckets()
+	theirs = slices.DeleteFunc(theirs, func(e merkle.Entry) bool { return table.PropsOf(e.Key).N != x.n })
 	onlyMine, onlyTheirs, differ := merkle.DiffEntries(mine, theirs)
 	push := onlyMine
 	isDiffer := map[string]bool{}

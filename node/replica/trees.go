@@ -186,10 +186,14 @@ func (r *Replica) PlacementChanged() bool {
 	return g != nil && g.placement != r.cfg.Buckets().Placement()
 }
 
-// TreesReady counts the partitions all of whose trees (of the current
-// generation) are built: those anti-entropy can compare for every bucket
-// (status, "trees_ready" against "replicas").
+// TreesReady counts the partitions all of whose trees are built under the
+// current bucket placement: those anti-entropy can compare for every bucket
+// (status, "trees_ready" against "replicas"). It is 0 from a placement
+// change until Track starts the new generation.
 func (r *Replica) TreesReady() int {
+	if r.PlacementChanged() {
+		return 0
+	}
 	ready, _ := r.treeCounts()
 	return ready
 }

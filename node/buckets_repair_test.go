@@ -1,0 +1,144 @@
+package node
+
+import (
+	"testing"
+	"time"
+
+	"github.com/dynkv/dynkv/bucket"
+	"github.com/dynkv/dynkv/node/internal/wire"
+	"github.com/dynkv/dynkv/node/membership"
+)
+
+// bucketProps sets props on every node of c, each call at a newer version,
+// as the registry's gossip would leave them.
+type bucketProps struct {
+	c   *LocalCluster
+	reg bucket.Registry
+}
+
+func (b *bucketProps) set(t *testing.T, name string, p bucket.Props) {
+	t.Helper()
+	var err error
+	if b.reg, _, err = b.reg.Set(name, p, "test"); err != nil {
+		t.Fatal(err)
+	}
+	for i := range b.c.Size() {
+		b.c.Node(i).applyBucketRegistry(b.reg)
+	}
+}
+
+// holders lists which of walk's members store key.
+func holders(t *testing.T, c *LocalCluster, walk []string, key []byte) []bool {
+	t.Helper()
+	out := make([]bool, len(walk))
+	for j, id := range walk {
+		s, err := c.Node(indexOf(id)).readLocal(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[j] = !s.IsZero()
+	}
+	return out
+}
+
+// converge runs anti-entropy on every node until a round on every node
+// has no error (peers' trees not yet rebuilt for a new placement answer
+// not_ready) and every tree is built.
+func converge(t *testing.T, c *LocalCluster) {
+	t.Helper()
+	eventually(t, 20*time.Second, "anti-entropy passes without errors on built trees", func() bool {
+		ok := true
+		for i := range c.Size() {
+			if _, err := c.Node(i).AntiEntropyOnce(t.Context()); err != nil {
+				ok = false
+			}
+		}
+		for i := range c.Size() {
+			r := c.Node(i).replica
+			if r.TreesTracked() == 0 || r.TreesReady() != r.TreesTracked() {
+				ok = false
+			}
+		}
+		return ok
+	})
+}
+
+// checkRootsAgree fails unless every member of PreferenceListN(p, n) has
+// tree (p, n) built with one root.
+func checkRootsAgree(t *testing.T, v *membership.View, c *LocalCluster, p, n int) {
+	t.Helper()
+	var root uint64
+	for j, id := range v.Ring.PreferenceListN(p, n) {
+		tr := c.Node(indexOf(id)).replica.Tree(p, n)
+		if tr == nil {
+			t.Fatalf("%s has no tree (%d, %d)", id, p, n)
+		}
+		if j == 0 {
+			root = tr.Root()
+		} else if tr.Root() != root {
+			t.Fatalf("%s's tree (%d, %d) differs from %s's", id, p, n, v.Ring.PreferenceListN(p, n)[0])
+		}
+	}
+}
+
+// A key is replicated on the first N of its partition's walk, N its
+// bucket's: anti-entropy copies an N=2 bucket's key to the rank-1 node but
+// not the rank-2 one, and an N=3 bucket's to both; raising N from 2 to 3
+// adds the third replica by anti-entropy, lowering it from 3 to 2 trims it
+// by handoff; across each placement change the trees are rebuilt and
+// in-sync replicas agree at every root.
+func TestBucketNPlacesReplicas(t *testing.T) {
+	clock := newSimClock(3)
+	c := startSimCluster(t, 3, false, clock, nil)
+	props := &bucketProps{c: c}
+	props.set(t, "two", bucket.Props{N: 2})
+	props.set(t, "three", bucket.Props{N: 3})
+	converge(t, c)
+	v := c.Node(0).cluster.View()
+	two, three := bucket.Key("two", []byte("k")), bucket.Key("three", []byte("k"))
+	p := v.Ring.PartitionOf(two)
+	for i := 0; v.Ring.PartitionOf(three) != p; i++ { // one partition: one walk
+		three = bucket.Key("three", []byte{'k', byte(i)})
+	}
+	walk := v.Ring.Walk(p)
+	owner := c.Node(indexOf(walk[0]))
+	for _, key := range [][]byte{two, three} {
+		if _, err := owner.replica.Mint(wire.WriteRequest{Key: key, Value: []byte("v")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	converge(t, c)
+	if got := holders(t, c, walk, two); !got[0] || !got[1] || got[2] {
+		t.Fatalf("N=2 key held by %v of walk %v, want the first 2", got, walk)
+	}
+	if got := holders(t, c, walk, three); !got[0] || !got[1] || !got[2] {
+		t.Fatalf("N=3 key held by %v of walk %v, want all 3", got, walk)
+	}
+	checkRootsAgree(t, v, c, p, 2)
+	checkRootsAgree(t, v, c, p, 3)
+
+	props.set(t, "two", bucket.Props{N: 3}) // 2 -> 3: anti-entropy fills
+	converge(t, c)
+	if got := holders(t, c, walk, two); !got[2] {
+		t.Fatalf("raised to N=3, the key is held by %v of walk %v", got, walk)
+	}
+	checkRootsAgree(t, v, c, p, 3)
+
+	props.set(t, "three", bucket.Props{N: 2}) // 3 -> 2: handoff trims
+	third := c.Node(indexOf(walk[2]))
+	if moved, err := third.HandoffOnce(t.Context()); err != nil || moved != 1 {
+		t.Fatalf("handoff of the rank-2 node: moved %d, %v", moved, err)
+	}
+	converge(t, c)
+	if got := holders(t, c, walk, three); !got[0] || !got[1] || got[2] {
+		t.Fatalf("lowered to N=2, the key is held by %v of walk %v", got, walk)
+	}
+	if got := holders(t, c, walk, two); !got[2] {
+		t.Fatal("the trim took a key of another bucket")
+	}
+	if moved, err := third.HandoffOnce(t.Context()); err != nil || moved != 0 || len(third.repair.Handoffs()) != 0 {
+		t.Fatalf("a second handoff pass: moved %d, %v, status %v", moved, err, third.repair.Handoffs())
+	}
+	checkRootsAgree(t, v, c, p, 2)
+	checkRootsAgree(t, v, c, p, 3)
+}
