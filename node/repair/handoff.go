@@ -29,7 +29,9 @@ type HandoffStatus struct {
 	From      string   `json:"from"`
 	To        []string `json:"to"`
 	KeysDone  int      `json:"keys_done"`
-	KeysLeft  int      `json:"keys_left"`
+	// KeysLeft counts the partition's keys not yet handed off nor looked
+	// at: a pass that trims a bucket leaves the others' keys in place.
+	KeysLeft int `json:"keys_left"`
 	// KeysQuarantined counts records found undecodable on the way: set
 	// aside instead of sent, so that one bad record cannot stop the
 	// partition's handoff; the other replicas hold the key.
@@ -89,7 +91,7 @@ func (rp *Repair) HandoffOnce(ctx context.Context) (int, error) {
 			continue
 		}
 		h := &partitionHandoff{rp: rp, v: v, table: table, p: p, rank: rank, owners: map[int][]membership.Member{}}
-		h.st = HandoffStatus{Partition: p, From: rp.cfg.Self, KeysLeft: left}
+		h.st = HandoffStatus{Partition: p, From: rp.cfg.Self, To: []string{}, KeysLeft: left}
 		k, err := h.run(ctx)
 		moved += k
 		rp.stats.HandoffKeys.Add(int64(k))
@@ -129,14 +131,14 @@ func (h *partitionHandoff) newOwners(n int) ([]membership.Member, error) {
 		if id == h.rp.cfg.Self {
 			continue
 		}
+		if !slices.Contains(h.st.To, id) {
+			h.st.To = append(h.st.To, id)
+		}
 		m, ok := h.v.Members[id]
 		if !ok || !h.rp.cluster.Usable(m) {
 			return nil, fmt.Errorf("new replica %s is not reachable; will retry", id)
 		}
 		to = append(to, m)
-		if !slices.Contains(h.st.To, id) {
-			h.st.To = append(h.st.To, id)
-		}
 	}
 	if len(to) == 0 {
 		return nil, errors.New("no other replica to hand off to")
@@ -151,13 +153,19 @@ func (h *partitionHandoff) newOwners(n int) ([]membership.Member, error) {
 const handoffPageSize = 256
 
 // run scans the partition page by page, past the keys it leaves in place,
-// and shows its progress in Handoffs once a key had to move.
+// and shows its progress in Handoffs once a key had to move. When the
+// default bucket's keys belong here, only the other buckets' keys are
+// scanned: they all start with a NUL byte, which no default-bucket key
+// does (package bucket).
 func (h *partitionHandoff) run(ctx context.Context) (int, error) {
-	var after []byte
+	var prefix, after []byte
+	if h.rp.holdsRightly(h.rank, h.table.Props(bucket.Default).N) {
+		prefix = []byte{0}
+	}
 	var err error
 	for err == nil {
 		var page []entry
-		page, err = h.rp.scanPage(h.p, after)
+		page, err = h.rp.scanPage(h.p, prefix, after)
 		if err != nil || len(page) == 0 {
 			break
 		}
@@ -186,11 +194,11 @@ type entry struct{ key, value []byte }
 
 var errPageFull = errors.New("page full")
 
-// scanPage reads the keys of partition p after after (from the first when
-// nil), at most a page of them.
-func (rp *Repair) scanPage(p int, after []byte) ([]entry, error) {
+// scanPage reads the keys of partition p that start with prefix, after
+// after (from the first when nil), at most a page of them.
+func (rp *Repair) scanPage(p int, prefix, after []byte) ([]entry, error) {
 	var page []entry
-	err := rp.replica.ScanFrom(p, after, func(key, value []byte) error {
+	err := rp.replica.ScanFrom(p, prefix, after, func(key, value []byte) error {
 		if len(page) == handoffPageSize {
 			return errPageFull
 		}

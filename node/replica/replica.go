@@ -307,10 +307,11 @@ func (r *Replica) Scan(p int, fn func(key, value []byte) error) error {
 	return r.store.Scan(uint16(p), fn)
 }
 
-// ScanFrom is Scan of the keys after after (all of them when nil): a pass
-// that leaves keys in place resumes past them.
-func (r *Replica) ScanFrom(p int, after []byte, fn func(key, value []byte) error) error {
-	return r.store.ScanFrom(uint16(p), nil, after, fn)
+// ScanFrom is Scan of the keys that start with prefix (all when empty)
+// and sort after after (from the first when nil): a pass that leaves keys
+// in place resumes past them.
+func (r *Replica) ScanFrom(p int, prefix, after []byte, fn func(key, value []byte) error) error {
+	return r.store.ScanFrom(uint16(p), prefix, after, fn)
 }
 
 // Size is the store's bytes on disk (LSM tree, value log).
