@@ -142,3 +142,60 @@ func TestBucketNPlacesReplicas(t *testing.T) {
 	checkRootsAgree(t, v, c, p, 2)
 	checkRootsAgree(t, v, c, p, 3)
 }
+
+// A tombstone of an N=2 bucket is reaped once its 2 replicas agree: the
+// rank-2 node, which must not hold the key, is not asked.
+func TestReaperAsksTheBucketsReplicas(t *testing.T) {
+	clock := newSimClock(3)
+	c := startSimCluster(t, 3, false, clock, func(cfg *Config) { cfg.TombstoneGrace = time.Hour })
+	props := &bucketProps{c: c}
+	props.set(t, "two", bucket.Props{N: 2})
+	converge(t, c)
+	v := c.Node(0).cluster.View()
+	key := bucket.Key("two", []byte("gone"))
+	walk := v.Ring.Walk(v.Ring.PartitionOf(key))
+	owner := c.Node(indexOf(walk[0]))
+	if _, err := owner.replica.Mint(wire.WriteRequest{Key: key, Deleted: true}); err != nil {
+		t.Fatal(err)
+	}
+	converge(t, c)
+	if got := holders(t, c, walk, key); !got[0] || !got[1] || got[2] {
+		t.Fatalf("tombstone held by %v of walk %v, want the first 2", got, walk)
+	}
+	clock.advance(2 * time.Hour)
+	if st, err := owner.ReapTombstonesOnce(t.Context()); err != nil || st.Reaped != 1 {
+		t.Fatalf("reaping an N=2 tombstone: %+v %v", st, err)
+	}
+	if got := holders(t, c, walk, key); got[0] || got[1] || got[2] {
+		t.Fatalf("reaped tombstone still held by %v of walk %v", got, walk)
+	}
+}
+
+// Concurrent writes of an lww bucket on different replicas converge by
+// anti-entropy to one sibling, the same on every replica.
+func TestLWWReplicasConvergeByAntiEntropy(t *testing.T) {
+	clock := newSimClock(3)
+	c := startSimCluster(t, 3, false, clock, nil)
+	props := &bucketProps{c: c}
+	props.set(t, "reg", bucket.Props{Conflict: bucket.LWW})
+	converge(t, c)
+	v := c.Node(0).cluster.View()
+	key := bucket.Key("reg", []byte("k"))
+	walk := v.Ring.Walk(v.Ring.PartitionOf(key))
+	for j, id := range walk {
+		clock.advance(time.Millisecond) // distinct stamps: the last wins
+		if _, err := c.Node(indexOf(id)).replica.Mint(wire.WriteRequest{Key: key, Value: []byte{'a' + byte(j)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	converge(t, c)
+	first, _ := c.Node(indexOf(walk[0])).readLocal(key)
+	if len(first.Siblings) != 1 || string(first.Siblings[0].Value) != "c" {
+		t.Fatalf("lww key after anti-entropy: %v, want the one latest value c", first)
+	}
+	for _, id := range walk[1:] {
+		if s, _ := c.Node(indexOf(id)).readLocal(key); !s.Equal(first) {
+			t.Fatalf("%s holds %v, %s holds %v", id, s, walk[0], first)
+		}
+	}
+}
