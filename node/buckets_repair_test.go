@@ -1,12 +1,14 @@
 package node
 
 import (
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/dynkv/dynkv/bucket"
 	"github.com/dynkv/dynkv/node/internal/wire"
 	"github.com/dynkv/dynkv/node/membership"
+	"github.com/dynkv/dynkv/vclock"
 )
 
 // bucketProps sets props on every node of c, each call at a newer version,
@@ -198,4 +200,49 @@ func TestLWWReplicasConvergeByAntiEntropy(t *testing.T) {
 			t.Fatalf("%s holds %v, %s holds %v", id, s, walk[0], first)
 		}
 	}
+}
+
+// A hint redirected past the window goes only to a replica of its key's
+// bucket: for an N=2 bucket, not to the rank-2 node holding it, which
+// keeps it while the key's other replica is unreachable.
+func TestHintRedirectStaysWithinTheBucketsReplicas(t *testing.T) {
+	clock := newSimClock(3)
+	c := startSimCluster(t, 3, false, clock, func(cfg *Config) { cfg.HintWindow = time.Minute })
+	props := &bucketProps{c: c}
+	props.set(t, "two", bucket.Props{N: 2})
+	v := c.Node(0).cluster.View()
+	key := bucket.Key("two", []byte("hinted"))
+	walk := v.Ring.Walk(v.Ring.PartitionOf(key))
+	fallback := c.Node(indexOf(walk[2]))
+	var s vclock.Set
+	s, _ = s.Write("x", vclock.Context{}, vclock.Sibling{Value: []byte("v")})
+	if err := fallback.replica.Hints().Add(walk[1], key, s.Encode()); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range walk[:2] {
+		c.Membership.SetStatus(id, membership.StatusFailed)
+	}
+	eventually(t, 10*time.Second, "the replicas are seen down", func() bool {
+		return !fallback.cluster.UsableID(walk[0]) && !fallback.cluster.UsableID(walk[1])
+	})
+	if got := fallback.cluster.View().Ring.Walk(v.Ring.PartitionOf(key)); !slices.Equal(got, walk) {
+		t.Fatalf("the walk changed to %v", got)
+	}
+	_ = fallback.DeliverHintsOnce(t.Context()) // the target is found down
+	clock.advance(2 * time.Minute)
+	_ = fallback.DeliverHintsOnce(t.Context()) // past the window: redirect
+	if own, _ := fallback.readLocal(key); !own.IsZero() {
+		t.Fatalf("the rank-2 node took an N=2 key's hint as its own data: %v", own)
+	}
+	if st := fallback.replica.Hints().Stats()[walk[1]]; st.Pending != 1 {
+		t.Fatalf("hint for %s: %+v, want it kept", walk[1], st)
+	}
+	for _, id := range walk[:2] {
+		c.Membership.SetStatus(id, membership.StatusAlive)
+	}
+	eventually(t, 10*time.Second, "the hint goes to a replica of the key", func() bool {
+		clock.advance(time.Second) // past any delivery backoff
+		_ = fallback.DeliverHintsOnce(t.Context())
+		return fallback.replica.Hints().Stats()[walk[1]].Pending == 0
+	})
 }
