@@ -23,7 +23,7 @@ func benchQueue(b *testing.B) *Queue {
 	if err != nil {
 		b.Fatal(err)
 	}
-	last := func(_, b []byte) ([]byte, error) { return b, nil }
+	last := func(_, _, b []byte) ([]byte, error) { return b, nil }
 	q, err := Open(ks, Config{Rate: inf}, last, nil)
 	if err != nil {
 		b.Fatal(err)

@@ -60,7 +60,7 @@ func noRedirect(t testing.TB) SendFunc {
 // unionMerge treats a value as a comma-separated set of tokens and returns
 // the sorted union: commutative, associative and idempotent, like the
 // node's causal merge. A token "!bad" makes it fail.
-func unionMerge(a, b []byte) ([]byte, error) {
+func unionMerge(_, a, b []byte) ([]byte, error) {
 	set := tokens(string(a))
 	for _, t := range tokens(string(b)) {
 		set = append(set, t)
@@ -161,7 +161,7 @@ func (r *recorder) send(_ context.Context, target string, key, value []byte) err
 			return err
 		}
 	}
-	m, _ := unionMerge([]byte(r.got[id]), value)
+	m, _ := unionMerge(nil, []byte(r.got[id]), value)
 	r.got[id] = string(m)
 	r.sends[id]++
 	r.order = append(r.order, id)

@@ -37,13 +37,14 @@ type KV interface {
 
 var _ KV = (*store.Keyspace)(nil)
 
-// MergeFunc returns a value that contains both a and b: for the node, the
-// causal merge of two encoded sibling sets. a is the stored hint's value and
-// b the value being added; merge may keep neither. It must be commutative,
+// MergeFunc returns a value that contains both a and b, two hints for key:
+// for the node, the causal merge of two encoded sibling sets (resolved as
+// key's bucket resolves them). a is the stored hint's value and b the value
+// being added; merge may keep neither. It must be commutative,
 // associative and idempotent, so that coalescing in any order, and adding
 // the same write twice, store the same thing. It runs inside the store's
 // per-key critical section: it must be quick and must not call the Queue.
-type MergeFunc func(a, b []byte) ([]byte, error)
+type MergeFunc func(key, a, b []byte) ([]byte, error)
 
 // SendFunc hands value, the coalesced writes for key, to a node and returns
 // nil only once that node has durably merged it. RunOnce takes two: send,
@@ -236,7 +237,7 @@ func (q *Queue) Add(target string, key, value []byte) error {
 			outcome = addReplacedCorrupt
 			return encodeRecord(now, value), nil
 		}
-		merged, err := q.merge(ov, value)
+		merged, err := q.merge(key, ov, value)
 		if err != nil {
 			return nil, fmt.Errorf("merge: %w", err)
 		}

@@ -105,10 +105,11 @@ func (n *Node) ClusterStatus(ctx context.Context) ClusterStatus {
 		Members: make([]MemberStatus, 0, len(v.List)), Handoffs: []HandoffStatus{}, HintsPending: []HintsPending{},
 	}
 	lead, replica := map[string]int{}, map[string]int{}
+	maxN := n.bucketTable().MaxN() // a member replicates p for some bucket
 	for p := range cfg.Partitions {
 		st.Ring.Owners[p] = v.Ring.Owner(p)
 		lead[st.Ring.Owners[p]]++
-		for _, id := range v.Ring.PreferenceList(p) {
+		for _, id := range v.Ring.PreferenceListN(p, maxN) {
 			replica[id]++
 		}
 	}

@@ -29,7 +29,7 @@ func newPartsDescs() partsDescs {
 	return partsDescs{
 		localWrites:     d("dynkv_local_writes_total", "Writes whose dot this node minted."),
 		readRepairs:     d("dynkv_read_repairs_total", "Replicas brought up to date after a read."),
-		treesReady:      d("dynkv_antientropy_trees_ready", "Partitions whose Merkle tree is built."),
+		treesReady:      d("dynkv_antientropy_trees_ready", "Partitions whose Merkle trees (one per bucket N) are all built."),
 		exchanges:       d("dynkv_antientropy_exchanges_total", "Partition exchanges with a peer replica, by result (in_sync, repaired, failed).", "result"),
 		keysRepaired:    d("dynkv_antientropy_keys_repaired_total", "Keys merged here or pushed to a peer by anti-entropy."),
 		aeBytes:         d("dynkv_antientropy_bytes_sent_total", "Request bytes sent by anti-entropy (tree descent and repairs)."),

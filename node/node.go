@@ -115,6 +115,7 @@ func (n *Node) replicaConfig() replica.Config {
 		NodeID: cfg.NodeID, DataDir: cfg.DataDir, Partitions: cfg.Ring.Partitions, SyncWrites: cfg.SyncWrites,
 		MemTableBytes: cfg.MemTableBytes, ValueLogFileBytes: cfg.ValueLogFileBytes, MinFreeBytes: cfg.MinFreeDiskBytes,
 		MaxValueBytes: cfg.MaxValueBytes, MaxSiblings: cfg.MaxSiblings, Clock: cfg.Clock, BootID: cfg.BootID, Logger: n.log,
+		Buckets: n.bucketTable,
 		Hints: hinted.Config{
 			Window:      cfg.HintWindow,
 			Monotonic:   cfg.Time.Now,
@@ -171,7 +172,7 @@ func (n *Node) wire() {
 		Self: cfg.NodeID, Partitions: cfg.Ring.Partitions,
 		HintInterval: cfg.HintInterval, AntiEntropyInterval: cfg.AntiEntropyInterval,
 		AntiEntropyRate: cfg.AntiEntropyRate, TombstoneGrace: cfg.TombstoneGrace,
-		Wall: cfg.Clock, Time: cfg.Time, Logger: n.log,
+		Wall: cfg.Clock, Time: cfg.Time, Logger: n.log, Buckets: n.bucketTable,
 	}, n.replica, n.peers, n.cluster, n.membership)
 }
 

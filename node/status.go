@@ -20,7 +20,8 @@ type NodeStatus struct {
 	Leaving     bool  `json:"leaving"`
 	// Partitions and N are the ring's; Leads counts the partitions this
 	// node is first in the preference list of, Replicas those it
-	// replicates, both in its own view of the ring.
+	// replicates for some bucket (its rank in the walk is below the
+	// highest bucket N), both in its own view of the ring.
 	Partitions int `json:"partitions"`
 	N          int `json:"n"`
 	Leads      int `json:"leads"`
@@ -79,10 +80,16 @@ func (n *Node) Status() NodeStatus {
 		Partitions: cfg.Partitions, N: cfg.N, Hints: map[string]HintStatus{}, Handoffs: n.repair.Handoffs(),
 		ReadRepairs: n.coord.ReadRepairs(),
 	}
-	for _, p := range v.Ring.PartitionsOf(n.cfg.NodeID) {
-		st.Replicas++
-		if v.Ring.Owner(p) == n.cfg.NodeID {
+	// A bucket's replicas are the first N of the walk, its own N: this node
+	// replicates p for some bucket when its rank is below the highest N.
+	maxN := n.bucketTable().MaxN()
+	for p := range cfg.Partitions {
+		switch rank := v.Ring.Rank(p, n.cfg.NodeID); {
+		case rank == 0:
 			st.Leads++
+			st.Replicas++
+		case rank > 0 && rank < maxN:
+			st.Replicas++
 		}
 	}
 	for target, hs := range n.replica.Hints().Stats() {

@@ -39,23 +39,29 @@ func (s *ExchangeStats) Add(o ExchangeStats) {
 	s.HashesCompared += o.HashesCompared
 }
 
-// AntiEntropyOnce compares every partition this node replicates with each
-// of its other usable replicas and repairs the differences. The loop calls
-// it on a timer; tests call it directly to drive time.
+// AntiEntropyOnce compares every tree this node keeps — partition p and
+// class n with Rank(p, self) < n (classes.go) — with each other usable
+// member of PreferenceListN(p, n), and repairs the differences. It first
+// rebuilds the trees if the bucket placement changed. The loop calls it on
+// a timer; tests call it directly to drive time.
 func (rp *Repair) AntiEntropyOnce(ctx context.Context) (ExchangeStats, error) {
 	v := rp.cluster.View()
 	var total ExchangeStats
+	if err := rp.syncPlacement(ctx, v); err != nil {
+		return total, fmt.Errorf("rebuild trees for a new bucket placement: %w", err)
+	}
+	table := rp.cfg.Buckets()
 	var errs []error
-	for _, p := range v.Ring.PartitionsOf(rp.cfg.Self) {
-		for _, id := range v.Ring.PreferenceList(p) {
+	for _, t := range rp.wantedTrees(v, table) {
+		for _, id := range v.Ring.PreferenceListN(t.Partition, t.N) {
 			m, ok := v.Members[id]
 			if id == rp.cfg.Self || !ok || !rp.cluster.Usable(m) {
 				continue
 			}
-			st, err := rp.exchange(ctx, p, m)
+			st, err := rp.exchange(ctx, t.Partition, t.N, wireClass(table, t.N), m)
 			total.Add(st)
 			if err != nil {
-				errs = append(errs, fmt.Errorf("partition %d with %s: %w", p, id, err))
+				errs = append(errs, fmt.Errorf("partition %d, N=%d, with %s: %w", t.Partition, t.N, id, err))
 			}
 			if ctx.Err() != nil {
 				return total, ctx.Err()
@@ -65,10 +71,13 @@ func (rp *Repair) AntiEntropyOnce(ctx context.Context) (ExchangeStats, error) {
 	return total, errors.Join(errs...)
 }
 
-// exchange is one partition's comparison with one peer.
+// exchange is one tree's comparison with one peer: partition p's keys of
+// class n, named wireN on the wire (wireClass).
 type exchange struct {
 	rp    *Repair
 	p     int
+	n     int
+	wireN int
 	peer  membership.Member
 	tree  *merkle.Tree
 	peers *transport.Peers // counting into bytes
@@ -78,12 +87,12 @@ type exchange struct {
 	failures keyFailures
 }
 
-func (rp *Repair) exchange(ctx context.Context, p int, peer membership.Member) (ExchangeStats, error) {
-	tree := rp.replica.Tree(p)
+func (rp *Repair) exchange(ctx context.Context, p, n, wireN int, peer membership.Member) (ExchangeStats, error) {
+	tree := rp.replica.Tree(p, n)
 	if tree == nil {
 		return ExchangeStats{Exchanges: 1}, nil
 	}
-	x := &exchange{rp: rp, p: p, peer: peer, tree: tree, st: ExchangeStats{Exchanges: 1}}
+	x := &exchange{rp: rp, p: p, n: n, wireN: wireN, peer: peer, tree: tree, st: ExchangeStats{Exchanges: 1}}
 	x.peers = rp.peers.Counting(&x.bytes)
 	repaired, err := x.run(ctx)
 	x.st.BytesSent, x.st.BytesReceived = x.bytes.Sent, x.bytes.Received
@@ -112,7 +121,7 @@ func (rp *Repair) exchange(ctx context.Context, p int, peer membership.Member) (
 // repairs the keys of the leaves that differ. It reports whether there
 // was anything to repair.
 func (x *exchange) run(ctx context.Context) (bool, error) {
-	root, err := x.peers.TreeChildren(ctx, x.peer, wire.TreeRequest{Partition: x.p})
+	root, err := x.peers.TreeChildren(ctx, x.peer, wire.TreeRequest{Partition: x.p, N: x.wireN})
 	if err != nil {
 		return false, err
 	}
@@ -140,7 +149,7 @@ func (x *exchange) differingLeaves(ctx context.Context) ([]int, error) {
 	cfg := x.tree.Config()
 	frontier := []int{0}
 	for level := 0; level < cfg.Depth && len(frontier) > 0; level++ {
-		theirs, err := x.peers.TreeChildren(ctx, x.peer, wire.TreeRequest{Partition: x.p, Level: level, Indexes: frontier})
+		theirs, err := x.peers.TreeChildren(ctx, x.peer, wire.TreeRequest{Partition: x.p, Level: level, Indexes: frontier, N: x.wireN})
 		if err != nil {
 			return nil, err
 		}
@@ -170,14 +179,19 @@ func (x *exchange) differingLeaves(ctx context.Context) ([]int, error) {
 // peer lacks anything; only then is the merged state pushed back. A key
 // that fails is counted and skipped (keyfailures.go).
 func (x *exchange) repairLeaves(ctx context.Context, leaves []int) error {
-	theirs, err := x.peers.TreeEntries(ctx, x.peer, wire.TreeRequest{Partition: x.p, Indexes: leaves})
+	theirs, err := x.peers.TreeEntries(ctx, x.peer, wire.TreeRequest{Partition: x.p, Indexes: leaves, N: x.wireN})
 	if err != nil {
 		return err
 	}
-	mine, err := x.rp.replica.LeafEntries(x.p, leaves)
+	mine, err := x.rp.replica.LeafEntries(x.p, x.n, leaves)
 	if err != nil {
 		return err
 	}
+	// Only keys of this class by this node's own table are taken: a peer
+	// still classifying by an older placement (a bucket's N just lowered)
+	// must not copy back a key this node's handoff trimmed.
+	table := x.rp.cfg.Buckets()
+	theirs = slices.DeleteFunc(theirs, func(e merkle.Entry) bool { return table.PropsOf(e.Key).N != x.n })
 	onlyMine, onlyTheirs, differ := merkle.DiffEntries(mine, theirs)
 	push := onlyMine
 	isDiffer := map[string]bool{}

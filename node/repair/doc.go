@@ -1,6 +1,6 @@
 // Package repair is everything that brings replicas back into agreement
 // without a client asking: Merkle-tree anti-entropy between the replicas
-// of a partition, hint delivery (and redirection once a target has been
+// of a partition and bucket N, hint delivery (and redirection once a target has been
 // down past the hint window), ownership handoff after a join or a leave,
 // tombstone reaping, and the loops that drive them on the node's clock.
 //
@@ -14,6 +14,11 @@
 //     its target (or, past the window, another replica) merged it; a
 //     tombstone only once every replica holds the very same state and the
 //     grace period has passed (docs/GUARANTEES.md, G2 and G6).
+//   - A key's replicas are the first N members of its partition's walk, N
+//     its bucket's (classes.go): anti-entropy compares tree (p, n) only
+//     between members of PreferenceListN(p, n) and takes only keys of
+//     class n by its own table; handoff hands on every key held beyond it
+//     (a lowered N trims); the reaper asks exactly those N replicas.
 //   - Every pass is idempotent and resumable: it finds its work by
 //     scanning, so a crash of either side only repeats merges.
 //   - Loops take their tickers and timers from the configured clock, so

@@ -7,13 +7,16 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/dynkv/dynkv/bucket"
 	"github.com/dynkv/dynkv/node/internal/wire"
 	"github.com/dynkv/dynkv/node/membership"
 )
 
 // Ownership handoff: when the ring changes (a join, a leave), a node may
-// hold keys of partitions it no longer replicates. It pushes each such key
-// to the partition's current replicas and deletes its copy only after every
+// hold keys of partitions it no longer replicates; when a bucket's N is
+// lowered, it may hold keys of a bucket it no longer replicates (its rank
+// in the partition's walk is not below the bucket's N). It pushes each
+// such key to its current replicas and deletes its copy only after every
 // one of them acknowledged, and only if the copy did not change meanwhile.
 // A pass finds the work by scanning, so it resumes by itself after a crash
 // of either side: merges are idempotent and nothing is deleted early. New
@@ -26,7 +29,9 @@ type HandoffStatus struct {
 	From      string   `json:"from"`
 	To        []string `json:"to"`
 	KeysDone  int      `json:"keys_done"`
-	KeysLeft  int      `json:"keys_left"`
+	// KeysLeft counts the partition's keys not yet handed off nor looked
+	// at: a pass that trims a bucket leaves the others' keys in place.
+	KeysLeft int `json:"keys_left"`
 	// KeysQuarantined counts records found undecodable on the way: set
 	// aside instead of sent, so that one bad record cannot stop the
 	// partition's handoff; the other replicas hold the key.
@@ -66,22 +71,28 @@ func (rp *Repair) Handoffs() []HandoffStatus {
 	return out
 }
 
-// HandoffOnce hands off every partition this node holds keys of but no
-// longer replicates (every partition, while leaving). It returns how many
-// keys moved. The anti-entropy loop calls it; tests call it directly.
+// HandoffOnce hands off every key this node holds but must not: those of
+// partitions it no longer replicates (every key, while leaving), and those
+// of buckets whose N is at most its rank in the key's partition walk
+// (classes.go). It returns how many keys moved. The anti-entropy loop calls
+// it; tests call it directly.
 func (rp *Repair) HandoffOnce(ctx context.Context) (int, error) {
 	v := rp.cluster.View()
+	table := rp.cfg.Buckets()
 	moved := 0
 	var errs []error
 	for p := range rp.cfg.Partitions {
-		if v.Ring.IsReplica(p, rp.cfg.Self) && !rp.leaving.Load() {
-			continue
+		rank := v.Ring.Rank(p, rp.cfg.Self)
+		if rp.holdsRightly(rank, table.Classes()[0]) {
+			continue // every bucket's keys belong here
 		}
 		left, err := rp.replica.Count(p)
 		if err != nil || left == 0 {
 			continue
 		}
-		k, err := rp.handoffPartition(ctx, v, p, left)
+		h := &partitionHandoff{rp: rp, v: v, table: table, p: p, rank: rank, owners: map[int][]membership.Member{}}
+		h.st = HandoffStatus{Partition: p, From: rp.cfg.Self, To: []string{}, KeysLeft: left}
+		k, err := h.run(ctx)
 		moved += k
 		rp.stats.HandoffKeys.Add(int64(k))
 		if err != nil {
@@ -94,16 +105,37 @@ func (rp *Repair) HandoffOnce(ctx context.Context) (int, error) {
 	return moved, errors.Join(errs...)
 }
 
-// newOwners are partition p's replicas other than this node, all of which
-// must be reachable: a key is forgotten here only once every one has it.
-func (rp *Repair) newOwners(v *membership.View, p int) ([]membership.Member, error) {
+// partitionHandoff is one pass over one partition's keys.
+type partitionHandoff struct {
+	rp    *Repair
+	v     *membership.View
+	table *bucket.Table
+	p     int
+	rank  int // this node's in the partition's walk; -1 if not in it
+	// owners are the other replicas of the partition per class, found when
+	// the first key of the class is handed off.
+	owners map[int][]membership.Member
+	st     HandoffStatus
+	shown  bool // st is in rp.handoffs: some key had to move
+}
+
+// newOwners are the replicas of partition p's keys of class n other than
+// this node, all of which must be reachable: a key is forgotten here only
+// once every one has it.
+func (h *partitionHandoff) newOwners(n int) ([]membership.Member, error) {
+	if to, ok := h.owners[n]; ok {
+		return to, nil
+	}
 	var to []membership.Member
-	for _, id := range v.Ring.PreferenceList(p) {
-		if id == rp.cfg.Self {
+	for _, id := range h.v.Ring.PreferenceListN(h.p, n) {
+		if id == h.rp.cfg.Self {
 			continue
 		}
-		m, ok := v.Members[id]
-		if !ok || !rp.cluster.Usable(m) {
+		if !slices.Contains(h.st.To, id) {
+			h.st.To = append(h.st.To, id)
+		}
+		m, ok := h.v.Members[id]
+		if !ok || !h.rp.cluster.Usable(m) {
 			return nil, fmt.Errorf("new replica %s is not reachable; will retry", id)
 		}
 		to = append(to, m)
@@ -111,6 +143,7 @@ func (rp *Repair) newOwners(v *membership.View, p int) ([]membership.Member, err
 	if len(to) == 0 {
 		return nil, errors.New("no other replica to hand off to")
 	}
+	h.owners[n] = to
 	return to, nil
 }
 
@@ -119,47 +152,53 @@ func (rp *Repair) newOwners(v *membership.View, p int) ([]membership.Member, err
 // long as the sends take.
 const handoffPageSize = 256
 
-func (rp *Repair) handoffPartition(ctx context.Context, v *membership.View, p, left int) (int, error) {
-	to, err := rp.newOwners(v, p)
-	if err != nil {
-		return 0, err
+// run scans the partition page by page, past the keys it leaves in place,
+// and shows its progress in Handoffs once a key had to move. When the
+// default bucket's keys belong here, only the other buckets' keys are
+// scanned: they all start with a NUL byte, which no default-bucket key
+// does (package bucket).
+func (h *partitionHandoff) run(ctx context.Context) (int, error) {
+	var prefix, after []byte
+	if h.rp.holdsRightly(h.rank, h.table.Props(bucket.Default).N) {
+		prefix = []byte{0}
 	}
-	st := HandoffStatus{Partition: p, From: rp.cfg.Self, KeysLeft: left}
-	for _, m := range to {
-		st.To = append(st.To, m.ID)
-	}
-	rp.handoffs.set(st)
+	var err error
 	for err == nil {
 		var page []entry
-		page, err = rp.scanPage(p)
+		page, err = h.rp.scanPage(h.p, prefix, after)
 		if err != nil || len(page) == 0 {
 			break
 		}
-		err = rp.handOffPage(ctx, page, to, &st)
-		rp.handoffs.set(st)
+		after = page[len(page)-1].key
+		err = h.handOffPage(ctx, page)
+		if h.shown {
+			h.rp.handoffs.set(h.st)
+		}
 		if err == nil {
 			err = ctx.Err()
 		}
 	}
 	if err != nil {
-		st.Error = err.Error()
-		rp.handoffs.set(st)
-		return st.KeysDone, err
+		h.st.Error = err.Error()
+		h.rp.handoffs.set(h.st)
+		return h.st.KeysDone, err
 	}
-	rp.handoffs.done(p)
-	rp.log.Info("partition handed off", "partition", p, "to", st.To, "keys", st.KeysDone)
-	return st.KeysDone, nil
+	h.rp.handoffs.done(h.p)
+	if h.st.KeysDone > 0 {
+		h.rp.log.Info("partition handed off", "partition", h.p, "to", h.st.To, "keys", h.st.KeysDone)
+	}
+	return h.st.KeysDone, nil
 }
 
 type entry struct{ key, value []byte }
 
 var errPageFull = errors.New("page full")
 
-// scanPage reads the first keys still held of partition p: each page
-// handed off is forgotten, so the next scan starts where this one ended.
-func (rp *Repair) scanPage(p int) ([]entry, error) {
+// scanPage reads the keys of partition p that start with prefix, after
+// after (from the first when nil), at most a page of them.
+func (rp *Repair) scanPage(p int, prefix, after []byte) ([]entry, error) {
 	var page []entry
-	err := rp.replica.Scan(p, func(key, value []byte) error {
+	err := rp.replica.ScanFrom(p, prefix, after, func(key, value []byte) error {
 		if len(page) == handoffPageSize {
 			return errPageFull
 		}
@@ -172,18 +211,33 @@ func (rp *Repair) scanPage(p int) ([]entry, error) {
 	return page, nil
 }
 
-// handOffPage merges every key of page into every new owner, then forgets
-// it here unless it changed meanwhile.
-func (rp *Repair) handOffPage(ctx context.Context, page []entry, to []membership.Member, st *HandoffStatus) error {
+// handOffPage merges every key of page this node must not hold into every
+// replica of its class, then forgets it here unless it changed meanwhile
+// (the next pass sends it again).
+func (h *partitionHandoff) handOffPage(ctx context.Context, page []entry) error {
+	rp := h.rp
 	for _, e := range page {
+		n := h.table.PropsOf(e.key).N
+		if rp.holdsRightly(h.rank, n) {
+			h.st.KeysLeft--
+			continue
+		}
+		if !h.shown {
+			h.shown = true
+			rp.handoffs.set(h.st)
+		}
 		corrupt, err := rp.replica.SetAsideIfCorrupt(e.key, e.value)
 		if err != nil {
 			return err
 		}
 		if corrupt {
-			st.KeysQuarantined++
-			st.KeysLeft--
+			h.st.KeysQuarantined++
+			h.st.KeysLeft--
 			continue
+		}
+		to, err := h.newOwners(n)
+		if err != nil {
+			return err
 		}
 		body := wire.EncodeMerge(e.key, e.value)
 		for _, m := range to {
@@ -194,8 +248,8 @@ func (rp *Repair) handOffPage(ctx context.Context, page []entry, to []membership
 		if err := rp.replica.ForgetIfUnchanged(e.key, e.value); err != nil {
 			return err
 		}
-		st.KeysDone++
-		st.KeysLeft--
+		h.st.KeysDone++
+		h.st.KeysLeft--
 	}
 	return nil
 }

@@ -35,15 +35,16 @@ func (rp *Repair) sendHint(ctx context.Context, target string, key, value []byte
 }
 
 // sendToOtherReplica merges a hint into the first reachable replica of its
-// key other than the target: what hint expiry means here. Dropping a hint
+// key (of the first N of the walk, N its bucket's) other than the target: what hint expiry means here. Dropping a hint
 // is only safe if a replica holds what it carries, and with W met by
 // fallbacks alone none may; from the other replica, anti-entropy brings the
 // target up to date when it returns.
 func (rp *Repair) sendToOtherReplica(ctx context.Context, target string, key, value []byte) error {
 	v := rp.cluster.View()
 	body := wire.EncodeMerge(key, value)
+	n := rp.cfg.Buckets().PropsOf(key).N
 	var errs []error
-	for _, id := range v.Ring.PreferenceList(v.Ring.PartitionOf(key)) {
+	for _, id := range v.Ring.PreferenceListN(v.Ring.PartitionOf(key), n) {
 		m, ok := v.Members[id]
 		if id == target || !ok || !rp.cluster.Usable(m) {
 			continue

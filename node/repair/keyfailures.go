@@ -56,6 +56,6 @@ func (x *exchange) reportKeyFailures() {
 		return
 	}
 	x.rp.log.Warn("anti-entropy could not repair some keys; it repaired the rest of the partition and retries them next pass",
-		"partition", x.p, "peer", x.peer.ID, "key_failures", f.n,
+		"partition", x.p, "n", x.n, "peer", x.peer.ID, "key_failures", f.n,
 		"first_key", fmt.Sprintf("%q", f.firstKey), "first_err", f.firstErr)
 }

@@ -30,15 +30,17 @@ type ReapStats struct {
 }
 
 // ReapTombstonesOnce reaps the tombstones of every partition this node owns
-// (is first in the preference list of). The anti-entropy loop calls it after
-// each pass; tests call it directly.
+// (is first in the walk of, so a replica of every bucket's keys). The
+// replicas that must agree on a key are the first N of the walk, N its
+// bucket's. The anti-entropy loop calls it after each pass; tests call it
+// directly.
 func (rp *Repair) ReapTombstonesOnce(ctx context.Context) (ReapStats, error) {
 	var st ReapStats
 	v := rp.cluster.View()
 	now := rp.cfg.Wall()
-	for _, p := range v.Ring.PartitionsOf(rp.cfg.Self) {
-		pref := v.Ring.PreferenceList(p)
-		if len(pref) == 0 || pref[0] != rp.cfg.Self {
+	table := rp.cfg.Buckets()
+	for p := range rp.cfg.Partitions {
+		if v.Ring.Rank(p, rp.cfg.Self) != 0 {
 			continue
 		}
 		var candidates [][]byte
@@ -60,7 +62,7 @@ func (rp *Repair) ReapTombstonesOnce(ctx context.Context) (ReapStats, error) {
 				return st, ctx.Err()
 			}
 			st.Candidates++
-			ok, err := rp.reap(ctx, key, pref)
+			ok, err := rp.reap(ctx, key, v.Ring.PreferenceListN(p, table.PropsOf(key).N))
 			if err != nil {
 				rp.log.Debug("tombstone not reaped", "key", key, "err", err)
 				continue

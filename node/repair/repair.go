@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/dynkv/dynkv/bucket"
 	"github.com/dynkv/dynkv/node/clock"
 	"github.com/dynkv/dynkv/node/membership"
 	"github.com/dynkv/dynkv/node/replica"
@@ -33,6 +34,10 @@ type Config struct {
 	Wall   func() time.Time
 	Time   clock.Clock
 	Logger *slog.Logger
+	// Buckets returns the node's current bucket table, read once per pass:
+	// a key's replicas are the first N of its partition's walk, N its
+	// bucket's (classes.go). It must not be nil nor return nil.
+	Buckets func() *bucket.Table
 }
 
 // Announcer is what a leave needs of membership: to tell every member, and
@@ -142,6 +147,7 @@ func (rp *Repair) hintLoop(ctx context.Context) {
 			return
 		case <-t.C():
 		}
+		rp.followPlacement()
 		if err := rp.DeliverHintsOnce(ctx); err != nil && ctx.Err() == nil {
 			rp.log.Debug("hint delivery pass incomplete", "err", err)
 		}
@@ -172,10 +178,11 @@ func (rp *Repair) antiEntropyLoop(ctx context.Context) {
 	}
 }
 
-// SyncTrees follows a ring change: partitions this node now replicates get
-// a tree built in the background, the others are forgotten.
+// SyncTrees follows a ring change: the trees this node now keeps (one per
+// partition and class it replicates, classes.go) get built in the
+// background, the others are forgotten.
 func (rp *Repair) SyncTrees(v *membership.View) {
-	build, err := rp.replica.Track(v.Ring.PartitionsOf(rp.cfg.Self))
+	build, err := rp.replica.Track(rp.wantedTrees(v, rp.cfg.Buckets()))
 	if err != nil {
 		rp.log.Error("cannot track partitions for anti-entropy", "err", err)
 		return

@@ -1,8 +1,10 @@
 // Package replica is a node's own copy of its keys: the only writer of the
 // store. It applies writes (minting their dots), merges, hints kept as a
-// fallback, reaps and hand-off deletions, keeps every partition's Merkle
-// tree current under that partition's lock, and answers peers' internode
-// requests by decoding them and applying them here.
+// fallback, reaps and hand-off deletions, keeps a Merkle tree per
+// partition and class (the buckets of one N) current under that
+// partition's lock, and answers peers' internode requests by decoding them
+// and applying them here. Each operation takes its key's bucket props from
+// the bucket table (Config.Buckets): caps, conflict mode, tree class.
 //
 // # Invariants
 //
@@ -13,9 +15,17 @@
 //     installs the tree it builds and opens its scan's snapshot, then scans
 //     with writes going on, each applying its delta to the tree being
 //     built too: every write is either in the build's snapshot or a delta
-//     to the new tree, never both, never neither (trees_build.go).
-//   - A refused write (sibling cap, value too large, malformed) stores
-//     nothing: the checks run before the store is touched or inside the
+//     to the new tree, never both, never neither (trees_build.go). A key is
+//     in the tree of its bucket's N only; when the bucket placement changes
+//     every tree is rebuilt in a new generation, and writers look their
+//     tree up under the partition's lock, so the rule holds across the
+//     change (trees.go).
+//   - A key of an lww bucket is stored only as a resolved set (one winner,
+//     vclock.Set.LastWriterWins), in the store and in the hint queue, and
+//     a write there supersedes everything the replica holds; the client's
+//     own context is still checked (buckets.go).
+//   - A refused write (its bucket's sibling cap, value too large,
+//     malformed) stores nothing: the checks run before the store is touched or inside the
 //     read-modify-write before it returns a value.
 //   - A dot is never minted twice for different values: the actor names
 //     an incarnation that changes whenever a shutdown that was not clean
@@ -30,7 +40,6 @@
 //   - A draining replica refuses every request with shutting_down, to
 //     peers and to its own coordinator alike.
 //
-// It knows nothing of quorums, membership or transports: which keys it
-// replicates is told to it (Track), and its answers are what any caller
-// gets.
+// It knows nothing of quorums, membership or transports: which trees it
+// keeps is told to it (Track), and its answers are what any caller gets.
 package replica

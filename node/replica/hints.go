@@ -13,20 +13,6 @@ import (
 // queue, never in its own data; hint delivery (package repair) carries it
 // on.
 
-// mergeEncodedSets is the hint queue's merge: hints for one key and target
-// coalesce into their causal merge.
-func mergeEncodedSets(a, b []byte) ([]byte, error) {
-	x, err := vclock.DecodeSet(a)
-	if err != nil {
-		return nil, fmt.Errorf("decode hint: %w", err)
-	}
-	y, err := vclock.DecodeSet(b)
-	if err != nil {
-		return nil, fmt.Errorf("decode hint: %w", err)
-	}
-	return x.Merge(y).Encode(), nil
-}
-
 func (r *Replica) readHint(target string, key []byte) (vclock.Set, error) {
 	b, ok, err := r.hints.Get(target, key)
 	if err != nil || !ok {
@@ -64,7 +50,8 @@ func (r *Replica) handleHinted(op wire.Op, body []byte) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := r.hints.Add(target, req.Key, req.Set.Encode()); err != nil {
+		in := resolve(req.Set, r.propsOf(req.Key))
+		if err := r.hints.Add(target, req.Key, in.Encode()); err != nil {
 			return nil, fmt.Errorf("store hint for %s: %w", target, refuseFull(err))
 		}
 		return nil, nil
@@ -81,7 +68,8 @@ func (r *Replica) handleHinted(op wire.Op, body []byte) ([]byte, error) {
 // hintWrite mints a client write's dot as a fallback (no replica of the
 // key answered) and keeps the result as a hint.
 func (r *Replica) hintWrite(target string, req wire.WriteRequest) ([]byte, error) {
-	if err := r.checkValue(req.Value); err != nil {
+	props := r.propsOf(req.Key)
+	if err := checkValue(req.Value, props); err != nil {
 		return nil, err
 	}
 	if err := checkPlausible(req.Context); err != nil {
@@ -96,8 +84,9 @@ func (r *Replica) hintWrite(target string, req wire.WriteRequest) ([]byte, error
 		return nil, err
 	}
 	nowMs := r.cfg.Clock().UnixMilli()
-	next := cur.WithoutExpired(nowMs).WriteAt(dot, req.Context, sibling(req, nowMs))
-	if err := r.checkSiblings(next); err != nil {
+	cur = cur.WithoutExpired(nowMs)
+	next := resolve(cur.WriteAt(dot, lwwContext(req.Context, cur, props), sibling(req, nowMs)), props)
+	if err := checkSiblings(next, props); err != nil {
 		return nil, err
 	}
 	if err := r.hints.Add(target, req.Key, next.Encode()); err != nil {

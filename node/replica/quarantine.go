@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sync/atomic"
 
+	"github.com/dynkv/dynkv/bucket"
 	"github.com/dynkv/dynkv/node/internal/wire"
 	"github.com/dynkv/dynkv/store"
 	"github.com/dynkv/dynkv/vclock"
@@ -204,8 +205,9 @@ func (r *Replica) quarantineRecord(key []byte, bad *corruptRecord) error {
 // mintInto mints a client write into cur, the key's stored state, with
 // this replica's actor for the key's partition (epochs.go), or with its
 // fallback actor while the key is quarantined (see above). The context is
-// checked first (claims.go). It runs inside the key's update.
-func (r *Replica) mintInto(req wire.WriteRequest, cur vclock.Set, exists bool) (vclock.Set, vclock.Dot, error) {
+// checked first (claims.go); in an lww bucket the write then supersedes
+// all of cur (lwwContext). It runs inside the key's update.
+func (r *Replica) mintInto(req wire.WriteRequest, cur vclock.Set, exists bool, props bucket.Props) (vclock.Set, vclock.Dot, error) {
 	marked, err := r.quarantine.marked(req.Key)
 	if err != nil {
 		return vclock.Set{}, vclock.Dot{}, err
@@ -219,8 +221,8 @@ func (r *Replica) mintInto(req wire.WriteRequest, cur vclock.Set, exists bool) (
 		if err := checkMintContext(req.Context, actor, cur, exists); err != nil {
 			return vclock.Set{}, vclock.Dot{}, err
 		}
-		next, dot := cur.Write(actor, req.Context, sibling(req, nowMs))
-		return next, dot, nil
+		next, dot := cur.Write(actor, lwwContext(req.Context, cur, props), sibling(req, nowMs))
+		return resolve(next, props), dot, nil
 	}
 	if err := checkPlausible(req.Context); err != nil {
 		return vclock.Set{}, vclock.Dot{}, err
@@ -229,5 +231,6 @@ func (r *Replica) mintInto(req wire.WriteRequest, cur vclock.Set, exists bool) (
 	if err != nil {
 		return vclock.Set{}, vclock.Dot{}, err
 	}
-	return cur.WriteAt(dot, req.Context, sibling(req, nowMs)), dot, nil
+	next := cur.WriteAt(dot, lwwContext(req.Context, cur, props), sibling(req, nowMs))
+	return resolve(next, props), dot, nil
 }

@@ -47,10 +47,10 @@ func TestCorruptRecordIsQuarantined(t *testing.T) {
 	r := openTestReplica(t, t.TempDir())
 	defer r.Close()
 	key, other := []byte("k"), []byte("l")
-	if _, err := r.Track([]int{int(r.partition(key)), int(r.partition(other))}); err != nil {
+	if _, err := r.Track(ids(int(r.partition(key)), int(r.partition(other)))); err != nil {
 		t.Fatal(err)
 	}
-	r.BuildTrees(context.Background(), []int{int(r.partition(key)), int(r.partition(other))})
+	r.BuildTrees(context.Background(), ids(int(r.partition(key)), int(r.partition(other))))
 	if _, err := r.Mint(wire.WriteRequest{Key: key, Value: []byte("v1")}); err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +147,7 @@ func checkTreeMatchesStore(t *testing.T, r *Replica, p int) {
 	if err := r.Scan(p, func(key, value []byte) error { rebuilt.Update(key, nil, value); return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if tr := r.Tree(p); tr == nil || tr.Root() != rebuilt.Root() {
+	if tr := r.Tree(p, testN); tr == nil || tr.Root() != rebuilt.Root() {
 		t.Fatal("the tree kept by writes differs from a rebuild")
 	}
 }

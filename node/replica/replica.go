@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/dynkv/dynkv/bucket"
 	"github.com/dynkv/dynkv/hinted"
 	"github.com/dynkv/dynkv/merkle"
 	"github.com/dynkv/dynkv/node/internal/wire"
@@ -27,9 +28,14 @@ type Config struct {
 	// MinFreeBytes is the store's free-space floor (0: its default;
 	// negative: none); below it writes are refused (disk.go).
 	MinFreeBytes int64
-	// MaxValueBytes and MaxSiblings bound what a write may store.
+	// MaxValueBytes and MaxSiblings bound what a write may store; a
+	// bucket's own caps (Buckets) are at most these.
 	MaxValueBytes int
 	MaxSiblings   int
+	// Buckets returns the node's current bucket table, called once per
+	// operation: a key's caps, conflict mode and N (its tree class) are
+	// its bucket's (buckets.go). It must not be nil nor return nil.
+	Buckets func() *bucket.Table
 	// Clock is the wall clock that stamps siblings' Modified times.
 	Clock func() time.Time
 	// BootID identifies the operating system's boot (nil: OSBootID); a new
@@ -60,6 +66,9 @@ type Replica struct {
 // Open opens the data directory, checks it against cfg and chooses this
 // run's actor. It must run before anything is served.
 func Open(cfg Config) (*Replica, error) {
+	if cfg.Buckets == nil {
+		return nil, errors.New("replica: Config.Buckets is nil")
+	}
 	s, hintKV, err := openStore(store.Options{
 		Dir: cfg.DataDir, SyncWrites: cfg.SyncWrites, Logger: cfg.Logger,
 		MemTableSize: cfg.MemTableBytes, ValueLogFileSize: cfg.ValueLogFileBytes,
@@ -68,7 +77,7 @@ func Open(cfg Config) (*Replica, error) {
 	if err != nil {
 		return nil, explainOpen(fmt.Errorf("open store: %w", err), cfg.DataDir)
 	}
-	r := &Replica{cfg: cfg, log: cfg.Logger, store: s, trees: newPartitions(merkle.DefaultConfig())}
+	r := &Replica{cfg: cfg, log: cfg.Logger, store: s, trees: newPartitions(merkle.DefaultConfig(), cfg.Partitions)}
 	fail := func(err error) (*Replica, error) {
 		s.Close()
 		return nil, err
@@ -81,7 +90,7 @@ func Open(cfg Config) (*Replica, error) {
 	if r.actor, err = loadIdentity(s, cfg.NodeID, cfg.Partitions, run); err != nil {
 		return fail(fmt.Errorf("data directory %s: %w", cfg.DataDir, err))
 	}
-	if r.hints, err = hinted.Open(hintKV, cfg.Hints, mergeEncodedSets, cfg.Clock); err != nil {
+	if r.hints, err = hinted.Open(hintKV, cfg.Hints, r.mergeHints, cfg.Clock); err != nil {
 		return fail(fmt.Errorf("open hints: %w", err))
 	}
 	if r.fallback, err = newFallbackMinter(r.actor, 100_000); err != nil {
@@ -154,7 +163,7 @@ func (r *Replica) updateOnce(key []byte, fn func(old []byte, exists bool) ([]byt
 	p := r.partition(key)
 	var before, after []byte
 	changed := false
-	done := r.trees.lockForWrite(int(p))
+	done := r.trees.lockForWrite(int(p), key)
 	err := r.store.Update(p, key, func(old []byte, exists bool) ([]byte, error) {
 		next, err := fn(old, exists)
 		if err != nil {
@@ -173,7 +182,8 @@ func (r *Replica) updateOnce(key []byte, fn func(old []byte, exists bool) ([]byt
 // Mint checks a client write, mints its dot, applies it and returns the
 // new state. Nothing is stored when the write is refused.
 func (r *Replica) Mint(req wire.WriteRequest) (wire.WriteResponse, error) {
-	if err := r.checkValue(req.Value); err != nil {
+	props := r.propsOf(req.Key)
+	if err := checkValue(req.Value, props); err != nil {
 		return wire.WriteResponse{}, err
 	}
 	var out wire.WriteResponse
@@ -182,11 +192,11 @@ func (r *Replica) Mint(req wire.WriteRequest) (wire.WriteResponse, error) {
 		if err != nil {
 			return nil, err
 		}
-		next, dot, err := r.mintInto(req, cur, exists)
+		next, dot, err := r.mintInto(req, cur, exists, props)
 		if err != nil {
 			return nil, err
 		}
-		if err := r.checkSiblings(next); err != nil {
+		if err := checkSiblings(next, props); err != nil {
 			return nil, err
 		}
 		out = wire.WriteResponse{Dot: dot, Set: next}
@@ -209,18 +219,21 @@ func sibling(req wire.WriteRequest, nowMs int64) vclock.Sibling {
 	return sib
 }
 
-func (r *Replica) checkValue(v []byte) error {
-	if len(v) > r.cfg.MaxValueBytes {
-		return &wire.RemoteError{Code: wire.CodeValueTooLarge, Message: fmt.Sprintf("value of %d bytes exceeds %d", len(v), r.cfg.MaxValueBytes)}
+// checkValue applies the key's bucket's value cap (at most the node's).
+func checkValue(v []byte, props bucket.Props) error {
+	if len(v) > props.MaxValueBytes {
+		return &wire.RemoteError{Code: wire.CodeValueTooLarge, Message: fmt.Sprintf("value of %d bytes exceeds %d", len(v), props.MaxValueBytes)}
 	}
 	return nil
 }
 
-func (r *Replica) checkSiblings(s vclock.Set) error {
-	if len(s.Siblings) > r.cfg.MaxSiblings {
+// checkSiblings applies the key's bucket's sibling cap (at most the
+// node's).
+func checkSiblings(s vclock.Set, props bucket.Props) error {
+	if len(s.Siblings) > props.MaxSiblings {
 		return &wire.RemoteError{
 			Code:    wire.CodeTooManySiblings,
-			Message: fmt.Sprintf("the write would give the key more than %d siblings; read it, resolve the siblings and write back with the context", r.cfg.MaxSiblings),
+			Message: fmt.Sprintf("the write would give the key more than %d siblings; read it, resolve the siblings and write back with the context", props.MaxSiblings),
 		}
 	}
 	return nil
@@ -228,12 +241,13 @@ func (r *Replica) checkSiblings(s vclock.Set) error {
 
 // Merge merges a remote state into this replica's.
 func (r *Replica) Merge(key []byte, in vclock.Set) error {
+	props := r.propsOf(key)
 	err := r.update(key, func(old []byte, exists bool) ([]byte, error) {
 		cur, err := decodeStored(old, exists)
 		if err != nil {
 			return nil, err
 		}
-		next := cur.Merge(in)
+		next := resolve(cur.Merge(in), props)
 		if exists && next.Equal(cur) {
 			return nil, store.ErrNoChange
 		}
@@ -291,6 +305,13 @@ func (r *Replica) ForgetIfUnchanged(key, sent []byte) error {
 // key order, stopping at fn's first error.
 func (r *Replica) Scan(p int, fn func(key, value []byte) error) error {
 	return r.store.Scan(uint16(p), fn)
+}
+
+// ScanFrom is Scan of the keys that start with prefix (all when empty)
+// and sort after after (from the first when nil): a pass that leaves keys
+// in place resumes past them.
+func (r *Replica) ScanFrom(p int, prefix, after []byte, fn func(key, value []byte) error) error {
+	return r.store.ScanFrom(uint16(p), prefix, after, fn)
 }
 
 // Size is the store's bytes on disk (LSM tree, value log).

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dynkv/dynkv/bucket"
 	"github.com/dynkv/dynkv/hinted"
 	"github.com/dynkv/dynkv/merkle"
 	"github.com/dynkv/dynkv/node/internal/wire"
@@ -15,9 +16,27 @@ import (
 	"github.com/dynkv/dynkv/vclock"
 )
 
+// testN is the default bucket's N in the test config: the one tree class
+// of tests that set no bucket props.
+const testN = 3
+
+// testLimits are the node limits of the test config.
+var testLimits = bucket.Limits{N: testN, R: 2, W: 2, MaxSiblings: 2, MaxValueBytes: 8}
+
+// ids are the default class's trees of partitions ps.
+func ids(ps ...int) []TreeID {
+	var out []TreeID
+	for _, p := range ps {
+		out = append(out, TreeID{Partition: p, N: testN})
+	}
+	return out
+}
+
 func testReplicaConfig(dir string) Config {
+	table := bucket.NewTable(bucket.Registry{}, testLimits)
 	return Config{
-		NodeID: "n1", DataDir: dir, Partitions: 16, MaxValueBytes: 8, MaxSiblings: 2,
+		Buckets: func() *bucket.Table { return table },
+		NodeID:  "n1", DataDir: dir, Partitions: 16, MaxValueBytes: 8, MaxSiblings: 2,
 		MemTableBytes: 1 << 20, ValueLogFileBytes: 4 << 20,
 		Clock:  func() time.Time { return time.Unix(1700000000, 0) },
 		Hints:  hinted.Config{Rate: 1e6, Concurrency: 1, Timeout: time.Second, Window: time.Hour},
@@ -122,10 +141,10 @@ func TestTreeFollowsWrites(t *testing.T) {
 	defer r.Close()
 	keys := [][]byte{[]byte("a"), []byte("b"), []byte("c"), []byte("d")}
 	p := ring.PartitionOf(keys[0], 16)
-	if _, err := r.Track([]int{p}); err != nil {
+	if _, err := r.Track(ids(p)); err != nil {
 		t.Fatal(err)
 	}
-	r.BuildTrees(context.Background(), []int{p})
+	r.BuildTrees(context.Background(), ids(p))
 	for _, k := range keys {
 		if _, err := r.Mint(wire.WriteRequest{Key: k, Value: k}); err != nil {
 			t.Fatal(err)
@@ -135,7 +154,7 @@ func TestTreeFollowsWrites(t *testing.T) {
 	if err := r.Reap(keys[0], s); err != nil { // not a tombstone, but Reap only compares
 		t.Fatal(err)
 	}
-	live := r.Tree(p).Root()
+	live := r.Tree(p, testN).Root()
 	rebuilt, err := merkle.New(merkle.DefaultConfig())
 	if err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package replica
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/dynkv/dynkv/merkle"
 )
@@ -17,16 +18,19 @@ import (
 // tree meanwhile. Now it fills a new tree while writes go on, and swaps it
 // in when done:
 //
-//  1. Holding the lock exclusively (no write to the partition in flight),
-//     it installs the new tree as next and starts the store's scan, whose
-//     snapshot is taken when it starts (store.Scan's contract), and
+//  1. Holding the partition's lock exclusively (no write to the partition
+//     in flight), it installs each new tree (one per class it builds) as
+//     next and starts the store's scan, whose snapshot is taken when it
+//     starts (store.Scan's contract), and
 //     releases the lock as soon as the scan hands it its first entry, or
 //     when an empty scan returns. The lock is held for one seek and one
 //     value read, not for the scan.
 //  2. Every write that finished before step 1 is in the snapshot and not in
 //     next's deltas (next was not installed yet); every write that started
 //     after step 1 is not in the snapshot and applies its delta to next as
-//     well as to the live tree (apply). No write is in both or in neither,
+//     well as to the live tree (apply) of its key's class, looked up under
+//     the lock in the generation the build belongs to, which was published
+//     before step 1 (trees.go). No write is in both or in neither,
 //     so the scan plus the deltas equal the store: XOR deltas chain from
 //     the value the snapshot holds, since per-key writes are serialised
 //     read-modify-writes (merkle's "Keeping a tree exact").
@@ -37,50 +41,87 @@ import (
 // never data (docs/GUARANTEES.md, G3: exchanges compare real entries), but
 // the invariant keeps the steady state at one hash per exchange.
 
-// BuildTrees (re)builds the listed partitions' trees from the store.
-// Writes to a partition go on while its tree is built, and an existing tree
-// keeps serving exchanges until the new one replaces it.
-func (r *Replica) BuildTrees(ctx context.Context, ps []int) {
-	for _, p := range ps {
+// BuildTrees (re)builds the listed trees from the store, one scan per
+// partition for all of its listed classes. Writes to a partition go on
+// while its trees are built, and an existing tree keeps serving exchanges
+// until the new one replaces it. Trees no longer kept (Track since) are
+// skipped.
+func (r *Replica) BuildTrees(ctx context.Context, ids []TreeID) {
+	ids = slices.Clone(ids)
+	slices.SortFunc(ids, compareTreeIDs)
+	for len(ids) > 0 {
 		if ctx.Err() != nil {
 			return
 		}
-		pt := r.trees.tree(p)
-		if pt == nil {
+		p := ids[0].Partition
+		k := 1
+		for k < len(ids) && ids[k].Partition == p {
+			k++
+		}
+		g := r.trees.gen.Load()
+		if g == nil {
+			return
+		}
+		var todo []classTree
+		for _, id := range slices.Compact(ids[:k]) {
+			if pt := g.trees[id]; pt != nil {
+				todo = append(todo, classTree{n: id.N, pt: pt})
+			}
+		}
+		ids = ids[k:]
+		if len(todo) == 0 {
 			continue
 		}
-		if err := r.buildTree(ctx, p, pt); err != nil && ctx.Err() == nil {
-			r.log.Warn("building Merkle tree failed; will retry", "partition", p, "err", err)
+		if err := r.buildTrees(ctx, g, p, todo); err != nil && ctx.Err() == nil {
+			r.log.Warn("building Merkle trees failed; will retry", "partition", p, "err", err)
 		}
 	}
 }
 
-// buildTree builds partition p's tree into a new tree and swaps it in, as
-// described above.
-func (r *Replica) buildTree(ctx context.Context, p int, pt *partitionTree) error {
-	pt.building.Lock()
-	defer pt.building.Unlock()
-	t, err := merkle.New(r.trees.cfg)
-	if err != nil {
-		return fmt.Errorf("build tree of partition %d: %w", p, err)
+// classTree is one tree a partition's build fills: the keys of class n.
+type classTree struct {
+	n  int
+	pt *partitionTree
+	t  *merkle.Tree
+}
+
+// buildTrees builds partition p's listed trees of generation g, each into
+// a new tree swapped in at the end, as described above, with one scan.
+func (r *Replica) buildTrees(ctx context.Context, g *generation, p int, todo []classTree) error {
+	for i := range todo { // ascending N: concurrent builds lock alike
+		todo[i].pt.building.Lock()
+		defer todo[i].pt.building.Unlock()
+		t, err := merkle.New(r.trees.cfg)
+		if err != nil {
+			return fmt.Errorf("build trees of partition %d: %w", p, err)
+		}
+		todo[i].t = t
 	}
-	pt.lock.Lock()
-	pt.next.Store(t)
+	byClass := make(map[int]*merkle.Tree, len(todo))
+	lock := &r.trees.locks[p]
+	lock.Lock()
+	for _, ct := range todo {
+		ct.pt.next.Store(ct.t)
+		byClass[ct.n] = ct.t
+	}
 	locked := true
 	release := func() {
 		if locked {
 			locked = false
-			pt.lock.Unlock()
+			lock.Unlock()
 		}
 	}
 	n := 0
-	err = r.store.Scan(uint16(p), func(key, value []byte) error {
-		// The scan's snapshot is open: later writes go to t as deltas.
+	err := r.store.Scan(uint16(p), func(key, value []byte) error {
+		// The scan's snapshot is open: later writes go to the trees as
+		// deltas.
 		release()
 		if n%256 == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
-		t.Update(key, nil, value)
+		if t := byClass[g.classOf(key)]; t != nil {
+			t.Update(key, nil, value)
+		}
 		n++
 		if r.trees.scanned != nil {
 			r.trees.scanned(p, n)
@@ -88,11 +129,16 @@ func (r *Replica) buildTree(ctx context.Context, p int, pt *partitionTree) error
 		return nil
 	})
 	release()
-	if err != nil {
-		pt.next.CompareAndSwap(t, nil)
-		return fmt.Errorf("build tree of partition %d after %d keys: %w", p, n, err)
+	for _, ct := range todo {
+		if err != nil {
+			ct.pt.next.CompareAndSwap(ct.t, nil)
+			continue
+		}
+		ct.pt.live.Store(ct.t)
+		ct.pt.next.Store(nil)
 	}
-	pt.live.Store(t)
-	pt.next.Store(nil)
+	if err != nil {
+		return fmt.Errorf("build trees of partition %d after %d keys: %w", p, n, err)
+	}
 	return nil
 }

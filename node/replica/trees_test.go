@@ -48,11 +48,11 @@ func touch(t *testing.T, r *Replica, rng *rand.Rand, key []byte) {
 
 func trackAndBuild(t *testing.T, r *Replica, p int) {
 	t.Helper()
-	if _, err := r.Track([]int{p}); err != nil {
+	if _, err := r.Track(ids(p)); err != nil {
 		t.Fatal(err)
 	}
-	r.BuildTrees(context.Background(), []int{p})
-	if r.Tree(p) == nil {
+	r.BuildTrees(context.Background(), ids(p))
+	if r.Tree(p, testN) == nil {
 		t.Fatal("no tree after a build")
 	}
 }
@@ -71,14 +71,14 @@ func TestWritesDuringRebuildNeitherWaitNorDrift(t *testing.T) {
 		touch(t, r, rng, k)
 	}
 	trackAndBuild(t, r, p)
-	before := r.Tree(p)
+	before := r.Tree(p, testN)
 	paused := false
 	r.trees.scanned = func(_, n int) {
 		if n != 150 || paused {
 			return
 		}
 		paused = true
-		if r.Tree(p) != before {
+		if r.Tree(p, testN) != before {
 			t.Error("a rebuild replaced the live tree before its scan was done")
 		}
 		done := make(chan struct{})
@@ -94,11 +94,11 @@ func TestWritesDuringRebuildNeitherWaitNorDrift(t *testing.T) {
 			t.Fatal("writes to the partition waited for a rebuild's scan")
 		}
 	}
-	r.BuildTrees(context.Background(), []int{p})
+	r.BuildTrees(context.Background(), ids(p))
 	if !paused {
 		t.Fatal("the rebuild scanned fewer than 150 keys")
 	}
-	if r.Tree(p) == before {
+	if r.Tree(p, testN) == before {
 		t.Fatal("the rebuilt tree was not swapped in")
 	}
 	checkTreeMatchesStore(t, r, p)
@@ -115,7 +115,7 @@ func TestTreeFollowsWritesRacingRebuilds(t *testing.T) {
 	for _, k := range keys[:200] {
 		touch(t, r, rng, k)
 	}
-	if _, err := r.Track([]int{p}); err != nil {
+	if _, err := r.Track(ids(p)); err != nil {
 		t.Fatal(err)
 	}
 	stop := make(chan struct{})
@@ -136,7 +136,7 @@ func TestTreeFollowsWritesRacingRebuilds(t *testing.T) {
 		}()
 	}
 	for range 8 {
-		r.BuildTrees(context.Background(), []int{p})
+		r.BuildTrees(context.Background(), ids(p))
 	}
 	close(stop)
 	wg.Wait()
@@ -159,24 +159,24 @@ func TestCancelledBuildKeepsTheLiveTree(t *testing.T) {
 			cancel()
 		}
 	}
-	if _, err := r.Track([]int{p}); err != nil {
+	if _, err := r.Track(ids(p)); err != nil {
 		t.Fatal(err)
 	}
-	r.BuildTrees(ctx, []int{p})
-	if r.Tree(p) != nil || r.TreesReady() != 0 {
+	r.BuildTrees(ctx, ids(p))
+	if r.Tree(p, testN) != nil || r.TreesReady() != 0 {
 		t.Fatal("a cancelled first build left a tree")
 	}
 	r.trees.scanned = nil
 	trackAndBuild(t, r, p)
-	live := r.Tree(p)
+	live := r.Tree(p, testN)
 	ctx, cancel = context.WithCancel(context.Background())
 	r.trees.scanned = func(_, n int) {
 		if n == 10 {
 			cancel()
 		}
 	}
-	r.BuildTrees(ctx, []int{p})
-	if r.Tree(p) != live {
+	r.BuildTrees(ctx, ids(p))
+	if r.Tree(p, testN) != live {
 		t.Fatal("a cancelled rebuild replaced the live tree")
 	}
 	r.trees.scanned = nil

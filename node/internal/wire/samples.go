@@ -29,6 +29,7 @@ func SampleMessages() [][]byte {
 		MergeRequest{Key: []byte("k"), Set: s}.Encode(),
 		EncodeRemoteError(&RemoteError{Code: "x", Message: "y"}),
 		TreeRequest{Partition: 7, Level: 1, Indexes: []int{0, 3, 31}}.Encode(),
+		TreeRequest{Partition: 7, Level: 1, Indexes: []int{0, 3, 31}, N: 2}.Encode(),
 		EncodeHinted("n2", ReadRequest{Key: []byte("k")}.Encode()),
 		ListRequest{Partition: 9, Prefix: []byte("user"), After: []byte("user1"), Limit: 100}.Encode(),
 		ListResponse{Keys: [][]byte{[]byte("a"), []byte("b")}, More: true}.Encode(),

@@ -2,11 +2,13 @@ package wire
 
 import (
 	"encoding/binary"
+
+	"github.com/dynkv/dynkv/bucket"
 )
 
 // Anti-entropy messages: a replica descends a peer's Merkle tree for one
-// partition level by level, then asks for the (key, hash) entries of the
-// leaves that differ.
+// partition and class (the buckets of one N) level by level, then asks for
+// the (key, hash) entries of the leaves that differ.
 const (
 	// OpTreeChildren returns the children hashes of tree nodes.
 	OpTreeChildren Op = "ae-children"
@@ -17,10 +19,17 @@ const (
 // MaxTreeIndexes bounds one request's node or leaf indexes.
 const MaxTreeIndexes = 1 << 20
 
+// TreeRequest names nodes or leaves of one tree: partition Partition's
+// keys of the buckets whose N is N.
 type TreeRequest struct {
 	Partition int
 	Level     int   // for OpTreeChildren; ignored for entries
 	Indexes   []int // nodes at Level, or leaves
+	// N is the tree's class, 1..bucket.MaxN; 0 means the default bucket's
+	// N. It is an optional trailing field, written only when not 0, so a
+	// request for the default class is what a node from before buckets
+	// sends and accepts.
+	N int
 }
 
 func (m TreeRequest) Encode() []byte {
@@ -29,6 +38,9 @@ func (m TreeRequest) Encode() []byte {
 	b = binary.AppendUvarint(b, uint64(len(m.Indexes)))
 	for _, i := range m.Indexes {
 		b = binary.AppendUvarint(b, uint64(i))
+	}
+	if m.N != 0 {
+		b = binary.AppendUvarint(b, uint64(m.N))
 	}
 	return b
 }
@@ -42,6 +54,12 @@ func DecodeTreeRequest(b []byte) (TreeRequest, error) {
 	}
 	for i := uint64(0); i < n && r.err == nil; i++ {
 		m.Indexes = append(m.Indexes, int(r.bounded(MaxTreeIndexes, "index")))
+	}
+	if r.err == nil && len(r.buf) > 0 {
+		// Absent means 0, so a written 0 would be a second encoding.
+		if m.N = int(r.bounded(bucket.MaxN+1, "tree class")); r.err == nil && m.N == 0 {
+			r.fail("tree class 0 written out")
+		}
 	}
 	return m, r.finish()
 }
