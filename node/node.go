@@ -211,7 +211,7 @@ func (n *Node) Start() error {
 	}
 	n.cluster.Rebuild()
 	n.repair.Start()
-	n.buckets.Start()
+	n.buckets.Start(self.Tags[membership.TagBuckets])
 	if n.listener != nil {
 		n.conns = newConnTracker(n.cfg.Time)
 		n.server = n.newHTTPServer()

@@ -141,7 +141,7 @@ func (m *Manager) Set(ctx context.Context, name string, p bucket.Props) (e bucke
 	}
 	m.log.Info("bucket props set", "bucket", name, "counter", e.Version.Counter, "props", fmt.Sprintf("%+v", p))
 	m.announce()
-	acked, members = m.push(ctx)
+	acked, members = m.push(ctx, name, e.Version)
 	return e, acked, members, nil
 }
 
@@ -202,8 +202,10 @@ func (m *Manager) announce() {
 }
 
 // push sends the registry to every member at once and merges their
-// answers; it returns how many hold it (this node included) of how many.
-func (m *Manager) push(ctx context.Context) (acked, members int) {
+// answers; it returns how many hold name's setting at version v (this
+// node included; a member that answers with a higher one, set
+// concurrently, does not) of how many.
+func (m *Manager) push(ctx context.Context, name string, v bucket.Version) (acked, members int) {
 	ctx, cancel := context.WithTimeout(ctx, m.cfg.PushTimeout)
 	defer cancel()
 	peers := m.cfg.Members()
@@ -217,7 +219,9 @@ func (m *Manager) push(ctx context.Context) (acked, members int) {
 				m.log.Debug("bucket registry push failed; gossip will bring it", "peer", p.ID, "err", err)
 				return
 			}
-			ok.Add(1)
+			if e, held := theirs.Get(name); held && e.Version == v {
+				ok.Add(1)
+			}
 			if _, err := m.Merge(theirs); err != nil {
 				m.log.Warn("cannot merge a peer's bucket registry", "peer", p.ID, "err", err)
 			}

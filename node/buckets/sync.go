@@ -9,9 +9,11 @@ import (
 )
 
 // Start runs the sync loop: a pass at once, then one whenever Poke is
-// called and every Interval. Calling it again does nothing.
-func (m *Manager) Start() {
+// called and every Interval. announced is the digest the node's first
+// gossip message carried (its start tags). Calling it again does nothing.
+func (m *Manager) Start(announced string) {
 	m.start.Do(func() {
+		m.published.CompareAndSwap(nil, &announced)
 		m.loop.Add(1)
 		go func() {
 			defer m.loop.Done()
