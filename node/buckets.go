@@ -1,7 +1,12 @@
 package node
 
 import (
+	"fmt"
+
 	"github.com/dynkv/dynkv/bucket"
+	"github.com/dynkv/dynkv/node/buckets"
+	"github.com/dynkv/dynkv/node/internal/wire"
+	"github.com/dynkv/dynkv/node/membership"
 )
 
 // The node's bucket table: the cluster's bucket registry resolved against
@@ -27,4 +32,57 @@ func (n *Node) bucketTable() *bucket.Table {
 // applyBucketRegistry makes reg the registry every later operation uses.
 func (n *Node) applyBucketRegistry(reg bucket.Registry) {
 	n.tables.Store(bucket.NewTable(reg, n.bucketLimits()))
+}
+
+// openBuckets loads the saved registry and applies it (node/buckets): after
+// the replica opened and the peers are wired, before anything is served.
+func (n *Node) openBuckets() error {
+	m, err := buckets.Open(buckets.Config{
+		Self: n.cfg.NodeID, Store: n.replica, Peers: n.peers,
+		Members: n.bucketPeers, Apply: n.applyBucketRegistry, Limits: n.bucketLimits,
+		Publish: func(d string) error { return n.membership.SetTag(membership.TagBuckets, d) },
+		// What a frame carries, less the frame's and message's headers.
+		MaxEncoded:  n.cfg.MaxInternodeBytes - 1024,
+		PushTimeout: n.cfg.RequestTimeout,
+		Interval:    n.cfg.BucketSyncInterval,
+		Time:        n.cfg.Time,
+		Logger:      n.log.With("component", "buckets"),
+	})
+	if err != nil {
+		return err
+	}
+	n.buckets = m
+	return nil
+}
+
+// bucketPeers are the members the registry is exchanged with: every usable
+// one but this node.
+func (n *Node) bucketPeers() []membership.Member {
+	var out []membership.Member
+	for _, m := range n.cluster.View().List {
+		if m.ID != n.cfg.NodeID && n.cluster.Usable(m) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// handleBuckets answers a peer's registry operations: the node's, not the
+// replica's, as the registry's merge and application are the node's.
+func (n *Node) handleBuckets(op wire.Op, body []byte) ([]byte, error) {
+	switch op {
+	case wire.OpBucketsGet:
+		if _, err := wire.DecodeBucketsGetRequest(body); err != nil {
+			return nil, err
+		}
+	case wire.OpBucketsMerge:
+		msg, err := wire.DecodeBucketsMessage(body)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := n.buckets.Merge(msg.Registry); err != nil {
+			return nil, fmt.Errorf("merge a peer's bucket registry: %w", err)
+		}
+	}
+	return wire.BucketsMessage{Registry: n.buckets.Registry()}.Encode(), nil
 }

@@ -117,6 +117,11 @@ type Config struct {
 	// starves client traffic; default 1000.
 	AntiEntropyRate float64
 
+	// BucketSyncInterval is the pause between two bucket registry sync
+	// passes when no membership change prompts one (node/buckets); default
+	// 10 s; negative: passes follow membership changes only.
+	BucketSyncInterval time.Duration
+
 	// TombstoneGrace is how old (by the deleting replica's clock) a
 	// tombstone must be before it can be forgotten, once every replica holds
 	// the same one; default 24 h. Keep it well above HintWindow.
@@ -191,6 +196,7 @@ func DefaultConfig() Config {
 		HintConcurrency:     2,
 		AntiEntropyInterval: 30 * time.Second,
 		AntiEntropyRate:     1000,
+		BucketSyncInterval:  10 * time.Second,
 		TombstoneGrace:      24 * time.Hour,
 	}
 }
@@ -240,6 +246,7 @@ func (c Config) withDefaults() Config {
 	setDefault(&c.HintConcurrency, d.HintConcurrency)
 	setDefault(&c.AntiEntropyInterval, d.AntiEntropyInterval)
 	setDefault(&c.AntiEntropyRate, d.AntiEntropyRate)
+	setDefault(&c.BucketSyncInterval, d.BucketSyncInterval)
 	setDefault(&c.TombstoneGrace, d.TombstoneGrace)
 	if c.Clock == nil {
 		c.Clock = time.Now

@@ -11,7 +11,7 @@ import (
 // and never crashes the node or writes anything.
 func FuzzHandleInternode(f *testing.F) {
 	for _, b := range wire.SampleMessages() {
-		for _, op := range []wire.Op{wire.OpRead, wire.OpWrite, wire.OpMerge, wire.OpHintRead, wire.OpHintWrite, wire.OpHintMerge, wire.OpTreeChildren, wire.OpTreeEntries, wire.OpReap, "bogus"} {
+		for _, op := range []wire.Op{wire.OpRead, wire.OpWrite, wire.OpMerge, wire.OpHintRead, wire.OpHintWrite, wire.OpHintMerge, wire.OpTreeChildren, wire.OpTreeEntries, wire.OpReap, wire.OpBucketsGet, wire.OpBucketsMerge, "bogus"} {
 			f.Add(string(op), b)
 		}
 	}
@@ -50,6 +50,17 @@ func FuzzHandleInternode(f *testing.F) {
 			if _, err := wire.DecodeMergeRequest(b); err != nil {
 				t.Fatalf("malformed reap accepted: %v", err)
 			}
+		case wire.OpBucketsGet:
+			if _, err := wire.DecodeBucketsGetRequest(b); err != nil {
+				t.Fatalf("malformed buckets-get accepted: %v", err)
+			}
+		case wire.OpBucketsMerge:
+			if _, err := wire.DecodeBucketsMessage(b); err != nil {
+				t.Fatalf("malformed buckets-merge accepted: %v", err)
+			}
+			if _, err := wire.DecodeBucketsMessage(out); err != nil {
+				t.Fatalf("buckets-merge answered undecodably: %v", err)
+			}
 		default:
 			t.Fatalf("unknown op %q accepted", op)
 		}
@@ -65,6 +76,8 @@ func FuzzServeHTTP(f *testing.F) {
 	f.Add("GET", "/cluster/ring?key=", "", []byte(nil))
 	f.Add("POST", "/internal/v1/write", "", []byte{1, 1})
 	f.Add("GET", "/admin/local/", "", []byte(nil))
+	f.Add("PUT", "/buckets/carts/props", "", []byte(`{"n":1,"default_ttl":"30m","conflict":"lww"}`))
+	f.Add("GET", "/buckets", "", []byte(nil))
 	c := startCluster(f, LocalClusterOptions{Nodes: 1, Configure: func(i int, cfg *Config) {
 		cfg.Ring.N, cfg.R, cfg.W = 1, 1, 1
 	}})

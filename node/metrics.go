@@ -52,7 +52,8 @@ func newMetrics(n *Node) *metrics {
 	}, []string{"status"})
 	m.reg.MustRegister(m.requests, m.requestDuration, m.siblingsRead, m.internode, m.internodeDur, m.members,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		partsCollector{n: n, descs: newPartsDescs()}, newAdmissionCollector(n), newDiskCollector(n), newStoreCollector(n))
+		partsCollector{n: n, descs: newPartsDescs()}, newAdmissionCollector(n), newDiskCollector(n), newStoreCollector(n),
+		newBucketsCollector(n))
 	return m
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/dynkv/dynkv/hinted"
+	"github.com/dynkv/dynkv/node/buckets"
 	"github.com/dynkv/dynkv/node/coordinator"
 	"github.com/dynkv/dynkv/node/internal/wire"
 	"github.com/dynkv/dynkv/node/membership"
@@ -50,6 +51,9 @@ type Node struct {
 	// tables holds the bucket table (buckets.go); nil until the first
 	// registry is applied, which reads as the defaults.
 	tables atomic.Pointer[bucket.Table]
+	// buckets keeps the registry the tables are resolved from, in step
+	// with the peers' (node/buckets).
+	buckets *buckets.Manager
 
 	server   *fasthttp.Server
 	admit    *admission // set by Start, with the server
@@ -106,7 +110,22 @@ func Open(cfg Config, deps Deps) (*Node, error) {
 		return nil, err
 	}
 	n.wire()
+	if err := n.openBuckets(); err != nil {
+		n.abandonOpen()
+		return nil, err
+	}
 	return n, nil
+}
+
+// abandonOpen undoes an Open that failed after the parts were wired.
+func (n *Node) abandonOpen() {
+	for _, ln := range []net.Listener{n.listener, n.internodeListener} {
+		if ln != nil {
+			ln.Close()
+		}
+	}
+	n.transport.Close()
+	n.replica.Kill()
 }
 
 func (n *Node) replicaConfig() replica.Config {
@@ -194,6 +213,7 @@ func (n *Node) Start() error {
 	}
 	n.cluster.Rebuild()
 	n.repair.Start()
+	n.buckets.Start(self.Tags[membership.TagBuckets])
 	if n.listener != nil {
 		n.conns = newConnTracker(n.cfg.Time)
 		n.server = n.newHTTPServer()
@@ -211,7 +231,12 @@ func (n *Node) Start() error {
 
 // selfTags are the tags the node starts gossiping with: its zone, if any.
 func (n *Node) selfTags() map[string]string {
-	tags := map[string]string{membership.TagIncarnation: strconv.FormatInt(n.started.UnixMilli(), 10)}
+	// Tags share serf's 512-byte budget (node/buckets_test.go checks the
+	// worst case fits).
+	tags := map[string]string{
+		membership.TagIncarnation: strconv.FormatInt(n.started.UnixMilli(), 10),
+		membership.TagBuckets:     n.buckets.Digest(),
+	}
 	if n.cfg.Zone != "" {
 		tags[membership.TagZone] = n.cfg.Zone
 	}
@@ -222,6 +247,9 @@ func (n *Node) selfTags() map[string]string {
 // partitions this node replicates when the ring moved.
 func (n *Node) viewChanged(v *membership.View, ringChanged bool) {
 	n.metrics.setMembers(v.List)
+	if n.buckets != nil {
+		n.buckets.Poke() // a peer's digest may have changed
+	}
 	if ringChanged {
 		n.repair.SyncTrees(v)
 	}
@@ -233,6 +261,7 @@ func (n *Node) stopTaking() {
 	n.closing.Store(true)
 	n.replica.Drain()
 	n.repair.Stop()
+	n.buckets.Stop()
 }
 
 // Close shuts the node down without leaving the cluster: it stops taking
@@ -267,6 +296,7 @@ func (n *Node) Close() error {
 	}
 	n.closeInternode()
 	n.repair.Wait()
+	n.buckets.Wait()
 	n.coord.Drain(n.cfg.RequestTimeout)
 	var errs []error
 	if err := n.membership.Close(); err != nil {
@@ -306,16 +336,21 @@ func (n *Node) Kill() {
 	n.closeInternode()
 	n.coord.Drain(0)
 	n.repair.Wait()
+	n.buckets.Wait()
 	n.membership.Close()
 	n.replica.Kill()
 }
 
 // HandleInternode implements transport.Handler: the replica answers peers.
 // A status request is the node's, not the replica's, and is answered
-// while the node drains too: the report says it drains.
+// while the node drains too: the report says it drains. So are the bucket
+// registry's operations (buckets.go).
 func (n *Node) HandleInternode(ctx context.Context, op wire.Op, body []byte) ([]byte, error) {
-	if op == wire.OpStatus {
+	switch op {
+	case wire.OpStatus:
 		return n.handleStatus(body)
+	case wire.OpBucketsGet, wire.OpBucketsMerge:
+		return n.handleBuckets(op, body)
 	}
 	return n.replica.HandleInternode(ctx, op, body)
 }

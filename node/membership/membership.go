@@ -54,6 +54,14 @@ func (m Member) Zone() string { return m.Tags[TagZone] }
 // incarnation numbers are not exposed.)
 const TagIncarnation = "dynkv-incarnation"
 
+// TagBuckets is the member tag announcing the digest of the node's bucket
+// registry (node/buckets), 16 hex digits: a node whose digest differs from
+// a peer's fetches that peer's registry, so gossip carries the hint that
+// registries differ and the internode protocol carries the registry
+// (docs/GUARANTEES.md, "Buckets"). Absent: a node of a version without
+// buckets.
+const TagBuckets = "dynkv-buckets"
+
 // Incarnation is the member's TagIncarnation, 0 when it announces none.
 func (m Member) Incarnation() int64 {
 	v, err := strconv.ParseInt(m.Tags[TagIncarnation], 10, 64)

@@ -185,6 +185,10 @@ func opName(b []byte) wire.Op {
 		return wire.OpReap
 	case wire.OpStatus:
 		return wire.OpStatus
+	case wire.OpBucketsGet:
+		return wire.OpBucketsGet
+	case wire.OpBucketsMerge:
+		return wire.OpBucketsMerge
 	case "":
 		return ""
 	}

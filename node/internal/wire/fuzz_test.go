@@ -75,6 +75,17 @@ func FuzzWireDecoders(f *testing.F) {
 		if m, err := DecodeStatusResponse(b); err == nil && !bytes.Equal(m.Encode(), b) {
 			t.Fatal("status response not canonical")
 		}
+		if m, err := DecodeBucketsGetRequest(b); err == nil && !bytes.Equal(m.Encode(), b) {
+			t.Fatal("buckets-get request not canonical")
+		}
+		if m, err := DecodeBucketsMessage(b); err == nil {
+			// The JSON inside may be spaced or ordered otherwise; what it
+			// decodes to re-encodes canonically to the same registry.
+			again, err := DecodeBucketsMessage(m.Encode())
+			if err != nil || !again.Registry.Equal(m.Registry) {
+				t.Fatalf("buckets message does not round-trip: %v", err)
+			}
+		}
 		_ = DecodeRemoteError(b)
 		if m, err := DecodeTreeRequest(b); err == nil {
 			if !bytes.Equal(m.Encode(), b) {
@@ -95,5 +106,28 @@ func TestEncodeMergeMatchesMergeRequest(t *testing.T) {
 	s := sampleSet()
 	if got, want := EncodeMerge([]byte("k"), s.Encode()), (MergeRequest{Key: []byte("k"), Set: s}).Encode(); !bytes.Equal(got, want) {
 		t.Fatalf("EncodeMerge = %x, want %x", got, want)
+	}
+}
+
+// A registry crosses the wire unchanged; a damaged one is refused.
+func TestBucketsMessages(t *testing.T) {
+	reg := sampleRegistry()
+	got, err := DecodeBucketsMessage(BucketsMessage{Registry: reg}.Encode())
+	if err != nil || !got.Registry.Equal(reg) {
+		t.Fatalf("round trip: %v", err)
+	}
+	for _, bad := range [][]byte{
+		appendBytes([]byte{Version}, []byte(`{"buckets":{"x":{"props":{"n":99},"version":{"counter":1,"node":"n1"}}}}`)),
+		appendBytes([]byte{Version}, []byte(`{"buckets":{"Bad":{"props":{},"version":{"counter":1,"node":"n1"}}}}`)),
+		appendBytes([]byte{Version}, []byte(`{"buckets":{},"extra":1}`)),
+		append(BucketsMessage{Registry: reg}.Encode(), 0),
+		{Version},
+	} {
+		if _, err := DecodeBucketsMessage(bad); err == nil {
+			t.Errorf("decoded %q", bad)
+		}
+	}
+	if _, err := DecodeBucketsGetRequest([]byte{Version, 0}); err == nil {
+		t.Error("get request with trailing bytes decoded")
 	}
 }

@@ -3,6 +3,8 @@ package wire
 import (
 	"time"
 
+	"github.com/dynkv/dynkv/bucket"
+
 	"github.com/dynkv/dynkv/vclock"
 )
 
@@ -12,6 +14,12 @@ func sampleSet() vclock.Set {
 	s, _ = s.Write("n2.bbbb", vclock.Context{}, vclock.Sibling{Deleted: true})
 	s, _ = s.Write("n3.cccc", vclock.Context{}, vclock.Sibling{Value: []byte("t"), Modified: 1700000000000, Expires: 1700000002000})
 	return s
+}
+
+func sampleRegistry() bucket.Registry {
+	reg, _, _ := bucket.Registry{}.Set("carts", bucket.Props{N: 2, W: 2, Conflict: bucket.LWW, DefaultTTL: bucket.Duration(time.Hour)}, "n1")
+	reg, _, _ = reg.Set("logs", bucket.Props{MaxSiblings: 3}, "n2")
+	return reg
 }
 
 // SampleMessages returns one well-formed message of every kind plus a few
@@ -35,6 +43,9 @@ func SampleMessages() [][]byte {
 		ListResponse{Keys: [][]byte{[]byte("a"), []byte("b")}, More: true}.Encode(),
 		StatusRequest{}.Encode(),
 		StatusResponse{JSON: []byte(`{"node":"n1"}`)}.Encode(),
+		BucketsGetRequest{}.Encode(),
+		BucketsMessage{Registry: sampleRegistry()}.Encode(),
+		BucketsMessage{}.Encode(),
 		{}, {Version}, {2, 1, 'k'},
 	}
 }
