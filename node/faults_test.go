@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dynkv/dynkv/bucket"
 	"github.com/dynkv/dynkv/node/clock"
 	"github.com/dynkv/dynkv/node/membership"
 	"github.com/dynkv/dynkv/vclock"
@@ -87,11 +88,13 @@ func (c *simClock) of(i int) func() time.Time {
 	return func() time.Time { return c.Now().Add(time.Duration(c.skew[i].Load())) }
 }
 
-// TestRandomFaultSchedules drives a 5-node cluster (N=3) through a random,
-// seeded schedule of read-merge-writes, blind writes, partitions, kills,
+// TestRandomFaultSchedules drives a 5-node cluster (keys in three buckets,
+// with N=3, 2 and 4) through a random, seeded schedule of
+// read-merge-writes, blind writes, partitions, kills,
 // restarts, clock jumps and hint/anti-entropy rounds over at least 30 s of
 // simulated time, then heals everything and checks docs/GUARANTEES.md's G3 (every replica of
-// every key converges, hints drained) and G2 (every acknowledged element is
+// every key converges, hints drained, and only its bucket's N nodes hold
+// it) and G2 (every acknowledged element is
 // in its key's final value), and that TTL writes made among the faults
 // expire, and only they ("Expiry").
 //
@@ -116,6 +119,58 @@ func TestRandomFaultSchedules(t *testing.T) {
 	}
 }
 
+// faultBuckets are the buckets the schedules' keys spread over: the
+// default one (N=3), and two with their own N.
+var faultBuckets = []struct {
+	name string
+	n    int
+}{{bucket.Default, 3}, {"pairs", 2}, {"quads", 4}}
+
+// faultKey is key k of a schedule: internal, in bucket k mod 3.
+func faultKey(k int) []byte {
+	return bucket.Key(faultBuckets[k%len(faultBuckets)].name, []byte(fmt.Sprintf("k%d", k)))
+}
+
+// setFaultBuckets sets the schedules' buckets through n1's registry and
+// waits until every node applies them (each saves them: a restart keeps
+// them).
+func setFaultBuckets(t *testing.T, c *LocalCluster) {
+	t.Helper()
+	for _, b := range faultBuckets[1:] {
+		if _, _, _, err := c.Node(0).buckets.Set(t.Context(), b.name, bucket.Props{N: b.n}); err != nil {
+			t.Fatalf("set bucket %s: %v", b.name, err)
+		}
+	}
+	eventually(t, 10*time.Second, "every node applies the buckets", func() bool {
+		for i := range c.Size() {
+			for _, b := range faultBuckets {
+				if c.Node(i).bucketTable().Props(b.name).N != b.n {
+					_, _ = c.Node(i).buckets.SyncOnce(t.Context())
+					return false
+				}
+			}
+		}
+		return true
+	})
+}
+
+// replicasAgreeExactly is replicasAgree for a key's own bucket N, and
+// also that no other node holds the key (handoff trimmed it).
+func replicasAgreeExactly(c *LocalCluster, key []byte) bool {
+	if !replicasAgree(c, key) {
+		return false
+	}
+	r := c.Node(0).cluster.View().Ring
+	n := c.Node(0).bucketTable().PropsOf(key).N
+	for _, id := range r.Walk(r.PartitionOf(key))[n:] {
+		s, err := c.Node(indexOf(id)).readLocal(key)
+		if err != nil || !s.IsZero() {
+			return false
+		}
+	}
+	return true
+}
+
 func runFaultSchedule(t *testing.T, seed uint64) {
 	const keys = 12
 	nodes := 5
@@ -129,6 +184,7 @@ func runFaultSchedule(t *testing.T, seed uint64) {
 		cfg.HintWindow = 20 * time.Second     // simulated: outages outlast it
 		cfg.RequestTimeout = 2 * time.Second  // real: in-memory calls are fast
 	}})
+	setFaultBuckets(t, c)
 	acked := map[string][]string{}
 	ttls := ttlWrites{}
 	down := map[int]bool{}
@@ -164,7 +220,7 @@ func runFaultSchedule(t *testing.T, seed uint64) {
 			event("%s", ttls.write(t, c.Node(coord), rng, fmt.Sprintf("s%d-%d", seed, step)))
 		case op < 55: // read-merge-write through a random running node
 			coord := up[rng.IntN(len(up))]
-			key := fmt.Sprintf("k%d", rng.IntN(keys))
+			key := string(faultKey(rng.IntN(keys)))
 			elem := fmt.Sprintf("s%d-%d", seed, step)
 			var ctx vclock.Context
 			elems := []string{elem}
@@ -182,7 +238,7 @@ func runFaultSchedule(t *testing.T, seed uint64) {
 				acked[key] = append(acked[key], elem)
 				writes++
 			}
-			event("write %s via n%d w=%d: %v read=%s new=%s", key, coord+1, w, err, ctx, res.Context)
+			event("write %q via n%d w=%d: %v read=%s new=%s", key, coord+1, w, err, ctx, res.Context)
 		case op < 63: // partition into two random groups
 			var a, b []string
 			for i := range nodes {
@@ -262,7 +318,7 @@ func runFaultSchedule(t *testing.T, seed uint64) {
 			}
 		}
 		for k := range keys {
-			if !replicasAgree(c, []byte(fmt.Sprintf("k%d", k))) {
+			if !replicasAgreeExactly(c, faultKey(k)) {
 				return false
 			}
 		}
@@ -279,6 +335,9 @@ func runFaultSchedule(t *testing.T, seed uint64) {
 			return true
 		}
 		rounds++
+		for i := range nodes {
+			_, _ = c.Node(i).buckets.SyncOnce(t.Context()) // a joiner learns the buckets
+		}
 		st := tick(t, c)
 		if os.Getenv("DYNKV_DEBUG") != "" && rounds%200 == 1 {
 			for i := range nodes {
@@ -295,8 +354,8 @@ func runFaultSchedule(t *testing.T, seed uint64) {
 	})
 	lost := 0
 	for k := range keys {
-		key := fmt.Sprintf("k%d", k)
-		res, err := c.Node(k%nodes).Get(t.Context(), []byte(key), 3)
+		key := string(faultKey(k))
+		res, err := c.Node(k%nodes).Get(t.Context(), []byte(key), 2)
 		if err != nil {
 			t.Fatalf("seed %d: final read of %s: %v", seed, key, err)
 		}
@@ -307,13 +366,13 @@ func runFaultSchedule(t *testing.T, seed uint64) {
 		for _, e := range acked[key] {
 			if !have[e] {
 				lost++
-				t.Errorf("seed %d: key %s lost acknowledged element %s", seed, key, e)
+				t.Errorf("seed %d: key %q lost acknowledged element %s", seed, key, e)
 			}
 		}
 		if lost > 0 && os.Getenv("DYNKV_SEED") != "" {
 			for i := range nodes {
 				s, _ := c.Node(i).readLocal([]byte(key))
-				t.Logf("n%d holds %s: %s %v; hints %+v", i+1, key, s.Context, liveValues(s), c.Node(i).HintStats())
+				t.Logf("n%d holds %q: %s %v; hints %+v", i+1, key, s.Context, liveValues(s), c.Node(i).HintStats())
 			}
 		}
 	}

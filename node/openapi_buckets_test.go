@@ -4,7 +4,6 @@ package node
 
 import (
 	"encoding/json"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -15,69 +14,27 @@ import (
 // The bucket routes of TestOpenAPI: a bucket's keys and listing, and its
 // props.
 //
-// The props routes (GET /buckets, GET and PUT /buckets/{bucket}/props) are
-// served by the props registry, which another branch of this change
-// implements. Until it is merged they answer 501: the test then sets the
-// props on every node directly, skips their calls and leaves them out of
-// the coverage check (pending). Once they are served every call below runs
-// and is checked; the lead removes the fallback with the merge.
-
-// propsOps are the operations of the props registry.
-var propsOps = []string{"GET /buckets", "GET /buckets/{bucket}/props", "PUT /buckets/{bucket}/props"}
-
-// pending reports whether op is one of the props routes and they are not
-// served yet.
-func (s *specChecker) pending(op string) bool {
-	if !s.propsPending {
-		return false
-	}
-	for _, p := range propsOps {
-		if op == p {
-			return true
-		}
-	}
-	return false
-}
-
-// setBucketProps sets props of bucket name through PUT /buckets/{name}/props
-// when the route is served, and else on every node's table directly.
+// setBucketProps sets props of bucket name through PUT /buckets/{name}/props.
 func setBucketProps(t *testing.T, s *specChecker, c *LocalCluster, name string, props bucket.Props) {
 	t.Helper()
-	if !s.propsPending {
-		body, err := json.Marshal(props)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.call(t, 200, "PUT", c.Addr(0), "/buckets/"+name+"/props", body, "Content-Type", "application/json")
-		return
+	body, err := json.Marshal(props)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for i := range c.Size() {
-		n := c.Node(i)
-		reg, _, err := n.bucketTable().Registry().Set(name, props, n.ID())
-		if err != nil {
-			t.Fatal(err)
-		}
-		n.applyBucketRegistry(reg)
-	}
+	s.call(t, 200, "PUT", c.Addr(0), "/buckets/"+name+"/props", body, "Content-Type", "application/json")
 }
 
 // openAPIBuckets: a named bucket's keys, listing, props, and their errors.
 func openAPIBuckets(t *testing.T, s *specChecker, c *LocalCluster) {
 	a := c.Addr(0)
-	if res := do(t, "GET", a, "/buckets", nil); res.status == http.StatusNotImplemented {
-		t.Log("the bucket props routes answer 501 (not merged yet): their calls are skipped")
-		s.propsPending = true
-	}
 	setBucketProps(t, s, c, "carts", bucket.Props{N: 2, MaxValueBytes: 100, DefaultTTL: bucket.Duration(time.Hour)})
-	if !s.propsPending {
-		s.call(t, 200, "GET", a, "/buckets", nil)
-		s.call(t, 200, "GET", a, "/buckets/carts/props", nil)
-		s.call(t, 200, "GET", a, "/buckets/never-set/props", nil)
-		s.call(t, 400, "PUT", a, "/buckets/carts/props", []byte(`{"n":0,"r":5}`), "Content-Type", "application/json")
-		s.call(t, 400, "PUT", a, "/buckets/carts/props", []byte(`{"conflict":"newest"}`), "Content-Type", "application/json")
-		s.call(t, 400, "PUT", a, "/buckets/Carts/props", []byte(`{"n":2}`), "Content-Type", "application/json")
-		s.call(t, 400, "GET", a, "/buckets/-x/props", nil)
-	}
+	s.call(t, 200, "GET", a, "/buckets", nil)
+	s.call(t, 200, "GET", a, "/buckets/carts/props", nil)
+	s.call(t, 200, "GET", a, "/buckets/never-set/props", nil)
+	s.call(t, 400, "PUT", a, "/buckets/carts/props", []byte(`{"n":0,"r":5}`), "Content-Type", "application/json")
+	s.call(t, 400, "PUT", a, "/buckets/carts/props", []byte(`{"conflict":"newest"}`), "Content-Type", "application/json")
+	s.call(t, 400, "PUT", a, "/buckets/Carts/props", []byte(`{"n":2}`), "Content-Type", "application/json")
+	s.call(t, 400, "GET", a, "/buckets/-x/props", nil)
 
 	text := []string{"Content-Type", "text/plain"}
 	ctx := s.call(t, 204, "PUT", a, "/buckets/carts/kv/alice?w=all", []byte("apples"), text...).header.Get(HeaderContext)

@@ -41,10 +41,6 @@ type specChecker struct {
 
 	mu        sync.Mutex
 	exchanges []exchange
-
-	// propsPending: the bucket props routes answered 501, as on a branch
-	// without the props registry (openapi_buckets_test.go).
-	propsPending bool
 }
 
 // exchange is one request as the validator sees it and its answer.

@@ -313,7 +313,7 @@ func TestPartitionedWritersConverge(t *testing.T) {
 func replicasAgree(c *LocalCluster, key []byte) bool {
 	r := c.Node(0).cluster.View().Ring
 	var first vclock.Set
-	for j, id := range r.PreferenceList(r.PartitionOf(key)) {
+	for j, id := range r.PreferenceListN(r.PartitionOf(key), c.Node(0).bucketTable().PropsOf(key).N) {
 		n := c.Node(indexOf(id))
 		if n == nil {
 			return false
