@@ -100,13 +100,26 @@ func (r Registry) Merge(o Registry) Registry {
 		theirs := o.entries[name]
 		mine, ok := out.entries[name]
 		switch {
-		case ok && theirs.Version.Compare(mine.Version) <= 0:
+		case ok && compareEntries(theirs, mine) <= 0:
 		case !ok && len(out.entries) >= MaxBuckets:
 		default:
 			out.entries[name] = theirs
 		}
 	}
 	return out
+}
+
+// compareEntries orders entries by version, then, for the same version
+// with different props (a node whose data directory was wiped can reuse a
+// version it gave before), by the props' encoding: a total order, so
+// Merge stays a join and every node keeps the same entry.
+func compareEntries(a, b Entry) int {
+	if c := a.Version.Compare(b.Version); c != 0 {
+		return c
+	}
+	pa, _ := json.Marshal(a.Props)
+	pb, _ := json.Marshal(b.Props)
+	return bytes.Compare(pa, pb)
 }
 
 // Equal reports whether r and o hold the same entries.

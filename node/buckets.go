@@ -30,8 +30,14 @@ func (n *Node) bucketTable() *bucket.Table {
 }
 
 // applyBucketRegistry makes reg the registry every later operation uses.
+// When a bucket's N changed, keys changed tree class: the trees are
+// re-tracked now rather than at the next hint or anti-entropy round.
 func (n *Node) applyBucketRegistry(reg bucket.Registry) {
-	n.tables.Store(bucket.NewTable(reg, n.bucketLimits()))
+	next := bucket.NewTable(reg, n.bucketLimits())
+	old := n.tables.Swap(next)
+	if n.repair != nil && (old == nil || old.Placement() != next.Placement()) {
+		n.repair.SyncTrees(n.cluster.View())
+	}
 }
 
 // openBuckets loads the saved registry and applies it (node/buckets): after

@@ -44,6 +44,11 @@ func TestOpenAPI(t *testing.T) {
 		c.MaxValueBytes, c.MaxSiblings = 1000, 3
 		// Bounds the two requests that wait for a replica that never answers.
 		c.RequestTimeout = 2 * time.Second
+		// A connection silent under calls is declared dead after twice
+		// the connect timeout (transport.silentAfter): keep that well
+		// past the request timeout, so that the black-holed replica below
+		// times the request out (504) rather than failing it (503).
+		c.ConnectTimeout = 3 * time.Second
 	}})
 	s := newSpecChecker(t, main.Addr(0))
 	t.Run("clusters", func(t *testing.T) {
