@@ -58,6 +58,8 @@ type Coordinator struct {
 	cluster *membership.Tracker
 
 	readRepairs atomic.Int64
+	// bgRunning counts the background work in flight (Background).
+	bgRunning atomic.Int64
 
 	bgCtx    context.Context
 	bgCancel context.CancelFunc
@@ -77,13 +79,19 @@ func (c *Coordinator) ReadRepairs() int64 { return c.readRepairs.Load() }
 // Drain can wait for it.
 func (c *Coordinator) background(f func(ctx context.Context)) {
 	c.bg.Add(1)
+	c.bgRunning.Add(1)
 	go func() {
 		defer c.bg.Done()
+		defer c.bgRunning.Add(-1)
 		ctx, cancel := context.WithTimeout(c.bgCtx, c.cfg.RequestTimeout)
 		defer cancel()
 		f(ctx)
 	}()
 }
+
+// Background is how many replication stragglers and read repairs are in
+// flight: tests wait for 0 before they judge what replicas hold.
+func (c *Coordinator) Background() int64 { return c.bgRunning.Load() }
 
 // Drain waits up to timeout for background work, then cancels what is
 // left and waits for it to end; a zero timeout cancels at once (a crash).
