@@ -16,6 +16,7 @@ type resilienceFlags struct {
 	tombstoneGrace, suspectCooldown time.Duration
 	connectTimeout, shutdownDrain   time.Duration
 	readSpeculateAfter              time.Duration
+	bucketSyncInterval              time.Duration
 }
 
 func (r *resilienceFlags) register(f *flags) {
@@ -29,6 +30,7 @@ func (r *resilienceFlags) register(f *flags) {
 	f.DurationVar(&r.connectTimeout, "connect-timeout", d.ConnectTimeout, "bound (a `duration`) on dialing a peer, so an unreachable replica costs little of --request-timeout")
 	f.DurationVar(&r.shutdownDrain, "shutdown-drain", 2*time.Second, "on SIGTERM/SIGINT, how long (a `duration`) to keep answering 503 shutting_down (clients fail over, /healthz turns unhealthy) before closing the listener")
 	f.DurationVar(&r.readSpeculateAfter, "read-speculate-after", d.ReadSpeculateAfter, "a read asks R replicas, and one more when they have not answered within this `duration`; negative asks all N at once")
+	f.DurationVar(&r.bucketSyncInterval, "bucket-sync-interval", d.BucketSyncInterval, "how often (a `duration`) bucket props are compared with peers whose digest differs, besides on every membership change; negative: only then")
 	f.DurationVar(&r.suspectCooldown, "suspect-cooldown", d.SuspectCooldown, "how long (a `duration`) a peer that could not be reached is avoided before being tried again")
 }
 
@@ -38,6 +40,7 @@ func (r *resilienceFlags) apply(c *node.Config) {
 	c.TombstoneGrace, c.SuspectCooldown = r.tombstoneGrace, r.suspectCooldown
 	c.ConnectTimeout, c.ShutdownDrain = r.connectTimeout, r.shutdownDrain
 	c.ReadSpeculateAfter = r.readSpeculateAfter
+	c.BucketSyncInterval = r.bucketSyncInterval
 }
 
 func (r *resilienceFlags) check() []error {
