@@ -10,7 +10,13 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/dynkv/dynkv/clusterstatus"
 )
+
+// Handoff is one partition a node is handing off to the partition's new
+// replicas (package clusterstatus's document).
+type Handoff = clusterstatus.Handoff
 
 // Membership changes (Leave, Remove) and the views of one node at a time
 // (Handoffs, NodeStatus, Metrics). Leave, Handoffs, NodeStatus and Metrics
@@ -44,24 +50,6 @@ func (m Member) Leaving() bool {
 // Left reports whether the member has left the cluster for good (it left,
 // or was removed).
 func (m Member) Left() bool { return m.Status == StatusLeft }
-
-// Handoff is one partition a node is handing off to the partition's new
-// replicas.
-type Handoff struct {
-	Partition int      `json:"partition"`
-	From      string   `json:"from"`
-	To        []string `json:"to"`
-	// KeysDone counts the keys of this pass already handed off, KeysLeft
-	// those still to go.
-	KeysDone int `json:"keys_done"`
-	KeysLeft int `json:"keys_left"`
-	// KeysQuarantined counts records found undecodable on the way, set
-	// aside instead of sent (the other replicas hold the key).
-	KeysQuarantined int `json:"keys_quarantined,omitempty"`
-	// Error is why the last pass stopped short (a new replica is down,
-	// say); the node retries.
-	Error string `json:"error,omitempty"`
-}
 
 // NodeHandoffs is one node's answer to Handoffs.
 type NodeHandoffs struct {

@@ -13,10 +13,21 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dynkv/dynkv/clusterstatus"
+
 	"github.com/valyala/fasthttp"
 
 	"github.com/dynkv/dynkv/node/internal/wire"
 	"github.com/dynkv/dynkv/node/membership"
+)
+
+// GET /cluster/status's documents (package clusterstatus).
+type (
+	ClusterStatus = clusterstatus.ClusterStatus
+	RingSummary   = clusterstatus.RingSummary
+	MemberStatus  = clusterstatus.MemberStatus
+	HintsPending  = clusterstatus.HintsPending
+	HandoffTotal  = clusterstatus.HandoffTotal
 )
 
 // The cluster's status, GET /cluster/status: one request shows the whole
@@ -30,70 +41,6 @@ import (
 // statusPeerTimeout bounds the wait for each member's report: a dashboard
 // polls every few seconds, and one dead member must not stall it.
 const statusPeerTimeout = time.Second
-
-// ClusterStatus is GET /cluster/status.
-type ClusterStatus struct {
-	// Node is the node that answered; Time when.
-	Node    string         `json:"node"`
-	Time    time.Time      `json:"time"`
-	Ring    RingSummary    `json:"ring"`
-	Members []MemberStatus `json:"members"`
-	// HintsPending are the hints kept for each target, by holder, from
-	// the members that answered.
-	HintsPending []HintsPending `json:"hints_pending"`
-	// Handoffs are the partitions being handed off, from every member
-	// that answered; HandoffTotal sums them.
-	Handoffs     []HandoffStatus `json:"handoffs"`
-	HandoffTotal HandoffTotal    `json:"handoff_total"`
-}
-
-// RingSummary is the ring's shape and each partition's primary owner (the
-// first of its preference list), indexed by partition.
-type RingSummary struct {
-	Partitions int      `json:"partitions"`
-	N          int      `json:"n"`
-	Owners     []string `json:"owners"`
-}
-
-// MemberStatus is one member: gossip's view of it, its part of the ring,
-// and its own report when it answered.
-type MemberStatus struct {
-	ID            string            `json:"id"`
-	HTTPAddr      string            `json:"http_addr"`
-	InternodeAddr string            `json:"internode_addr,omitempty"`
-	GossipAddr    string            `json:"gossip_addr,omitempty"`
-	Status        string            `json:"status"` // alive, suspect, failed, leaving, left
-	Incarnation   int64             `json:"incarnation"`
-	Tags          map[string]string `json:"tags,omitempty"`
-	// Leads counts the partitions the member is first in the preference
-	// list of, Replicas those it replicates; Share is Leads over the
-	// partitions.
-	Leads    int     `json:"leads"`
-	Replicas int     `json:"replicas"`
-	Share    float64 `json:"share"`
-	// Reachable: it answered with Report. Error says why not; it is empty
-	// for a member that has left, which is not asked.
-	Reachable bool        `json:"reachable"`
-	Error     string      `json:"error,omitempty"`
-	Report    *NodeStatus `json:"report,omitempty"`
-}
-
-// HintsPending is the hints waiting for one target, by the member holding
-// them: an operator asks about the node that is down, not about the ones
-// keeping its writes.
-type HintsPending struct {
-	Target  string           `json:"target"`
-	Pending int64            `json:"pending"`
-	HeldBy  map[string]int64 `json:"held_by"`
-}
-
-// HandoffTotal is the overall progress of the handoffs in progress.
-type HandoffTotal struct {
-	Partitions int     `json:"partitions"`
-	KeysDone   int     `json:"keys_done"`
-	KeysLeft   int     `json:"keys_left"`
-	Percent    float64 `json:"percent"` // of the keys; 100 with none in progress
-}
 
 // ClusterStatus gathers the cluster's status; ctx bounds the whole.
 func (n *Node) ClusterStatus(ctx context.Context) ClusterStatus {
@@ -125,7 +72,7 @@ func (n *Node) ClusterStatus(ctx context.Context) ClusterStatus {
 		st.Members = append(st.Members, ms)
 	}
 	n.gatherReports(ctx, v, st.Members)
-	st.collect()
+	collectReports(&st)
 	return st
 }
 
@@ -178,8 +125,8 @@ func (n *Node) memberReport(ctx context.Context, m membership.Member) (*NodeStat
 	return &report, nil
 }
 
-// collect sums the members' reports: hints by target, handoffs.
-func (st *ClusterStatus) collect() {
+// collectReports sums the members' reports: hints by target, handoffs.
+func collectReports(st *ClusterStatus) {
 	hints := map[string]*HintsPending{}
 	for _, m := range st.Members {
 		if m.Report == nil {

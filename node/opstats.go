@@ -4,7 +4,13 @@ import (
 	"math"
 	"sync"
 	"time"
+
+	"github.com/dynkv/dynkv/clusterstatus"
 )
+
+// OpsStatus is a node's client operations as its status report shows
+// them (package clusterstatus).
+type OpsStatus = clusterstatus.OpsStatus
 
 // opStats is what the status report says of client operations: counts
 // since start by operation, and the rate and latency of the last half minute. The
@@ -68,24 +74,6 @@ func (s *opStats) observe(op string, d time.Duration) {
 	}
 	sl.n++
 	sl.buckets[bucketOf(d)]++
-}
-
-// OpsStatus is a node's client operations (reads, writes and deletes of
-// keys) as its status report shows them.
-type OpsStatus struct {
-	// Counts are the operations served since start, by operation (get,
-	// put, delete), whatever their answer; Total sums them.
-	Counts map[string]int64 `json:"counts"`
-	Total  int64            `json:"total"`
-	// WindowSeconds is the span PerSecond and P99Millis cover: the last
-	// 30 to 35 s (whole slots of 5 s), or the time since start when
-	// shorter.
-	WindowSeconds float64 `json:"window_seconds"`
-	PerSecond     float64 `json:"per_second"`
-	// P99Millis is the 99th percentile of the window's latencies, as the
-	// upper bound of its histogram bucket (so at most twice the true
-	// value); 0 when the window saw no operation.
-	P99Millis float64 `json:"p99_ms"`
 }
 
 // report sums the counts and the window's slots.

@@ -3,72 +3,19 @@ package node
 import (
 	"time"
 
-	"github.com/dynkv/dynkv/node/repair"
+	"github.com/dynkv/dynkv/clusterstatus"
 )
 
-// NodeStatus is one node's own report, GET /cluster/status?scope=local and
-// each member's part of the cluster's (ClusterStatus): what `dynkv status`
-// and /ui show per member. It is the stable JSON API for that; metric names
-// are not.
-type NodeStatus struct {
-	Node  string `json:"node"`
-	Actor string `json:"actor"`
-	// Incarnation is when this run of the node started (Unix ms), as the
-	// member tag membership.TagIncarnation announces it.
-	Incarnation int64 `json:"incarnation"`
-	Draining    bool  `json:"draining"`
-	Leaving     bool  `json:"leaving"`
-	// Partitions and N are the ring's; Leads counts the partitions this
-	// node is first in the preference list of, Replicas those it
-	// replicates for some bucket (its rank in the walk is below the
-	// highest bucket N), both in its own view of the ring.
-	Partitions int `json:"partitions"`
-	N          int `json:"n"`
-	Leads      int `json:"leads"`
-	Replicas   int `json:"replicas"`
-	// Hints are the hints this node keeps for other replicas, by target.
-	Hints       map[string]HintStatus  `json:"hints"`
-	Handoffs    []repair.HandoffStatus `json:"handoffs"`
-	HandoffKeys int64                  `json:"handoff_keys"`
-	AntiEntropy AntiEntropyStatus      `json:"antientropy"`
-	// TombstonesReaped and ReadRepairs are cumulative since start.
-	TombstonesReaped int64      `json:"tombstones_reaped"`
-	ReadRepairs      int64      `json:"read_repairs"`
-	Disk             DiskStatus `json:"disk"`
-	Ops              OpsStatus  `json:"ops"`
-}
-
-// HintStatus is the hints kept for one target.
-type HintStatus struct {
-	Pending    int    `json:"pending"`
-	Delivered  uint64 `json:"delivered"`
-	Redirected uint64 `json:"redirected"`
-}
-
-// AntiEntropyStatus is anti-entropy's progress since start.
-type AntiEntropyStatus struct {
-	TreesReady   int              `json:"trees_ready"`
-	Exchanges    map[string]int64 `json:"exchanges"` // in_sync, repaired, failed
-	KeysRepaired int64            `json:"keys_repaired"`
-	// KeyFailures counts keys an exchange could not repair (it repaired
-	// the rest of their partition); such an exchange counts as failed.
-	KeyFailures int64 `json:"key_failures"`
-	BytesSent   int64 `json:"bytes_sent"`
-	// LastExchange is when the last exchange ended, whatever its result;
-	// absent before the first.
-	LastExchange *time.Time `json:"last_exchange,omitempty"`
-}
-
-// DiskStatus is the store's size on disk and the free space of its file
-// system, against the floor below which writes are refused (disk.go).
-type DiskStatus struct {
-	StoreBytes int64 `json:"store_bytes"`
-	FreeBytes  int64 `json:"free_bytes"`
-	FloorBytes int64 `json:"floor_bytes"`
-	BelowFloor bool  `json:"below_floor"`
-	// Error is why the free space is unknown (nothing is refused then).
-	Error string `json:"error,omitempty"`
-}
+// The status report's documents are package clusterstatus's, which the
+// SDK decodes too: GET /cluster/status?scope=local and each member's part
+// of the cluster's. It is the stable JSON API for a node's progress;
+// metric names are not.
+type (
+	NodeStatus        = clusterstatus.NodeStatus
+	HintStatus        = clusterstatus.HintStatus
+	AntiEntropyStatus = clusterstatus.AntiEntropyStatus
+	DiskStatus        = clusterstatus.DiskStatus
+)
 
 // Status is this node's own report.
 func (n *Node) Status() NodeStatus {

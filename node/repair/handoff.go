@@ -7,10 +7,19 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/dynkv/dynkv/clusterstatus"
+
 	"github.com/dynkv/dynkv/bucket"
 	"github.com/dynkv/dynkv/node/internal/wire"
 	"github.com/dynkv/dynkv/node/membership"
 )
+
+// HandoffStatus is one partition's handoff as /cluster/handoffs and the
+// status report show it (package clusterstatus). KeysQuarantined counts
+// records found undecodable on the way: set aside instead of sent, so
+// that one bad record cannot stop the partition's handoff; the other
+// replicas hold the key.
+type HandoffStatus = clusterstatus.Handoff
 
 // Ownership handoff: when the ring changes (a join, a leave), a node may
 // hold keys of partitions it no longer replicates; when a bucket's N is
@@ -22,22 +31,6 @@ import (
 // of either side: merges are idempotent and nothing is deleted early. New
 // replicas that no node hands anything to (the node that left is dead) are
 // filled by anti-entropy from the replicas that stayed.
-
-// HandoffStatus is one partition's handoff as /cluster/handoffs shows it.
-type HandoffStatus struct {
-	Partition int      `json:"partition"`
-	From      string   `json:"from"`
-	To        []string `json:"to"`
-	KeysDone  int      `json:"keys_done"`
-	// KeysLeft counts the partition's keys not yet handed off nor looked
-	// at: a pass that trims a bucket leaves the others' keys in place.
-	KeysLeft int `json:"keys_left"`
-	// KeysQuarantined counts records found undecodable on the way: set
-	// aside instead of sent, so that one bad record cannot stop the
-	// partition's handoff; the other replicas hold the key.
-	KeysQuarantined int    `json:"keys_quarantined,omitempty"`
-	Error           string `json:"error,omitempty"`
-}
 
 type handoffs struct {
 	mu     sync.Mutex
