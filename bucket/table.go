@@ -10,8 +10,9 @@ type Table struct {
 	reg      Registry
 	limits   Limits
 	defaults Props
-	props    map[string]Props
-	classes  []int
+	props     map[string]Props
+	classes   []int
+	placement string
 }
 
 // NewTable resolves reg against limits. A registry entry that exceeds this
@@ -30,6 +31,7 @@ func NewTable(reg Registry, limits Limits) *Table {
 	}
 	slices.Sort(classes)
 	t.classes = slices.Compact(classes)
+	t.placement = t.computePlacement()
 	return t
 }
 
@@ -59,8 +61,11 @@ func (t *Table) Classes() []int { return t.classes }
 func (t *Table) MaxN() int { return t.classes[len(t.classes)-1] }
 
 // Placement is a fingerprint of which N each bucket has: when it changes,
-// keys may have changed class and trees must be rebuilt.
-func (t *Table) Placement() string {
+// keys may have changed class and trees must be rebuilt. Computed once:
+// repair compares it every hint interval.
+func (t *Table) Placement() string { return t.placement }
+
+func (t *Table) computePlacement() string {
 	b := make([]byte, 0, 16*len(t.props))
 	b = append(b, byte(t.defaults.N))
 	for _, name := range t.reg.Names() {
