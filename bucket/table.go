@@ -7,9 +7,9 @@ import "slices"
 // safe for concurrent use; a node swaps in a new one when its registry
 // changes.
 type Table struct {
-	reg      Registry
-	limits   Limits
-	defaults Props
+	reg       Registry
+	limits    Limits
+	defaults  Props
 	props     map[string]Props
 	classes   []int
 	placement string
