@@ -31,7 +31,8 @@ func (n *Node) bucketTable() *bucket.Table {
 
 // applyBucketRegistry makes reg the registry every later operation uses.
 // When a bucket's N changed, keys changed tree class: the trees are
-// re-tracked now rather than at the next hint or anti-entropy round.
+// re-tracked and rebuilt now (every registry change comes through here;
+// an anti-entropy pass also checks before it exchanges anything).
 func (n *Node) applyBucketRegistry(reg bucket.Registry) {
 	next := bucket.NewTable(reg, n.bucketLimits())
 	old := n.tables.Swap(next)

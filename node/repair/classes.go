@@ -53,16 +53,6 @@ func (rp *Repair) syncPlacement(ctx context.Context, v *membership.View) error {
 	return ctx.Err()
 }
 
-// followPlacement starts the rebuild of every tree in the background once
-// the placement changed, so that trees follow a bucket's new N within a
-// hint interval rather than at the next anti-entropy pass.
-func (rp *Repair) followPlacement() {
-	if rp.replica.PlacementChanged() {
-		rp.log.Info("bucket placement changed; rebuilding Merkle trees")
-		rp.SyncTrees(rp.cluster.View())
-	}
-}
-
 // holdsRightly reports whether this node, of rank in the key's partition
 // walk, must hold a key of a bucket with N n.
 func (rp *Repair) holdsRightly(rank, n int) bool {

@@ -147,7 +147,6 @@ func (rp *Repair) hintLoop(ctx context.Context) {
 			return
 		case <-t.C():
 		}
-		rp.followPlacement()
 		if err := rp.DeliverHintsOnce(ctx); err != nil && ctx.Err() == nil {
 			rp.log.Debug("hint delivery pass incomplete", "err", err)
 		}
