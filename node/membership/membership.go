@@ -126,21 +126,40 @@ func (s *StaticMembership) View() Membership { return &staticView{s: s} }
 func (s *StaticMembership) Set(m Member) {
 	s.mu.Lock()
 	s.members[m.ID] = m
-	ls := slices.Clone(s.listeners)
 	s.mu.Unlock()
-	for _, l := range ls {
-		l()
-	}
+	s.notify()
 }
 
 // SetStatus changes one member's status.
 func (s *StaticMembership) SetStatus(id string, st MemberStatus) {
+	s.update(id, func(m *Member) { m.Status = st })
+}
+
+// update changes a known member in place, under the lock, so that two
+// concurrent changes (a status and a tag) cannot undo each other, and
+// reports whether id is a member.
+func (s *StaticMembership) update(id string, change func(*Member)) bool {
 	s.mu.Lock()
 	m, ok := s.members[id]
+	if ok {
+		change(&m)
+		s.members[id] = m
+	}
 	s.mu.Unlock()
 	if ok {
-		m.Status = st
-		s.Set(m)
+		s.notify()
+	}
+	return ok
+}
+
+// notify calls every view's listener, outside the lock: a listener reads
+// the members.
+func (s *StaticMembership) notify() {
+	s.mu.Lock()
+	ls := slices.Clone(s.listeners)
+	s.mu.Unlock()
+	for _, l := range ls {
+		l()
 	}
 }
 
@@ -156,14 +175,16 @@ func (s *StaticMembership) List() []Member {
 	return out
 }
 
+// staticView is one node's view. self is guarded by s.mu: a node serves
+// peers (and may announce a tag) before its Start has set it.
 type staticView struct {
 	s    *StaticMembership
 	self string
 }
 
 func (v *staticView) Start(self Member, onChange func()) error {
-	v.self = self.ID
 	v.s.mu.Lock()
+	v.self = self.ID
 	v.s.listeners = append(v.s.listeners, onChange)
 	v.s.mu.Unlock()
 	// The tags self announces, as gossip would announce them (the member
@@ -177,25 +198,29 @@ func (v *staticView) Start(self Member, onChange func()) error {
 }
 func (v *staticView) Members() []Member { return v.s.List() }
 func (v *staticView) Leave() error {
-	if v.self != "" {
-		v.s.SetStatus(v.self, StatusLeft)
+	v.s.mu.Lock()
+	self := v.self
+	v.s.mu.Unlock()
+	if self != "" {
+		v.s.SetStatus(self, StatusLeft)
 	}
 	return nil
 }
 func (v *staticView) SetTag(key, value string) error {
 	v.s.mu.Lock()
-	m, ok := v.s.members[v.self]
+	self := v.self
 	v.s.mu.Unlock()
+	ok := v.s.update(self, func(m *Member) {
+		tags := maps.Clone(m.Tags)
+		if tags == nil {
+			tags = map[string]string{}
+		}
+		tags[key] = value
+		m.Tags = tags
+	})
 	if !ok {
-		return fmt.Errorf("%s is not a member", v.self)
+		return fmt.Errorf("%q is not a member", self)
 	}
-	tags := maps.Clone(m.Tags)
-	if tags == nil {
-		tags = map[string]string{}
-	}
-	tags[key] = value
-	m.Tags = tags
-	v.s.Set(m)
 	return nil
 }
 func (v *staticView) Remove(id string) error {
