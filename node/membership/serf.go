@@ -73,6 +73,10 @@ type SerfMembership struct {
 	// seeds are Join and the recorded members (prepareRejoin).
 	seeds  []string
 	rejoin *rejoin
+	// tagsMu makes SetTag's read-modify-write of the tags atomic: the
+	// bucket digest and the leaving state are set from different
+	// goroutines, and one must not put back a tag set the other replaced.
+	tagsMu sync.Mutex
 
 	closeOnce sync.Once
 }
@@ -331,6 +335,8 @@ func (m *SerfMembership) SetTag(key, value string) error {
 	if m.serf == nil {
 		return fmt.Errorf("gossip not started")
 	}
+	m.tagsMu.Lock()
+	defer m.tagsMu.Unlock()
 	tags := maps.Clone(m.serf.LocalMember().Tags)
 	tags[key] = value
 	return m.serf.SetTags(tags)
