@@ -36,7 +36,11 @@ type PartitionReplicas struct {
 
 // Placement is where one key lives.
 type Placement struct {
-	Key            string   `json:"key"`
+	Key string `json:"key"`
+	// Bucket is the key's bucket, and N its replica count there: the first
+	// N of the walk replicate the key (PreferenceList), the rest stand in.
+	Bucket         string   `json:"bucket,omitempty"`
+	N              int      `json:"n,omitempty"`
 	Partition      int      `json:"partition"`
 	PreferenceList []string `json:"preference_list"`
 	// Fallbacks are the other nodes, in the order sloppy quorum uses them.
@@ -66,11 +70,21 @@ func (c *Client) Ring(ctx context.Context) (*Ring, error) {
 // Placement returns the partition, preference list and fallbacks of key in
 // the default bucket.
 func (c *Client) Placement(ctx context.Context, key string) (*Placement, error) {
-	if _, err := c.def.kvPath(key); err != nil {
-		return nil, opError("placement", key, err)
+	return c.def.Placement(ctx, key)
+}
+
+// Placement returns the partition, preference list (the bucket's N nodes)
+// and fallbacks of key in b.
+func (b *Bucket) Placement(ctx context.Context, key string) (*Placement, error) {
+	if _, err := b.kvPath(key); err != nil {
+		return nil, b.opError("placement", key, err)
+	}
+	query := "key=" + url.QueryEscape(key)
+	if b.name != DefaultBucket {
+		query += "&bucket=" + b.name
 	}
 	var out Placement
-	if err := c.getJSON(ctx, "placement", "/cluster/ring", "key="+url.QueryEscape(key), &out); err != nil {
+	if err := b.c.getJSON(ctx, "placement", "/cluster/ring", query, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil

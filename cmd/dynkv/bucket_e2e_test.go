@@ -10,7 +10,8 @@ import (
 // TestCLIBuckets runs the bucket commands and --bucket against a cluster:
 // props set and read back, keys apart from the default bucket's and
 // written with the bucket's default TTL, a listing of the bucket alone,
-// and a backup of the bucket restored into another one.
+// a key's placement by its bucket's N, and a backup of the bucket restored
+// into another one.
 func TestCLIBuckets(t *testing.T) {
 	t.Parallel()
 	_, eps := cliCluster(t)
@@ -31,6 +32,19 @@ func TestCLIBuckets(t *testing.T) {
 		t.Errorf("bucket list:\n%s", list)
 	}
 	cli(t, "", env, "bucket", "set", "carts", "--n", "2", "--r", "3").failsWith(t, 1, "bad_props")
+	mustCLI(t, env, "bucket", "set", "pairs", "--n", "2")
+	var where struct {
+		Bucket         string   `json:"bucket"`
+		N              int      `json:"n"`
+		PreferenceList []string `json:"preference_list"`
+	}
+	if err := json.Unmarshal([]byte(mustCLI(t, env, "ring", "--key", "cart/1", "--bucket", "pairs", "-o", "json")), &where); err != nil ||
+		where.Bucket != "pairs" || where.N != 2 || len(where.PreferenceList) != 2 {
+		t.Errorf("ring --key --bucket pairs -o json: %+v, %v; want the bucket's 2 replicas", where, err)
+	}
+	if out := mustCLI(t, env, "ring", "--key", "cart/1", "--bucket", "pairs"); !strings.Contains(out, "pairs (N=2)") {
+		t.Errorf("ring --key --bucket pairs:\n%s", out)
+	}
 
 	mustCLI(t, env, "put", "cart/1", "mug", "--bucket", "carts")
 	if got := mustCLI(t, env, "get", "cart/1", "--bucket", "carts", "-o", "raw"); got != "mug" {

@@ -55,17 +55,19 @@ func runRing(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv
 	c := newKVCmd("ring", "dynkv ring [flags]",
 		"Show how partitions are placed: per node, the partitions it leads (first in the\n"+
 			"preference list) and replicates. --key shows one key's partition, preference list and\n"+
-			"fallbacks; --partitions lists every partition's preference list. Nodes in a zone\n"+
+			"fallbacks (in --bucket, whose N it shows); --partitions lists every partition's\n"+
+			"preference list at the cluster's default N. Nodes in a zone\n"+
 			"(serve --zone) show it: a ZONE column, and node(zone) in lists.", "text", "json")
 	var (
-		key        string
-		partitions bool
+		key, bucket string
+		partitions  bool
 	)
 	c.f.StringVar(&key, "key", "", "show where `KEY` lives")
+	bucketFlag(c.f, &bucket)
 	c.f.BoolVar(&partitions, "partitions", false, "list every partition's preference list")
 	return c.run(args, stdout, stderr, lookupEnv, [2]int{0, 0}, func(ctx context.Context, cl *sdk.Client, _ []string) error {
 		if key != "" {
-			p, err := cl.Placement(ctx, key)
+			p, err := cl.Bucket(bucket).Placement(ctx, key)
 			if err != nil {
 				return err
 			}
@@ -74,6 +76,9 @@ func runRing(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv
 			}
 			tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 			fmt.Fprintf(tw, "key\t%q\n", p.Key)
+			if p.Bucket != "" { // older servers do not say
+				fmt.Fprintf(tw, "bucket\t%s (N=%d)\n", p.Bucket, p.N)
+			}
 			fmt.Fprintf(tw, "partition\t%d\n", p.Partition)
 			fmt.Fprintf(tw, "preference list\t%s\n", orDash(withZones(p.PreferenceList, p.Zones)))
 			fmt.Fprintf(tw, "fallbacks\t%s\n", orDash(withZones(p.Fallbacks, p.Zones)))
