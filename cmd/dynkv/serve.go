@@ -156,7 +156,33 @@ func (c *serveCmd) config(args []string, lookupEnv func(string) (string, bool)) 
 		errs = append(errs, errors.New("--request-timeout must be positive"))
 	}
 	errs = append(errs, c.resilience.check()...)
-	advertised := c.httpAddr
+	advertised, addrErrs := c.checkAddrs()
+	errs = append(errs, addrErrs...)
+	if err := nc.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return serveConfig{}, errors.New(strings.ReplaceAll(err.Error(), "\n", "; "))
+	}
+	return serveConfig{
+		node: nc,
+		serf: membership.SerfConfig{
+			NodeID: c.nodeID, BindAddr: c.gossipAddr, AdvertiseAddr: c.advertiseGossip,
+			HTTPAddr: advertised, Join: c.join, Profile: c.gossipProfile,
+			SnapshotPath: filepath.Join(c.dataDir, membership.SnapshotFile),
+		},
+		log:       c.log,
+		pprofAddr: c.pprofAddr,
+		reload:    reload,
+		single:    single,
+	}, nil
+}
+
+// checkAddrs checks every address flag, and returns the HTTP address peers
+// are told to dial: --advertise-http-addr, else --http-addr, which must
+// then be dialable itself (not 0.0.0.0).
+func (c *serveCmd) checkAddrs() (advertised string, errs []error) {
+	advertised = c.httpAddr
 	if c.advertiseHTTPAddr != "" {
 		advertised = c.advertiseHTTPAddr
 		errs = append(errs, checkDialable("--advertise-http-addr", c.advertiseHTTPAddr))
@@ -176,24 +202,7 @@ func (c *serveCmd) config(args []string, lookupEnv func(string) (string, bool)) 
 	for _, j := range c.join {
 		errs = append(errs, checkHostPort("--join", j))
 	}
-	if err := nc.Validate(); err != nil {
-		errs = append(errs, err)
-	}
-	if err := errors.Join(errs...); err != nil {
-		return serveConfig{}, errors.New(strings.ReplaceAll(err.Error(), "\n", "; "))
-	}
-	return serveConfig{
-		node: nc,
-		serf: membership.SerfConfig{
-			NodeID: c.nodeID, BindAddr: c.gossipAddr, AdvertiseAddr: c.advertiseGossip,
-			HTTPAddr: advertised, Join: c.join, Profile: c.gossipProfile,
-			SnapshotPath: filepath.Join(c.dataDir, membership.SnapshotFile),
-		},
-		log:       c.log,
-		pprofAddr: c.pprofAddr,
-		reload:    reload,
-		single:    single,
-	}, nil
+	return advertised, errs
 }
 
 // applySecurity loads what --certs-dir, --tls-* and --tokens-file name into

@@ -35,10 +35,12 @@ func (rp *Repair) sendHint(ctx context.Context, target string, key, value []byte
 }
 
 // sendToOtherReplica merges a hint into the first reachable replica of its
-// key (of the first N of the walk, N its bucket's) other than the target: what hint expiry means here. Dropping a hint
-// is only safe if a replica holds what it carries, and with W met by
-// fallbacks alone none may; from the other replica, anti-entropy brings the
-// target up to date when it returns.
+// key (of the first N of the walk, N its bucket's) other than the target:
+// what hint expiry means here. Dropping a hint is only safe if a replica
+// holds what it carries, and with W met by fallbacks alone none may; from
+// the other replica, anti-entropy brings the target up to date when it
+// returns. A key of an N=1 bucket has no other replica, so its hint stays
+// until the target is back or removed.
 func (rp *Repair) sendToOtherReplica(ctx context.Context, target string, key, value []byte) error {
 	v := rp.cluster.View()
 	body := wire.EncodeMerge(key, value)
