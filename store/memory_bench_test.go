@@ -47,18 +47,52 @@ func BenchmarkMemory3DBs(b *testing.B) {
 	}
 }
 
+// The shape of memoryWorkload on each store: writers Updating in parallel,
+// Gets after the scan, and the partitions the keys spread over.
+const (
+	memoryWriters, memoryGets = 8, 60_000
+	memoryPartitions          = 256
+)
+
 func memoryWorkload(b *testing.B, opts Options, stores, keys int) {
-	const (
-		writers, gets = 8, 60_000
-		partitions    = 256
-	)
 	runtime.GC()
 	debug.FreeOSMemory()
 	resetPeakRSS()
 	mem := startMemSampler(10 * time.Millisecond)
 	start := time.Now()
 
-	ss := make([]*Store, stores)
+	var f memoryFigures
+	ss := openMemoryStores(b, opts, stores)
+	f.afterOpen = readProcStatus()["VmRSS"]
+	writeMemoryStores(b, ss, keys)
+	f.writeTime = time.Since(start)
+	readMemoryStores(b, ss, keys)
+	f.total = time.Since(start)
+
+	for _, s := range ss {
+		l, v := s.Size()
+		f.lsm, f.vlog = f.lsm+l, f.vlog+v
+	}
+	f.beforeClose = readProcStatus()
+	for _, s := range ss {
+		if err := s.Close(); err != nil {
+			b.Error(err)
+		}
+	}
+	runtime.GC()
+	debug.FreeOSMemory()
+	f.afterClose = readProcStatus()["VmRSS"]
+	f.peak = mem.stop()
+	hwm := readProcStatus()["VmHWM"]
+	if hwm > f.peak.rss {
+		f.peak.rss = hwm // the kernel's high-water mark catches spikes between samples
+	}
+	f.report(b, stores*keys)
+}
+
+// openMemoryStores opens n stores with opts, each in a directory of its own.
+func openMemoryStores(b *testing.B, opts Options, n int) []*Store {
+	ss := make([]*Store, n)
 	for i := range ss {
 		o := opts
 		o.Dir = b.TempDir()
@@ -68,18 +102,22 @@ func memoryWorkload(b *testing.B, opts Options, stores, keys int) {
 		}
 		ss[i] = s
 	}
-	afterOpen := readProcStatus()["VmRSS"]
+	return ss
+}
 
+// writeMemoryStores Updates keys random values into every store, with
+// memoryWriters writers per store and the stores in parallel.
+func writeMemoryStores(b *testing.B, ss []*Store, keys int) {
 	var wg sync.WaitGroup
 	for si, s := range ss {
-		for w := range writers {
+		for w := range memoryWriters {
 			wg.Go(func() {
 				r := rand.NewChaCha8([32]byte{byte(si), byte(w)})
 				v := make([]byte, benchValueSize)
 				fn := func([]byte, bool) ([]byte, error) { return v, nil }
-				for i := w; i < keys; i += writers {
+				for i := w; i < keys; i += memoryWriters {
 					r.Read(v) // Update does not retain v
-					if err := s.Update(uint16(i%partitions), benchKey(i), fn); err != nil {
+					if err := s.Update(uint16(i%memoryPartitions), benchKey(i), fn); err != nil {
 						b.Error(err)
 						return
 					}
@@ -88,12 +126,16 @@ func memoryWorkload(b *testing.B, opts Options, stores, keys int) {
 		}
 	}
 	wg.Wait()
-	writeTime := time.Since(start)
+}
 
+// readMemoryStores scans every partition of every store, checking it finds
+// all keys, then does memoryGets random Gets on it; the stores in parallel.
+func readMemoryStores(b *testing.B, ss []*Store, keys int) {
+	var wg sync.WaitGroup
 	for _, s := range ss {
 		wg.Go(func() {
 			n := 0
-			for p := range uint16(partitions) {
+			for p := range uint16(memoryPartitions) {
 				if err := s.Scan(p, func(k, v []byte) error { n++; return nil }); err != nil {
 					b.Error(err)
 				}
@@ -102,47 +144,39 @@ func memoryWorkload(b *testing.B, opts Options, stores, keys int) {
 				b.Errorf("scanned %d keys; want %d", n, keys)
 			}
 			r := rand.New(rand.NewPCG(1, 2))
-			for range gets {
+			for range memoryGets {
 				i := r.IntN(keys)
-				if _, err := s.Get(uint16(i%partitions), benchKey(i)); err != nil {
+				if _, err := s.Get(uint16(i%memoryPartitions), benchKey(i)); err != nil {
 					b.Error(err)
 				}
 			}
 		})
 	}
 	wg.Wait()
-	total := time.Since(start)
+}
 
-	var lsm, vlog int64
-	for _, s := range ss {
-		l, v := s.Size()
-		lsm, vlog = lsm+l, vlog+v
-	}
-	beforeClose := readProcStatus()
-	for _, s := range ss {
-		if err := s.Close(); err != nil {
-			b.Error(err)
-		}
-	}
-	runtime.GC()
-	debug.FreeOSMemory()
-	afterClose := readProcStatus()["VmRSS"]
-	peak := mem.stop()
-	hwm := readProcStatus()["VmHWM"]
-	if hwm > peak.rss {
-		peak.rss = hwm // the kernel's high-water mark catches spikes between samples
-	}
+// memoryFigures is what one memoryWorkload measured; memory is in bytes.
+type memoryFigures struct {
+	writeTime, total      time.Duration // since the stores were opened
+	afterOpen, afterClose int64         // RSS
+	beforeClose           map[string]int64
+	peak                  memPeaks
+	lsm, vlog             int64 // on disk
+}
 
+// report reports the peaks as metrics and logs every figure; updates is
+// the number of Updates written.
+func (f memoryFigures) report(b *testing.B, updates int) {
 	mib := func(n int64) float64 { return float64(n) / (1 << 20) }
-	b.ReportMetric(mib(peak.rss), "peakRSS-MiB")
-	b.ReportMetric(mib(peak.anon), "peakAnon-MiB")
-	b.ReportMetric(mib(peak.heap), "peakHeap-MiB")
+	b.ReportMetric(mib(f.peak.rss), "peakRSS-MiB")
+	b.ReportMetric(mib(f.peak.anon), "peakAnon-MiB")
+	b.ReportMetric(mib(f.peak.heap), "peakHeap-MiB")
 	b.Logf("writes %v (%.0f Updates/s), total %v; RSS after open %.0f MiB, peak %.0f MiB "+
 		"(anon %.0f, heap %.0f), before Close %.0f MiB (anon %.0f), after Close %.0f MiB; "+
 		"on disk: LSM %.1f MiB, value log %.1f MiB",
-		writeTime.Round(time.Millisecond), float64(stores*keys)/writeTime.Seconds(), total.Round(time.Millisecond),
-		mib(afterOpen), mib(peak.rss), mib(peak.anon), mib(peak.heap),
-		mib(beforeClose["VmRSS"]), mib(beforeClose["RssAnon"]), mib(afterClose), mib(lsm), mib(vlog))
+		f.writeTime.Round(time.Millisecond), float64(updates)/f.writeTime.Seconds(), f.total.Round(time.Millisecond),
+		mib(f.afterOpen), mib(f.peak.rss), mib(f.peak.anon), mib(f.peak.heap),
+		mib(f.beforeClose["VmRSS"]), mib(f.beforeClose["RssAnon"]), mib(f.afterClose), mib(f.lsm), mib(f.vlog))
 }
 
 // memPeaks holds the largest values seen by a memSampler, in bytes.
