@@ -80,7 +80,30 @@ func load(t *testing.T) manifests {
 	return m
 }
 
+// deployment is what TestManifests checks: the manifests, the pod spec,
+// the node and init containers, and their arguments by flag name.
+type deployment struct {
+	m              manifests
+	pod            corev1.PodSpec
+	node, init     corev1.Container
+	args, initArgs map[string]string
+	labels         map[string]string // the pods'
+}
+
 func TestManifests(t *testing.T) {
+	d := loadDeployment(t)
+	t.Run("node ids are the pods' names", d.checkNodeIDs)
+	t.Run("peers find each other through the headless service", d.checkPeers)
+	t.Run("probes", d.checkProbes)
+	t.Run("each pod keeps its data on a volume of its own", d.checkDataVolume)
+	t.Run("termination is graceful, and longer than a request", d.checkTermination)
+	t.Run("the disruption budget keeps a quorum of every key", d.checkDisruptionBudget)
+	t.Run("secured", d.checkSecured)
+}
+
+// loadDeployment loads the manifests and checks that the dynkv commands
+// have every flag their containers pass.
+func loadDeployment(t *testing.T) deployment {
 	m := load(t)
 	sts := m.sts
 	pod := sts.Spec.Template.Spec
@@ -96,139 +119,157 @@ func TestManifests(t *testing.T) {
 	initArgs := parseArgs(t, init.Args[3:])
 	checkFlags(t, "cert install-node", initArgs)
 	labels := sts.Spec.Template.Labels
+	return deployment{m: m, pod: pod, node: node, init: init, args: args, initArgs: initArgs, labels: labels}
+}
 
-	t.Run("node ids are the pods' names", func(t *testing.T) {
-		for _, c := range []corev1.Container{node, init} {
-			if !envFromField(c, "POD_NAME", "metadata.name") {
-				t.Errorf("%s: POD_NAME is not the pod's metadata.name", c.Name)
+// checkNodeIDs: a node's id is its pod's name, and every $(VAR) in the
+// containers' args is defined.
+func (d deployment) checkNodeIDs(t *testing.T) {
+	node, init, args := d.node, d.init, d.args
+	for _, c := range []corev1.Container{node, init} {
+		if !envFromField(c, "POD_NAME", "metadata.name") {
+			t.Errorf("%s: POD_NAME is not the pod's metadata.name", c.Name)
+		}
+	}
+	if args["node-id"] != "$(POD_NAME)" || init.Args[2] != "$(POD_NAME)" {
+		t.Errorf("--node-id %q, install-node %q; want $(POD_NAME)", args["node-id"], init.Args[2])
+	}
+	for _, c := range []corev1.Container{node, init} {
+		for _, ref := range regexp.MustCompile(`\$\(([A-Z_]+)\)`).FindAllStringSubmatch(strings.Join(c.Args, " "), -1) {
+			if !slices.ContainsFunc(c.Env, func(e corev1.EnvVar) bool { return e.Name == ref[1] }) {
+				t.Errorf("%s: $(%s) is not defined in env: Kubernetes would pass it literally", c.Name, ref[1])
 			}
 		}
-		if args["node-id"] != "$(POD_NAME)" || init.Args[2] != "$(POD_NAME)" {
-			t.Errorf("--node-id %q, install-node %q; want $(POD_NAME)", args["node-id"], init.Args[2])
-		}
-		for _, c := range []corev1.Container{node, init} {
-			for _, ref := range regexp.MustCompile(`\$\(([A-Z_]+)\)`).FindAllStringSubmatch(strings.Join(c.Args, " "), -1) {
-				if !slices.ContainsFunc(c.Env, func(e corev1.EnvVar) bool { return e.Name == ref[1] }) {
-					t.Errorf("%s: $(%s) is not defined in env: Kubernetes would pass it literally", c.Name, ref[1])
-				}
-			}
-		}
-	})
+	}
+}
 
-	t.Run("peers find each other through the headless service", func(t *testing.T) {
-		svc := m.services[sts.Spec.ServiceName]
-		if svc == nil || svc.Spec.ClusterIP != corev1.ClusterIPNone || !svc.Spec.PublishNotReadyAddresses {
-			t.Fatalf("service %q: want headless, publishing unready pods", sts.Spec.ServiceName)
+// checkPeers: the pods join one another through the headless service.
+func (d deployment) checkPeers(t *testing.T) {
+	m, sts, node, args, labels := d.m, d.m.sts, d.node, d.args, d.labels
+	svc := m.services[sts.Spec.ServiceName]
+	if svc == nil || svc.Spec.ClusterIP != corev1.ClusterIPNone || !svc.Spec.PublishNotReadyAddresses {
+		t.Fatalf("service %q: want headless, publishing unready pods", sts.Spec.ServiceName)
+	}
+	checkSelects(t, "service "+svc.Name, svc.Spec.Selector, labels)
+	domain := "." + svc.Name + ".$(POD_NAMESPACE).svc.cluster.local"
+	var want []string
+	for i := range int(*sts.Spec.Replicas) {
+		want = append(want, fmt.Sprintf("%s-%d%s:%s", sts.Name, i, domain, port(args["gossip-addr"])))
+	}
+	if got := strings.Split(args["join"], ","); !slices.Equal(got, want) {
+		t.Errorf("--join %q; want every pod %q", got, want)
+	}
+	if want := "$(POD_NAME)" + domain + ":" + port(args["http-addr"]); args["advertise-http-addr"] != want {
+		t.Errorf("--advertise-http-addr %q; want %q", args["advertise-http-addr"], want)
+	}
+	for _, p := range []struct {
+		flag  string
+		proto corev1.Protocol
+	}{{"http-addr", corev1.ProtocolTCP}, {"internode-addr", corev1.ProtocolTCP}, {"gossip-addr", corev1.ProtocolTCP}, {"gossip-addr", corev1.ProtocolUDP}} {
+		if !exposes(node.Ports, svc.Spec.Ports, port(args[p.flag]), p.proto) {
+			t.Errorf("--%s port %s/%s is not a container port the headless service carries", p.flag, port(args[p.flag]), p.proto)
 		}
-		checkSelects(t, "service "+svc.Name, svc.Spec.Selector, labels)
-		domain := "." + svc.Name + ".$(POD_NAMESPACE).svc.cluster.local"
-		var want []string
-		for i := range int(*sts.Spec.Replicas) {
-			want = append(want, fmt.Sprintf("%s-%d%s:%s", sts.Name, i, domain, port(args["gossip-addr"])))
-		}
-		if got := strings.Split(args["join"], ","); !slices.Equal(got, want) {
-			t.Errorf("--join %q; want every pod %q", got, want)
-		}
-		if want := "$(POD_NAME)" + domain + ":" + port(args["http-addr"]); args["advertise-http-addr"] != want {
-			t.Errorf("--advertise-http-addr %q; want %q", args["advertise-http-addr"], want)
-		}
-		for _, p := range []struct {
-			flag  string
-			proto corev1.Protocol
-		}{{"http-addr", corev1.ProtocolTCP}, {"internode-addr", corev1.ProtocolTCP}, {"gossip-addr", corev1.ProtocolTCP}, {"gossip-addr", corev1.ProtocolUDP}} {
-			if !exposes(node.Ports, svc.Spec.Ports, port(args[p.flag]), p.proto) {
-				t.Errorf("--%s port %s/%s is not a container port the headless service carries", p.flag, port(args[p.flag]), p.proto)
-			}
-		}
-		if args["single"] != "false" {
-			t.Errorf("--single %q; want false: the image's default makes a node without --join a cluster of one", args["single"])
-		}
-	})
+	}
+	if args["single"] != "false" {
+		t.Errorf("--single %q; want false: the image's default makes a node without --join a cluster of one", args["single"])
+	}
+}
 
-	t.Run("probes", func(t *testing.T) {
-		for name, p := range map[string]struct {
-			probe *corev1.Probe
-			path  string
-		}{"readiness": {node.ReadinessProbe, "/readyz"}, "liveness": {node.LivenessProbe, "/livez"}, "startup": {node.StartupProbe, "/livez"}} {
-			if p.probe == nil || p.probe.HTTPGet == nil || p.probe.HTTPGet.Path != p.path {
-				t.Errorf("%s probe: want GET %s", name, p.path)
-				continue
-			}
-			if cp := containerPort(node, p.probe.HTTPGet.Port.String()); strconv.Itoa(int(cp)) != port(args["http-addr"]) {
-				t.Errorf("%s probe port %s is not --http-addr's", name, p.probe.HTTPGet.Port.String())
-			}
-			if args["certs-dir"] != "" && p.probe.HTTPGet.Scheme != corev1.URISchemeHTTPS {
-				t.Errorf("%s probe: the API serves TLS with --certs-dir; want HTTPS", name)
-			}
+// checkProbes: each probe GETs its path on the node's API port, over TLS
+// when the node serves TLS.
+func (d deployment) checkProbes(t *testing.T) {
+	node, args := d.node, d.args
+	for name, p := range map[string]struct {
+		probe *corev1.Probe
+		path  string
+	}{"readiness": {node.ReadinessProbe, "/readyz"}, "liveness": {node.LivenessProbe, "/livez"}, "startup": {node.StartupProbe, "/livez"}} {
+		if p.probe == nil || p.probe.HTTPGet == nil || p.probe.HTTPGet.Path != p.path {
+			t.Errorf("%s probe: want GET %s", name, p.path)
+			continue
 		}
-	})
+		if cp := containerPort(node, p.probe.HTTPGet.Port.String()); strconv.Itoa(int(cp)) != port(args["http-addr"]) {
+			t.Errorf("%s probe port %s is not --http-addr's", name, p.probe.HTTPGet.Port.String())
+		}
+		if args["certs-dir"] != "" && p.probe.HTTPGet.Scheme != corev1.URISchemeHTTPS {
+			t.Errorf("%s probe: the API serves TLS with --certs-dir; want HTTPS", name)
+		}
+	}
+}
 
-	t.Run("each pod keeps its data on a volume of its own", func(t *testing.T) {
-		claims := map[string]bool{}
-		for _, c := range sts.Spec.VolumeClaimTemplates {
-			claims[c.Name] = true
-		}
-		if mount := mountOf(node, args["data-dir"]); mount == nil || !claims[mount.Name] {
-			t.Errorf("--data-dir %s is not on a volumeClaimTemplate", args["data-dir"])
-		}
-		if mount := mountOf(init, filepath.Dir(initArgs["gossip-key-file"])); mount == nil || !claims[mount.Name] {
-			t.Error("the init container does not write the keyring to the data volume")
-		}
-	})
+// checkDataVolume: the data and the keyring live on a volumeClaimTemplate.
+func (d deployment) checkDataVolume(t *testing.T) {
+	sts, node, init, args, initArgs := d.m.sts, d.node, d.init, d.args, d.initArgs
+	claims := map[string]bool{}
+	for _, c := range sts.Spec.VolumeClaimTemplates {
+		claims[c.Name] = true
+	}
+	if mount := mountOf(node, args["data-dir"]); mount == nil || !claims[mount.Name] {
+		t.Errorf("--data-dir %s is not on a volumeClaimTemplate", args["data-dir"])
+	}
+	if mount := mountOf(init, filepath.Dir(initArgs["gossip-key-file"])); mount == nil || !claims[mount.Name] {
+		t.Error("the init container does not write the keyring to the data volume")
+	}
+}
 
-	t.Run("termination is graceful, and longer than a request", func(t *testing.T) {
-		timeout, drain := duration(t, args["request-timeout"], 5*time.Second), duration(t, args["shutdown-drain"], 2*time.Second)
-		grace := time.Duration(*pod.TerminationGracePeriodSeconds) * time.Second
-		if grace <= timeout+drain {
-			t.Errorf("terminationGracePeriodSeconds %v; want more than --request-timeout %v + --shutdown-drain %v", grace, timeout, drain)
-		}
-		if node.Lifecycle != nil && node.Lifecycle.PreStop != nil {
-			t.Error("a preStop hook: SIGTERM alone shuts down cleanly, and a hook calling leave would hand the data off at every restart")
-		}
-	})
+// checkTermination: the grace period outlasts a request and the drain.
+func (d deployment) checkTermination(t *testing.T) {
+	pod, node, args := d.pod, d.node, d.args
+	timeout, drain := duration(t, args["request-timeout"], 5*time.Second), duration(t, args["shutdown-drain"], 2*time.Second)
+	grace := time.Duration(*pod.TerminationGracePeriodSeconds) * time.Second
+	if grace <= timeout+drain {
+		t.Errorf("terminationGracePeriodSeconds %v; want more than --request-timeout %v + --shutdown-drain %v", grace, timeout, drain)
+	}
+	if node.Lifecycle != nil && node.Lifecycle.PreStop != nil {
+		t.Error("a preStop hook: SIGTERM alone shuts down cleanly, and a hook calling leave would hand the data off at every restart")
+	}
+}
 
-	t.Run("the disruption budget keeps a quorum of every key", func(t *testing.T) {
-		n, r, w := intFlag(t, args, "n", 3), intFlag(t, args, "r", 2), intFlag(t, args, "w", 2)
-		checkSelects(t, "the disruption budget", m.pdb.Spec.Selector.MatchLabels, labels)
-		replicas := int(*sts.Spec.Replicas)
-		var down int
-		switch s := m.pdb.Spec; {
-		case s.MaxUnavailable != nil && s.MinAvailable == nil:
-			down = s.MaxUnavailable.IntValue()
-		case s.MinAvailable != nil && s.MaxUnavailable == nil:
-			down = replicas - s.MinAvailable.IntValue()
-		default:
-			t.Fatal("want one of maxUnavailable and minAvailable, as an integer")
-		}
-		// The pods down may all hold one key's replicas.
-		if down < 1 || n-down < max(r, w) {
-			t.Errorf("%d pods may be down: a key with N=%d would keep %d replicas up, fewer than R=%d or W=%d", down, n, n-down, r, w)
-		}
-	})
+// checkDisruptionBudget: the pods the budget lets go down leave every key
+// enough replicas for R and W.
+func (d deployment) checkDisruptionBudget(t *testing.T) {
+	m, sts, args, labels := d.m, d.m.sts, d.args, d.labels
+	n, r, w := intFlag(t, args, "n", 3), intFlag(t, args, "r", 2), intFlag(t, args, "w", 2)
+	checkSelects(t, "the disruption budget", m.pdb.Spec.Selector.MatchLabels, labels)
+	replicas := int(*sts.Spec.Replicas)
+	var down int
+	switch s := m.pdb.Spec; {
+	case s.MaxUnavailable != nil && s.MinAvailable == nil:
+		down = s.MaxUnavailable.IntValue()
+	case s.MinAvailable != nil && s.MaxUnavailable == nil:
+		down = replicas - s.MinAvailable.IntValue()
+	default:
+		t.Fatal("want one of maxUnavailable and minAvailable, as an integer")
+	}
+	// The pods down may all hold one key's replicas.
+	if down < 1 || n-down < max(r, w) {
+		t.Errorf("%d pods may be down: a key with N=%d would keep %d replicas up, fewer than R=%d or W=%d", down, n, n-down, r, w)
+	}
+}
 
-	t.Run("secured", func(t *testing.T) {
-		if _, open := args["insecure"]; open {
-			t.Fatal("--insecure: the manifests run secured")
+// checkSecured: the node runs secured, with what the init container installs.
+func (d deployment) checkSecured(t *testing.T) {
+	pod, node, args, initArgs := d.pod, d.node, d.args, d.initArgs
+	if _, open := args["insecure"]; open {
+		t.Fatal("--insecure: the manifests run secured")
+	}
+	for _, f := range []string{"certs-dir", "gossip-key-file", "tokens-file"} {
+		if args[f] == "" {
+			t.Errorf("no --%s", f)
 		}
-		for _, f := range []string{"certs-dir", "gossip-key-file", "tokens-file"} {
-			if args[f] == "" {
-				t.Errorf("no --%s", f)
-			}
+	}
+	if initArgs["certs-dir"] != args["certs-dir"] || initArgs["gossip-key-file"] != args["gossip-key-file"] {
+		t.Errorf("the init container installs into %s and %s; the node reads %s and %s",
+			initArgs["certs-dir"], initArgs["gossip-key-file"], args["certs-dir"], args["gossip-key-file"])
+	}
+	secretMount := mountOf(node, filepath.Dir(args["tokens-file"]))
+	if secretMount == nil || secretMount.MountPath != initArgs["from"] {
+		t.Fatalf("--tokens-file %s is not in the Secret the init container installs from (%s)", args["tokens-file"], initArgs["from"])
+	}
+	for _, v := range pod.Volumes {
+		if v.Name == secretMount.Name && (v.Secret == nil || v.Secret.SecretName == "") {
+			t.Errorf("volume %s is not a Secret", v.Name)
 		}
-		if initArgs["certs-dir"] != args["certs-dir"] || initArgs["gossip-key-file"] != args["gossip-key-file"] {
-			t.Errorf("the init container installs into %s and %s; the node reads %s and %s",
-				initArgs["certs-dir"], initArgs["gossip-key-file"], args["certs-dir"], args["gossip-key-file"])
-		}
-		secretMount := mountOf(node, filepath.Dir(args["tokens-file"]))
-		if secretMount == nil || secretMount.MountPath != initArgs["from"] {
-			t.Fatalf("--tokens-file %s is not in the Secret the init container installs from (%s)", args["tokens-file"], initArgs["from"])
-		}
-		for _, v := range pod.Volumes {
-			if v.Name == secretMount.Name && (v.Secret == nil || v.Secret.SecretName == "") {
-				t.Errorf("volume %s is not a Secret", v.Name)
-			}
-		}
-	})
+	}
 }
 
 // parseArgs reads --name=value arguments; a flag without a value is "".
