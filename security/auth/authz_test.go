@@ -3,104 +3,136 @@ package auth
 import (
 	"errors"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
 
+// requirement is what Required answers: the role a request needs, and
+// whether it needs a token at all.
+type requirement struct {
+	role   Role
+	needed bool
+}
+
+var (
+	needNothing = requirement{0, false}
+	needRead    = requirement{RoleRead, true}
+	needWrite   = requirement{RoleWrite, true}
+	needAdmin   = requirement{RoleAdmin, true}
+)
+
+// requiredCase is one request and what Required must answer for it.
+type requiredCase struct {
+	method, path string
+	metricsOpen  bool
+	want         requirement
+}
+
 func TestRequired(t *testing.T) {
-	type want struct {
-		role   Role
-		needed bool
-	}
-	open, read, write, admin := want{0, false}, want{RoleRead, true}, want{RoleWrite, true}, want{RoleAdmin, true}
-	for _, tc := range []struct {
-		method, path string
-		metricsOpen  bool
-		want         want
-	}{
-		{"GET", "/livez", false, open},
-		{"HEAD", "/readyz", false, open},
-		{"GET", "/healthz", false, open},
-		{"GET", "/healthz?verbose=1", false, open},
-		{"GET", "/version", false, open},
-		{"POST", "/version", false, admin},
-		{"POST", "/healthz", false, admin},
-		{"GET", "/metrics", true, open},
-		{"GET", "/metrics", false, read},
-		{"POST", "/metrics", true, admin},
-		{"GET", "/kv/a", false, read},
-		{"HEAD", "/kv/a", false, read},
-		{"PUT", "/kv/a", false, write},
-		{"POST", "/kv/a", false, write},
-		{"DELETE", "/kv/a?w=all", false, write},
-		{"PATCH", "/kv/a", false, admin},
-		{"GET", "/buckets/carts/kv/a", false, read},
-		{"PUT", "/buckets/carts/kv/a", false, write},
-		{"DELETE", "/buckets/carts/kv/a/b?w=1", false, write},
-		{"PATCH", "/buckets/carts/kv/a", false, admin},
-		{"GET", "/buckets/carts/kv", false, read},
-		{"PUT", "/buckets/carts/kv", false, admin}, // no key: not a key route
-		{"GET", "/buckets", false, read},
-		{"GET", "/buckets/carts/props", false, read},
-		{"PUT", "/buckets/carts/props", false, admin},
-		{"PUT", "/buckets/carts/propskv/a", false, admin},
-		{"PUT", "/buckets/kv/a", false, admin},       // bucket "kv", route "a"
-		{"GET", "/kv/../cluster/leave", false, read}, // the router serves this as key "../cluster/leave"
-		{"GET", "/buckets/b/kv/a", false, read},
-		{"HEAD", "/buckets/b/kv/a", false, read},
-		{"PUT", "/buckets/b/kv/a", false, write},
-		{"POST", "/buckets/b/kv/a?w=2", false, write},
-		{"DELETE", "/buckets/b/kv/a", false, write},
-		{"PATCH", "/buckets/b/kv/a", false, admin},
-		{"GET", "/buckets/b/kv", false, read},
-		{"PUT", "/buckets/b/kv", false, admin},
-		{"GET", "/buckets", false, read},
-		{"GET", "/buckets/b/props", false, read},
-		{"PUT", "/buckets/b/props", false, admin},
-		{"POST", "/buckets/b/props", false, admin},
-		// The router serves these as the key "../props" of bucket b: write.
-		{"PUT", "/buckets/b/kv/../props", false, write},
-		{"PUT", "/buckets/b/kv/%2e%2e/props", false, write},
-		// These it refuses (a bad bucket name, an unknown route): the
-		// default rule, at least as strict as any route they could reach.
-		{"PUT", "/buckets/../kv/a", false, admin},
-		{"PUT", "/buckets/B/kv/a", false, admin},
-		{"PUT", "/buckets//kv/a", false, admin},
-		{"PUT", "/buckets/b/props/../kv/a", false, admin},
-		{"PUT", "/buckets/b/kvx/a", false, admin},
-		{"PUT", "/buckets/b%2Fkv/a", false, admin},
-		{"GET", "/cluster/members", false, read},
-		{"GET", "/cluster/ring?key=k", false, read},
-		{"GET", "/cluster/status", false, read},
-		{"GET", "/cluster/handoffs", false, read},
-		{"GET", "/openapi.json", false, read},
-		{"POST", "/cluster/leave", false, admin},
-		{"GET", "/cluster/leave", false, admin},
-		{"POST", "/cluster/remove/n3", false, admin},
-		{"GET", "/admin/local/k", false, admin},
-		{"GET", "/admin", false, admin},
-		{"GET", "/", false, open},
-		{"POST", "/", false, admin},
-		{"GET", "/ui", false, open},
-		{"GET", "/ui/", false, open},
-		{"HEAD", "/ui/assets/app.js", false, open},
-		{"POST", "/ui", false, admin},
-		{"GET", "/ui/status", false, admin},
-		{"GET", "/ui/status?scope=local", false, admin},
-		{"GET", "/ui/app.js", false, admin},
-		{"GET", "/ui/assetsx", false, admin},
-		{"POST", "/internal/v1/write", false, admin},
-		{"GET", "/unknown", false, read},
-		{"POST", "/unknown", false, admin},
-		{"OPTIONS", "/kv/a", false, admin},
-		{"get", "/kv/a", false, admin}, // methods are case-sensitive, as the router's are
-		{"GET", "/uix", false, read},
-	} {
+	cases := slices.Concat(healthRequiredCases(), dataRequiredCases(), clusterRequiredCases())
+	for _, tc := range cases {
 		role, needed := Required(tc.method, tc.path, tc.metricsOpen)
-		if (want{role, needed}) != tc.want {
+		if (requirement{role, needed}) != tc.want {
 			t.Errorf("Required(%s %s, metricsOpen=%v) = %v %v, want %v %v",
 				tc.method, tc.path, tc.metricsOpen, role, needed, tc.want.role, tc.want.needed)
 		}
+	}
+}
+
+// healthRequiredCases are the probes, /version and /metrics.
+func healthRequiredCases() []requiredCase {
+	return []requiredCase{
+		{"GET", "/livez", false, needNothing},
+		{"HEAD", "/readyz", false, needNothing},
+		{"GET", "/healthz", false, needNothing},
+		{"GET", "/healthz?verbose=1", false, needNothing},
+		{"GET", "/version", false, needNothing},
+		{"POST", "/version", false, needAdmin},
+		{"POST", "/healthz", false, needAdmin},
+		{"GET", "/metrics", true, needNothing},
+		{"GET", "/metrics", false, needRead},
+		{"POST", "/metrics", true, needAdmin},
+	}
+}
+
+// dataRequiredCases are the key and bucket routes, and paths that imitate them.
+func dataRequiredCases() []requiredCase {
+	return []requiredCase{
+		{"GET", "/kv/a", false, needRead},
+		{"HEAD", "/kv/a", false, needRead},
+		{"PUT", "/kv/a", false, needWrite},
+		{"POST", "/kv/a", false, needWrite},
+		{"DELETE", "/kv/a?w=all", false, needWrite},
+		{"PATCH", "/kv/a", false, needAdmin},
+		{"GET", "/buckets/carts/kv/a", false, needRead},
+		{"PUT", "/buckets/carts/kv/a", false, needWrite},
+		{"DELETE", "/buckets/carts/kv/a/b?w=1", false, needWrite},
+		{"PATCH", "/buckets/carts/kv/a", false, needAdmin},
+		{"GET", "/buckets/carts/kv", false, needRead},
+		{"PUT", "/buckets/carts/kv", false, needAdmin}, // no key: not a key route
+		{"GET", "/buckets", false, needRead},
+		{"GET", "/buckets/carts/props", false, needRead},
+		{"PUT", "/buckets/carts/props", false, needAdmin},
+		{"PUT", "/buckets/carts/propskv/a", false, needAdmin},
+		{"PUT", "/buckets/kv/a", false, needAdmin},       // bucket "kv", route "a"
+		{"GET", "/kv/../cluster/leave", false, needRead}, // the router serves this as key "../cluster/leave"
+		{"GET", "/buckets/b/kv/a", false, needRead},
+		{"HEAD", "/buckets/b/kv/a", false, needRead},
+		{"PUT", "/buckets/b/kv/a", false, needWrite},
+		{"POST", "/buckets/b/kv/a?w=2", false, needWrite},
+		{"DELETE", "/buckets/b/kv/a", false, needWrite},
+		{"PATCH", "/buckets/b/kv/a", false, needAdmin},
+		{"GET", "/buckets/b/kv", false, needRead},
+		{"PUT", "/buckets/b/kv", false, needAdmin},
+		{"GET", "/buckets", false, needRead},
+		{"GET", "/buckets/b/props", false, needRead},
+		{"PUT", "/buckets/b/props", false, needAdmin},
+		{"POST", "/buckets/b/props", false, needAdmin},
+		// The router serves these as the key "../props" of bucket b: write.
+		{"PUT", "/buckets/b/kv/../props", false, needWrite},
+		{"PUT", "/buckets/b/kv/%2e%2e/props", false, needWrite},
+		// These it refuses (a bad bucket name, an unknown route): the
+		// default rule, at least as strict as any route they could reach.
+		{"PUT", "/buckets/../kv/a", false, needAdmin},
+		{"PUT", "/buckets/B/kv/a", false, needAdmin},
+		{"PUT", "/buckets//kv/a", false, needAdmin},
+		{"PUT", "/buckets/b/props/../kv/a", false, needAdmin},
+		{"PUT", "/buckets/b/kvx/a", false, needAdmin},
+		{"PUT", "/buckets/b%2Fkv/a", false, needAdmin},
+	}
+}
+
+// clusterRequiredCases are the cluster, admin, UI and internal routes, and
+// requests no route serves.
+func clusterRequiredCases() []requiredCase {
+	return []requiredCase{
+		{"GET", "/cluster/members", false, needRead},
+		{"GET", "/cluster/ring?key=k", false, needRead},
+		{"GET", "/cluster/status", false, needRead},
+		{"GET", "/cluster/handoffs", false, needRead},
+		{"GET", "/openapi.json", false, needRead},
+		{"POST", "/cluster/leave", false, needAdmin},
+		{"GET", "/cluster/leave", false, needAdmin},
+		{"POST", "/cluster/remove/n3", false, needAdmin},
+		{"GET", "/admin/local/k", false, needAdmin},
+		{"GET", "/admin", false, needAdmin},
+		{"GET", "/", false, needNothing},
+		{"POST", "/", false, needAdmin},
+		{"GET", "/ui", false, needNothing},
+		{"GET", "/ui/", false, needNothing},
+		{"HEAD", "/ui/assets/app.js", false, needNothing},
+		{"POST", "/ui", false, needAdmin},
+		{"GET", "/ui/status", false, needAdmin},
+		{"GET", "/ui/status?scope=local", false, needAdmin},
+		{"GET", "/ui/app.js", false, needAdmin},
+		{"GET", "/ui/assetsx", false, needAdmin},
+		{"POST", "/internal/v1/write", false, needAdmin},
+		{"GET", "/unknown", false, needRead},
+		{"POST", "/unknown", false, needAdmin},
+		{"OPTIONS", "/kv/a", false, needAdmin},
+		{"get", "/kv/a", false, needAdmin}, // methods are case-sensitive, as the router's are
+		{"GET", "/uix", false, needRead},
 	}
 }
 
