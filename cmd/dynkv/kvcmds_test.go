@@ -107,6 +107,22 @@ func TestCLIKeys(t *testing.T) {
 	env := []string{"DYNKV_ENDPOINTS=" + eps}
 	run := func(stdin string, args ...string) cliResult { t.Helper(); return cli(t, stdin, env, args...) }
 
+	// In this order: cliKeysJSON and cliKeysDelete find the key greeting
+	// as the steps before them left it.
+	cliKeysPutGet(t, run)
+	cliKeysTTL(t, run)
+	cliKeysJSON(t, run)
+	cliKeysBinary(t, run)
+	cliKeysDelete(t, run)
+	cliKeysOddKey(t, run)
+}
+
+// cliRun runs the dynkv binary against TestCLIKeys's cluster.
+type cliRun func(stdin string, args ...string) cliResult
+
+// cliKeysPutGet: put prints the new context, get the value and that context,
+// and two puts with one context make siblings.
+func cliKeysPutGet(t *testing.T, run cliRun) {
 	// put prints the new context alone, for scripts.
 	put := run("", "put", "greeting", "hello", "--content-type", "text/plain").ok(t)
 	first := strings.TrimSpace(put.stdout)
@@ -128,13 +144,20 @@ func TestCLIKeys(t *testing.T) {
 			t.Errorf("get with siblings printed %q; missing %q", get.stdout, want)
 		}
 	}
+}
+
+func cliKeysTTL(t *testing.T, run cliRun) {
 	// --ttl: the siblings' listing shows when each expires.
 	run("", "put", "session", "a", "--ttl", "1h").ok(t)
 	run("", "put", "session", "b", "--ttl", "30m").ok(t)
 	if get := run("", "get", "session").ok(t); strings.Count(get.stdout, ", expires 20") != 2 {
 		t.Errorf("get of TTL siblings printed %q; want each one's expiry", get.stdout)
 	}
+}
 
+// cliKeysJSON: get -o json shows the siblings left by cliKeysPutGet, -o raw
+// refuses them, and a put with the JSON's context resolves them.
+func cliKeysJSON(t *testing.T, run cliRun) {
 	var g getOutput
 	js := run("", "get", "-o", "json", "greeting").ok(t)
 	if err := json.Unmarshal([]byte(js.stdout), &g); err != nil {
@@ -157,7 +180,9 @@ func TestCLIKeys(t *testing.T) {
 	if raw := run("", "get", "-o=raw", "greeting").ok(t); raw.stdout != "hola, bonjour" {
 		t.Errorf("after resolving: %q", raw.stdout)
 	}
+}
 
+func cliKeysBinary(t *testing.T, run cliRun) {
 	// Binary values are described in text and exact in raw.
 	run("\x00\x01\xff", "put", "bin", "-").ok(t)
 	if r := run("", "get", "bin").ok(t); !strings.HasPrefix(r.stdout, "<3 bytes of binary data") {
@@ -166,7 +191,9 @@ func TestCLIKeys(t *testing.T) {
 	if r := run("", "get", "bin", "-o", "raw").ok(t); r.stdout != "\x00\x01\xff" {
 		t.Errorf("binary raw get: %q", r.stdout)
 	}
+}
 
+func cliKeysDelete(t *testing.T, run cliRun) {
 	// Delete without --context deletes what a read sees; the deleted key is
 	// an error (exit 1) that still gives its context.
 	if r := run("", "delete", "greeting").ok(t); !strings.Contains(r.stdout, `deleted "greeting"`) {
@@ -186,7 +213,9 @@ func TestCLIKeys(t *testing.T) {
 	if r := run("", "get", "k", "-o", "raw").ok(t); r.stdout != "concurrent" {
 		t.Errorf("after deleting only what ctx1 saw: %q", r.stdout)
 	}
+}
 
+func cliKeysOddKey(t *testing.T, run cliRun) {
 	// Keys are any bytes: slashes and spaces travel escaped.
 	run("", "put", "a/b c?", "odd").ok(t)
 	if r := run("", "get", "a/b c?", "-o", "raw").ok(t); r.stdout != "odd" {
