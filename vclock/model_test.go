@@ -68,93 +68,139 @@ func TestAgainstReferenceModel(t *testing.T) {
 	}
 }
 
+// The shape of every schedule: replicas, each writing as an actor of its
+// own, and clients, each holding a context.
+const modelReplicas, modelClients = 3, 4
+
+// modelRun is one schedule's state in both worlds: the implementation's
+// replicas and the model's, and what each client has seen.
+type modelRun struct {
+	rng    *rand.Rand
+	actors []string
+	impl   []Set
+	ref    []refReplica
+	world  *refWorld
+	cls    []client
+}
+
+func newModelRun(seed uint64) *modelRun {
+	m := &modelRun{
+		rng:    rand.New(rand.NewPCG(seed, 99)),
+		actors: []string{"n1.e1", "n2.e1", "n3.e1"},
+		impl:   make([]Set, modelReplicas),
+		ref:    make([]refReplica, modelReplicas),
+		world:  &refWorld{},
+		cls:    make([]client, modelClients),
+	}
+	for i := range m.ref {
+		m.ref[i] = refReplica{}
+	}
+	for i := range m.cls {
+		m.cls[i].seen = map[int]bool{}
+	}
+	return m
+}
+
 func runModel(t *testing.T, seed uint64, steps int) {
-	rng := rand.New(rand.NewPCG(seed, 99))
-	const replicas, clients = 3, 4
-	actors := []string{"n1.e1", "n2.e1", "n3.e1"}
-	impl := make([]Set, replicas)
-	ref := make([]refReplica, replicas)
-	for i := range ref {
-		ref[i] = refReplica{}
-	}
-	world := &refWorld{}
-	cls := make([]client, clients)
-	for i := range cls {
-		cls[i].seen = map[int]bool{}
-	}
-	read := func(c int) {
-		// Read a random non-empty subset of replicas, like an R-quorum.
-		var s Set
-		seen := map[int]bool{}
-		for r := range replicas {
-			if rng.IntN(2) == 0 && !(r == replicas-1 && len(seen) == 0 && s.IsZero()) {
-				continue
-			}
-			s = s.Merge(impl[r])
-			for id := range ref[r] {
-				seen[id] = true
-			}
-		}
-		cls[c] = client{ctx: s.Context, seen: seen}
-	}
+	m := newModelRun(seed)
 	for step := range steps {
-		switch op := rng.IntN(10); {
+		switch op := m.rng.IntN(10); {
 		case op < 3:
-			read(rng.IntN(clients))
+			m.read(m.rng.IntN(modelClients))
 		case op < 7:
-			c, r := rng.IntN(clients), rng.IntN(replicas)
-			if rng.IntN(8) == 0 {
-				cls[c] = client{seen: map[int]bool{}} // a blind write
-			}
-			id := len(world.writes)
-			world.writes = append(world.writes, refWrite{id: id, seen: cls[c].seen})
-			var dot Dot
-			impl[r], dot = impl[r].Write(actors[r], cls[c].ctx, Sibling{Value: fmt.Appendf(nil, "%d", id)})
-			ref[r][id] = true
-			for s := range cls[c].seen {
-				ref[r][s] = true
-			}
-			// Half the time the client keeps the context the write returned.
-			if rng.IntN(2) == 0 {
-				seen := map[int]bool{id: true}
-				for s := range cls[c].seen {
-					seen[s] = true
-				}
-				cls[c] = client{ctx: cls[c].ctx.Add(dot), seen: seen}
-			}
+			c, r := m.rng.IntN(modelClients), m.rng.IntN(modelReplicas)
+			m.write(c, r)
 		default:
-			from, to := rng.IntN(replicas), rng.IntN(replicas)
-			impl[to] = impl[to].Merge(impl[from])
-			for id := range ref[from] {
-				ref[to][id] = true
-			}
+			from, to := m.rng.IntN(modelReplicas), m.rng.IntN(modelReplicas)
+			m.merge(from, to)
 		}
-		for r := range replicas {
-			got, want := implLive(impl[r]), world.live(ref[r])
-			if !slices.Equal(got, want) {
-				t.Fatalf("seed %d step %d replica %d: live %v, model says %v", seed, step, r, got, want)
-			}
-			enc := impl[r].Encode()
-			if len(enc) != impl[r].EncodedLen() || cap(enc) != len(enc) {
-				t.Fatalf("seed %d step %d: EncodedLen %d, encoding %d bytes (cap %d)", seed, step, impl[r].EncodedLen(), len(enc), cap(enc))
-			}
-			back, err := DecodeSet(enc)
-			if err != nil || !back.Equal(impl[r]) {
-				t.Fatalf("seed %d step %d: encoding round trip failed: %v", seed, step, err)
-			}
+		m.check(t, seed, step)
+	}
+	m.checkConverged(t, seed)
+}
+
+// read gives client c the context of a read.
+func (m *modelRun) read(c int) {
+	// Read a random non-empty subset of replicas, like an R-quorum.
+	var s Set
+	seen := map[int]bool{}
+	for r := range modelReplicas {
+		if m.rng.IntN(2) == 0 && !(r == modelReplicas-1 && len(seen) == 0 && s.IsZero()) {
+			continue
+		}
+		s = s.Merge(m.impl[r])
+		for id := range m.ref[r] {
+			seen[id] = true
 		}
 	}
-	// After full anti-entropy every replica holds the same state.
+	m.cls[c] = client{ctx: s.Context, seen: seen}
+}
+
+// write has client c write a new value on replica r.
+func (m *modelRun) write(c, r int) {
+	if m.rng.IntN(8) == 0 {
+		m.cls[c] = client{seen: map[int]bool{}} // a blind write
+	}
+	id := len(m.world.writes)
+	m.world.writes = append(m.world.writes, refWrite{id: id, seen: m.cls[c].seen})
+	var dot Dot
+	m.impl[r], dot = m.impl[r].Write(m.actors[r], m.cls[c].ctx, Sibling{Value: fmt.Appendf(nil, "%d", id)})
+	m.ref[r][id] = true
+	for s := range m.cls[c].seen {
+		m.ref[r][s] = true
+	}
+	// Half the time the client keeps the context the write returned.
+	if m.rng.IntN(2) == 0 {
+		seen := map[int]bool{id: true}
+		for s := range m.cls[c].seen {
+			seen[s] = true
+		}
+		m.cls[c] = client{ctx: m.cls[c].ctx.Add(dot), seen: seen}
+	}
+}
+
+// merge brings replica from's state into replica to.
+func (m *modelRun) merge(from, to int) {
+	m.impl[to] = m.impl[to].Merge(m.impl[from])
+	for id := range m.ref[from] {
+		m.ref[to][id] = true
+	}
+}
+
+// check fails unless every replica agrees with the model on its live writes
+// and its encoding round-trips.
+func (m *modelRun) check(t *testing.T, seed uint64, step int) {
+	t.Helper()
+	for r := range modelReplicas {
+		got, want := implLive(m.impl[r]), m.world.live(m.ref[r])
+		if !slices.Equal(got, want) {
+			t.Fatalf("seed %d step %d replica %d: live %v, model says %v", seed, step, r, got, want)
+		}
+		enc := m.impl[r].Encode()
+		if len(enc) != m.impl[r].EncodedLen() || cap(enc) != len(enc) {
+			t.Fatalf("seed %d step %d: EncodedLen %d, encoding %d bytes (cap %d)", seed, step, m.impl[r].EncodedLen(), len(enc), cap(enc))
+		}
+		back, err := DecodeSet(enc)
+		if err != nil || !back.Equal(m.impl[r]) {
+			t.Fatalf("seed %d step %d: encoding round trip failed: %v", seed, step, err)
+		}
+	}
+}
+
+// checkConverged fails unless, after full anti-entropy, every replica holds
+// the same state, whose context names no more actors than wrote.
+func (m *modelRun) checkConverged(t *testing.T, seed uint64) {
+	t.Helper()
 	var all Set
-	for r := range replicas {
-		all = all.Merge(impl[r])
+	for r := range modelReplicas {
+		all = all.Merge(m.impl[r])
 	}
-	for r := range replicas {
-		if !impl[r].Merge(all).Equal(all) {
+	for r := range modelReplicas {
+		if !m.impl[r].Merge(all).Equal(all) {
 			t.Fatalf("seed %d: replica %d does not converge", seed, r)
 		}
 	}
-	if all.Context.Actors() > len(actors) {
-		t.Fatalf("seed %d: context names %d actors, more than the %d that wrote", seed, all.Context.Actors(), len(actors))
+	if all.Context.Actors() > len(m.actors) {
+		t.Fatalf("seed %d: context names %d actors, more than the %d that wrote", seed, all.Context.Actors(), len(m.actors))
 	}
 }
