@@ -16,6 +16,10 @@ type ListPage struct {
 	Keys []string
 	// Next is the After of the next page; empty after the last page.
 	Next string
+	// PartitionsDone of Partitions have been listed to the end. Keys hash
+	// evenly over partitions, so it is how far a listing has come. Both
+	// are 0 from a server older than them.
+	Partitions, PartitionsDone int
 }
 
 // List returns one page of at most limit (1..10000; 0: the node's
@@ -44,8 +48,10 @@ func (b *Bucket) List(ctx context.Context, prefix, after string, limit int) (Lis
 		q.Set("limit", strconv.Itoa(limit))
 	}
 	var raw struct {
-		Keys []string `json:"keys"`
-		Next string   `json:"next"`
+		Keys           []string `json:"keys"`
+		Next           string   `json:"next"`
+		Partitions     int      `json:"partitions"`
+		PartitionsDone int      `json:"partitions_done"`
 	}
 	resp, err := b.c.do(ctx, &request{method: http.MethodGet, path: b.base, query: q.Encode(), accept: "application/json"})
 	defer resp.release()
@@ -55,7 +61,7 @@ func (b *Bucket) List(ctx context.Context, prefix, after string, limit int) (Lis
 	if err := json.Unmarshal(resp.body.Bytes(), &raw); err != nil {
 		return ListPage{}, b.opError("list", "", fmt.Errorf("decode answer from %s: %w", resp.endpoint, err))
 	}
-	page := ListPage{Keys: make([]string, len(raw.Keys))}
+	page := ListPage{Keys: make([]string, len(raw.Keys)), Partitions: raw.Partitions, PartitionsDone: raw.PartitionsDone}
 	for i, k := range raw.Keys {
 		key, err := base64.StdEncoding.DecodeString(k)
 		if err != nil {

@@ -28,9 +28,14 @@ const (
 
 // listPage is the JSON answer. With encoding=base64, keys and next are
 // base64 (standard, padded), so that keys that are not UTF-8 survive.
+// Pages go partition by partition, and keys hash evenly over partitions,
+// so PartitionsDone of Partitions is how far a listing has come (what a
+// backup's estimate of the time left is made from).
 type listPage struct {
-	Keys []string `json:"keys"`
-	Next string   `json:"next,omitempty"`
+	Keys           []string `json:"keys"`
+	Next           string   `json:"next,omitempty"`
+	Partitions     int      `json:"partitions"`
+	PartitionsDone int      `json:"partitions_done"`
 }
 
 // serveList lists bucket name's keys (the router checked the name):
@@ -77,7 +82,13 @@ func (n *Node) serveList(rc *fasthttp.RequestCtx, method, name string) {
 		writeError(rc, &APIError{Status: status, Code: code, Message: err.Error()})
 		return
 	}
-	page := listPage{Keys: make([]string, len(keys))}
+	r := n.cluster.View().Ring
+	page := listPage{Keys: make([]string, len(keys)), Partitions: r.Config().Partitions}
+	page.PartitionsDone = page.Partitions
+	if next != nil {
+		// The next page resumes in next's partition: those before it are done.
+		page.PartitionsDone = r.PartitionOf(bucket.Key(name, next))
+	}
 	enc := func(k []byte) string {
 		if b64 {
 			return base64.StdEncoding.EncodeToString(k)

@@ -13,11 +13,12 @@ import (
 )
 
 // listAll pages through GET /kv with the query q (plus after) and returns
-// every key in the order the pages gave them.
+// every key in the order the pages gave them. Each page's partitions_done
+// must only grow, up to partitions on the last page.
 func listAll(t *testing.T, addr, q string) []string {
 	t.Helper()
 	var all []string
-	after := ""
+	after, done := "", 0
 	for range 1000 {
 		path := "/kv?" + q
 		if after != "" {
@@ -32,6 +33,11 @@ func listAll(t *testing.T, addr, q string) []string {
 			t.Fatal(err)
 		}
 		all = append(all, page.Keys...)
+		if page.Partitions != 256 || page.PartitionsDone < done || page.PartitionsDone > page.Partitions ||
+			(page.Next == "") != (page.PartitionsDone == page.Partitions) {
+			t.Fatalf("GET %s: %d of %d partitions done after %d, next %q", path, page.PartitionsDone, page.Partitions, done, page.Next)
+		}
+		done = page.PartitionsDone
 		if page.Next == "" {
 			return all
 		}

@@ -25,8 +25,8 @@ func runBackup(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupE
 			"context, to a new backup FILE that records the bucket (mode 0600; an existing file is\n"+
 			"never replaced), while the cluster serves. Keys are listed page by page (dynkv ls)\n"+
 			"and each key's state read with a quorum; a key written during the backup is in it\n"+
-			"as it was when read. Needs an admin token on a secured cluster. Progress goes to\n"+
-			"stderr once a second.")
+			"as it was when read. Needs an admin token on a secured cluster. Progress, with the\n"+
+			"time left once the listing has gone some way, goes to stderr once a second.")
 	c.defaultTimeout("24h")
 	var out, prefix, bucket string
 	c.f.StringVar(&out, "out", "", "the backup `file` to write")
@@ -89,6 +89,9 @@ func writeBackup(ctx context.Context, cl *sdk.Bucket, f io.Writer, prefix string
 			}
 			p.add(len(page.Keys[i]) + len(s))
 		}
+		if page.Partitions > 0 {
+			p.setFraction(float64(page.PartitionsDone) / float64(page.Partitions))
+		}
 		if page.Next == "" {
 			return w.Count(), w.Close()
 		}
@@ -104,7 +107,8 @@ func runRestore(args []string, stdin io.Reader, stdout, stderr io.Writer, lookup
 			"it gives back every sibling set as it was. A damaged or cut-short file is refused at\n"+
 			"the first bad byte, whose offset is printed; nothing past it is restored. Restoring\n"+
 			"twice changes nothing more. Backups from before buckets restore into the default\n"+
-			"bucket. Needs an admin token on a secured cluster.")
+			"bucket. Needs an admin token on a secured cluster. Progress, with the time left,\n"+
+			"goes to stderr once a second.")
 	c.defaultTimeout("24h")
 	var into string
 	c.f.Var(bucketValue{&into}, "bucket", "restore into this `bucket` instead of the one the backup records")
@@ -117,8 +121,12 @@ func runRestore(args []string, stdin io.Reader, stdout, stderr io.Writer, lookup
 			return fmt.Errorf("open the backup: %w", err)
 		}
 		defer f.Close()
+		fi, err := f.Stat()
+		if err != nil {
+			return fmt.Errorf("open the backup: %w", err)
+		}
 		p := newTransfer(stderr, "restore")
-		n, bucket, err := restoreBackup(ctx, cl, into, f, p)
+		n, bucket, err := restoreBackup(ctx, cl, into, &readProgress{r: f, size: fi.Size(), p: p}, p)
 		p.stop()
 		if err != nil {
 			return fmt.Errorf("restored %d keys, then: %w", n, err)
@@ -174,6 +182,23 @@ func restoreRecords(ctx context.Context, b *sdk.Bucket, r *backup.Reader, p *tra
 	}
 }
 
+// readProgress tells p how much of a file of size bytes has been read.
+type readProgress struct {
+	r    io.Reader
+	size int64
+	read int64
+	p    *transfer
+}
+
+func (rp *readProgress) Read(b []byte) (int, error) {
+	n, err := rp.r.Read(b)
+	rp.read += int64(n)
+	if rp.size > 0 {
+		rp.p.setFraction(float64(rp.read) / float64(rp.size))
+	}
+	return n, err
+}
+
 // forEach runs fn(0..n-1) on backupWorkers goroutines and returns the first
 // error.
 func forEach(n int, fn func(i int) error) error {
@@ -191,14 +216,16 @@ func forEach(n int, fn func(i int) error) error {
 	return errors.Join(errs...)
 }
 
-// transfer prints a line a second: keys, bytes and rate.
+// transfer prints a line a second: keys, bytes, rate and, once the
+// command knows how far it has come (setFraction), the time left.
 type transfer struct {
-	mu    sync.Mutex
-	keys  int
-	n     int64
-	start time.Time
-	done  chan struct{}
-	ended sync.WaitGroup
+	mu       sync.Mutex
+	keys     int
+	n        int64
+	fraction float64 // of the whole job done; 0 while unknown
+	start    time.Time
+	done     chan struct{}
+	ended    sync.WaitGroup
 }
 
 func newTransfer(w io.Writer, what string) *transfer {
@@ -211,15 +238,33 @@ func newTransfer(w io.Writer, what string) *transfer {
 			case <-p.done:
 				return
 			case <-t.C:
-				p.mu.Lock()
-				keys, n := p.keys, p.n
-				p.mu.Unlock()
-				el := time.Since(p.start).Seconds()
-				fmt.Fprintf(w, "%s: %d keys, %s, %.0f keys/s, %.1f MiB/s\n", what, keys, humanBytes(n), float64(keys)/el, float64(n)/el/(1<<20))
+				fmt.Fprintln(w, p.line(what, time.Since(p.start)))
 			}
 		}
 	})
 	return p
+}
+
+// line is the progress line el after the start. The time left assumes the
+// rest goes at the pace so far.
+func (p *transfer) line(what string, el time.Duration) string {
+	p.mu.Lock()
+	keys, n, f := p.keys, p.n, p.fraction
+	p.mu.Unlock()
+	sec := el.Seconds()
+	s := fmt.Sprintf("%s: %d keys, %s, %.0f keys/s, %.1f MiB/s", what, keys, humanBytes(n), float64(keys)/sec, float64(n)/sec/(1<<20))
+	if f > 0 && f < 1 {
+		left := time.Duration(float64(el) * (1 - f) / f)
+		s += fmt.Sprintf(", %.0f %% done, about %v left", 100*f, left.Round(time.Second))
+	}
+	return s
+}
+
+// setFraction records how much of the whole job is done, 0..1.
+func (p *transfer) setFraction(f float64) {
+	p.mu.Lock()
+	p.fraction = min(max(f, 0), 1)
+	p.mu.Unlock()
 }
 
 func (p *transfer) add(bytes int) {

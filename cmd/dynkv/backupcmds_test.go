@@ -106,3 +106,20 @@ func sdkClient(t *testing.T, eps string) *sdk.Client {
 	t.Cleanup(func() { c.Close() })
 	return c
 }
+
+// The progress line shows the time left once the command knows how far it
+// has come, and only then.
+func TestTransferLine(t *testing.T) {
+	p := &transfer{keys: 500, n: 5 << 20}
+	if got := p.line("backup", 10*time.Second); got != "backup: 500 keys, 5.0 MiB, 50 keys/s, 0.5 MiB/s" {
+		t.Errorf("unknown progress: %q", got)
+	}
+	p.setFraction(0.25)
+	if got := p.line("backup", 10*time.Second); !strings.HasSuffix(got, ", 25 % done, about 30s left") {
+		t.Errorf("a quarter done in 10 s: %q", got)
+	}
+	p.setFraction(1)
+	if got := p.line("backup", 10*time.Second); strings.Contains(got, "left") {
+		t.Errorf("all done: %q", got)
+	}
+}
