@@ -4,9 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"slices"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,7 +12,6 @@ import (
 	"github.com/dynkv/dynkv/bucket"
 	"github.com/dynkv/dynkv/node/clock"
 	"github.com/dynkv/dynkv/node/membership"
-	"github.com/dynkv/dynkv/vclock"
 )
 
 // ttlKeys are the fault schedules' keys written with TTLs; each write is
@@ -171,225 +168,152 @@ func replicasAgreeExactly(c *LocalCluster, key []byte) bool {
 	return true
 }
 
-func runFaultSchedule(t *testing.T, seed uint64) {
-	const keys = 12
-	nodes := 5
-	rng := rand.New(rand.NewPCG(seed, 0xfa17))
-	clock := newSimClock(nodes + 1) // room for one join
-	c := startCluster(t, LocalClusterOptions{Nodes: nodes, Configure: func(i int, cfg *Config) {
-		manualLoops(i, cfg)
-		cfg.Clock = clock.of(i)
-		cfg.Time = clock
-		cfg.SuspectCooldown = 2 * time.Second // simulated
-		cfg.HintWindow = 20 * time.Second     // simulated: outages outlast it
-		cfg.RequestTimeout = 2 * time.Second  // real: in-memory calls are fast
-	}})
-	setFaultBuckets(t, c)
-	acked := map[string][]string{}
-	ttls := ttlWrites{}
-	down := map[int]bool{}
-	simulated := time.Duration(0)
-	var log []string
-	step := 0
-	event := func(format string, args ...any) {
-		log = append(log, fmt.Sprintf("%4d %6.1fs ", step, simulated.Seconds())+fmt.Sprintf(format, args...))
-	}
-	defer func() {
-		if t.Failed() {
-			t.Logf("schedule (seed %d):\n%s", seed, strings.Join(log, "\n"))
-		}
-	}()
-	running := func() []int {
-		var r []int
-		for i := range nodes {
-			if !down[i] {
-				r = append(r, i)
-			}
-		}
-		return r
-	}
-	writes := 0
-	for ; simulated < 30*time.Second || step < 200; step++ {
-		d := time.Duration(50+rng.IntN(400)) * time.Millisecond
-		clock.advance(d)
-		simulated += d
-		up := running()
-		switch op := rng.IntN(100); {
-		case op < 11: // a blind write with a TTL: short (expires) or long (must survive)
-			coord := up[rng.IntN(len(up))]
-			event("%s", ttls.write(t, c.Node(coord), rng, fmt.Sprintf("s%d-%d", seed, step)))
-		case op < 55: // read-merge-write through a random running node
-			coord := up[rng.IntN(len(up))]
-			key := string(faultKey(rng.IntN(keys)))
-			elem := fmt.Sprintf("s%d-%d", seed, step)
-			var ctx vclock.Context
-			elems := []string{elem}
-			if rng.IntN(10) > 0 { // mostly with a read; sometimes blind
-				res, err := c.Node(coord).Get(t.Context(), []byte(key), 1+rng.IntN(2))
-				if err == nil {
-					ctx = res.Set.Context
-					elems = append(union(liveValues(res.Set)), elem)
-				}
-			}
-			slices.Sort(elems)
-			w := 1 + rng.IntN(3)
-			res, err := c.Node(coord).Put(t.Context(), WriteRequest{Key: []byte(key), Context: ctx, Value: []byte(strings.Join(elems, "\n")), W: w})
-			if err == nil {
-				acked[key] = append(acked[key], elem)
-				writes++
-			}
-			event("write %q via n%d w=%d: %v read=%s new=%s", key, coord+1, w, err, ctx, res.Context)
-		case op < 63: // partition into two random groups
-			var a, b []string
-			for i := range nodes {
-				if rng.IntN(2) == 0 {
-					a = append(a, NodeID(i))
-				} else {
-					b = append(b, NodeID(i))
-				}
-			}
-			if rng.IntN(2) == 0 {
-				c.Net.Heal() // replace the old partition; else cuts accumulate
-			}
-			c.Net.Partition(a, b)
-			event("partition %v | %v", a, b)
-		case op < 70:
-			c.Net.Heal()
-			event("heal")
-		case op < 75: // kill a node (at most two down)
-			if len(up) > 3 {
-				i := up[rng.IntN(len(up))]
-				c.Kill(i)
-				down[i] = true
-				if rng.IntN(2) == 0 { // gossip noticed
-					c.Membership.SetStatus(NodeID(i), membership.StatusFailed)
-				}
-				event("kill n%d", i+1)
-			}
-		case op < 82: // restart a dead node
-			for i := range nodes {
-				if down[i] {
-					if err := c.Restart(i); err != nil {
-						t.Fatalf("seed %d: restart n%d: %v", seed, i+1, err)
-					}
-					c.Membership.SetStatus(NodeID(i), membership.StatusAlive)
-					delete(down, i)
-					event("restart n%d", i+1)
-					break
-				}
-			}
-		case op < 84 && nodes == 5: // a node joins
-			i, err := c.AddNode()
-			if err != nil {
-				t.Fatalf("seed %d: join: %v", seed, err)
-			}
-			nodes++
-			event("n%d joins", i+1)
-		case op < 86: // one node's clock jumps, sometimes past the hint window
-			i := rng.IntN(nodes)
-			jump := time.Duration(rng.IntN(90)-30) * time.Minute
-			clock.skew[i].Add(int64(jump))
-			event("clock of n%d jumps %v", i+1, jump)
-		default: // a background round on one node
-			i := up[rng.IntN(len(up))]
-			_ = c.Node(i).DeliverHintsOnce(t.Context())
-			_, _ = c.Node(i).AntiEntropyOnce(t.Context())
-			event("hints+anti-entropy on n%d", i+1)
-		}
-	}
+// faultScheduleKeys are the schedules' read-merge-write keys (faultKey).
+const faultScheduleKeys = 12
 
-	// Heal everything and let hints and anti-entropy converge.
-	c.Net.Heal()
-	for i := range nodes {
-		if down[i] {
-			if err := c.Restart(i); err != nil {
-				t.Fatal(err)
-			}
-		}
-		c.Membership.SetStatus(NodeID(i), membership.StatusAlive)
+func runFaultSchedule(t *testing.T, seed uint64) {
+	s := newFaultSchedule(t, seed)
+	defer s.printLogIfFailed()
+	for ; s.simulated < 30*time.Second || s.step < 200; s.step++ {
+		s.runStep()
 	}
-	clock.advance(time.Minute) // past every cool-down
-	converged := func() bool {
-		for i := range nodes {
-			for _, st := range c.Node(i).HintStats() {
-				if st.Pending > 0 {
-					return false
-				}
+	s.healAll()
+	rounds := s.awaitConvergence()
+	s.checkAcknowledgedKept()
+	// Past every short TTL and (by far) the clock jumps the schedule makes:
+	// what expired stays expired.
+	s.clock.advance(12 * time.Hour)
+	lasting, expired := s.ttls.check(t, s.c, s.nodes)
+	delivered, redirected := s.hintTotals()
+	t.Logf("seed %d: %d nodes at the end, %d acknowledged writes over %v simulated, converged in %d rounds; hints delivered %d, redirected %d; TTL writes kept %d, expired %d",
+		seed, s.nodes, s.writes, s.simulated, rounds, delivered, redirected, lasting, expired)
+}
+
+// healAll heals the network, restarts every dead node and marks every node
+// alive, then moves time past every cool-down.
+func (s *faultSchedule) healAll() {
+	s.c.Net.Heal()
+	for i := range s.nodes {
+		if s.down[i] {
+			if err := s.c.Restart(i); err != nil {
+				s.t.Fatal(err)
 			}
 		}
-		for k := range keys {
-			if !replicasAgreeExactly(c, faultKey(k)) {
+		s.c.Membership.SetStatus(NodeID(i), membership.StatusAlive)
+	}
+	s.clock.advance(time.Minute) // past every cool-down
+}
+
+// converged reports whether every hint is delivered and every key's
+// replicas agree (the schedule keys' on exactly their bucket's N nodes).
+func (s *faultSchedule) converged() bool {
+	for i := range s.nodes {
+		for _, st := range s.c.Node(i).HintStats() {
+			if st.Pending > 0 {
 				return false
 			}
 		}
-		for k := range ttlKeys {
-			if !replicasAgree(c, []byte(fmt.Sprintf("t%d", k))) {
-				return false
-			}
-		}
-		return true
 	}
+	for k := range faultScheduleKeys {
+		if !replicasAgreeExactly(s.c, faultKey(k)) {
+			return false
+		}
+	}
+	for k := range ttlKeys {
+		if !replicasAgree(s.c, []byte(fmt.Sprintf("t%d", k))) {
+			return false
+		}
+	}
+	return true
+}
+
+// awaitConvergence runs hint and anti-entropy rounds until the cluster
+// converges, and returns how many it took.
+func (s *faultSchedule) awaitConvergence() int {
+	t, c := s.t, s.c
 	rounds := 0
-	eventually(t, 30*time.Second, fmt.Sprintf("seed %d: hints drain and replicas converge", seed), func() bool {
-		if converged() {
+	eventually(t, 30*time.Second, fmt.Sprintf("seed %d: hints drain and replicas converge", s.seed), func() bool {
+		if s.converged() {
 			return true
 		}
 		rounds++
-		for i := range nodes {
+		for i := range s.nodes {
 			_, _ = c.Node(i).buckets.SyncOnce(t.Context()) // a joiner learns the buckets
 		}
 		st := tick(t, c)
 		if os.Getenv("DYNKV_DEBUG") != "" && rounds%200 == 1 {
-			for i := range nodes {
-				for tg, hs := range c.Node(i).HintStats() {
-					if hs.Pending > 0 {
-						t.Logf("round %d: n%d holds %d hints for %s (%+v)", rounds, i+1, hs.Pending, tg, hs)
-					}
-				}
-			}
+			s.logPendingHints(rounds)
 			t.Logf("round %d: anti-entropy %+v", rounds, st)
 		}
-		clock.advance(time.Second)
+		s.clock.advance(time.Second)
 		return false
 	})
+	return rounds
+}
+
+func (s *faultSchedule) logPendingHints(round int) {
+	for i := range s.nodes {
+		for tg, hs := range s.c.Node(i).HintStats() {
+			if hs.Pending > 0 {
+				s.t.Logf("round %d: n%d holds %d hints for %s (%+v)", round, i+1, hs.Pending, tg, hs)
+			}
+		}
+	}
+}
+
+// checkAcknowledgedKept reads every schedule key and stops the test if any
+// acknowledged element is missing from its final value (G2).
+func (s *faultSchedule) checkAcknowledgedKept() {
 	lost := 0
-	for k := range keys {
+	for k := range faultScheduleKeys {
 		key := string(faultKey(k))
-		res, err := c.Node(k%nodes).Get(t.Context(), []byte(key), 2)
-		if err != nil {
-			t.Fatalf("seed %d: final read of %s: %v", seed, key, err)
-		}
-		have := map[string]bool{}
-		for _, e := range union(liveValues(res.Set)) {
-			have[e] = true
-		}
-		for _, e := range acked[key] {
-			if !have[e] {
-				lost++
-				t.Errorf("seed %d: key %q lost acknowledged element %s", seed, key, e)
-			}
-		}
+		lost += s.lostElements(k, key)
 		if lost > 0 && os.Getenv("DYNKV_SEED") != "" {
-			for i := range nodes {
-				s, _ := c.Node(i).readLocal([]byte(key))
-				t.Logf("n%d holds %q: %s %v; hints %+v", i+1, key, s.Context, liveValues(s), c.Node(i).HintStats())
-			}
+			s.logHolders(key)
 		}
 	}
 	if lost > 0 {
-		t.FailNow()
+		s.t.FailNow()
 	}
-	// Past every short TTL and (by far) the clock jumps the schedule makes:
-	// what expired stays expired.
-	clock.advance(12 * time.Hour)
-	lasting, expired := ttls.check(t, c, nodes)
-	var delivered, redirected int
-	for i := range nodes {
-		for _, st := range c.Node(i).HintStats() {
+}
+
+// lostElements reads key (schedule key k) and reports each acknowledged
+// element it lacks; it returns how many.
+func (s *faultSchedule) lostElements(k int, key string) int {
+	t := s.t
+	res, err := s.c.Node(k%s.nodes).Get(t.Context(), []byte(key), 2)
+	if err != nil {
+		t.Fatalf("seed %d: final read of %s: %v", s.seed, key, err)
+	}
+	have := map[string]bool{}
+	for _, e := range union(liveValues(res.Set)) {
+		have[e] = true
+	}
+	lost := 0
+	for _, e := range s.acked[key] {
+		if !have[e] {
+			lost++
+			t.Errorf("seed %d: key %q lost acknowledged element %s", s.seed, key, e)
+		}
+	}
+	return lost
+}
+
+// logHolders logs what every node stores of key, for a replayed seed.
+func (s *faultSchedule) logHolders(key string) {
+	for i := range s.nodes {
+		st, _ := s.c.Node(i).readLocal([]byte(key))
+		s.t.Logf("n%d holds %q: %s %v; hints %+v", i+1, key, st.Context, liveValues(st), s.c.Node(i).HintStats())
+	}
+}
+
+// hintTotals sums the hints every node delivered and redirected.
+func (s *faultSchedule) hintTotals() (delivered, redirected int) {
+	for i := range s.nodes {
+		for _, st := range s.c.Node(i).HintStats() {
 			delivered += int(st.Delivered)
 			redirected += int(st.Redirected)
 		}
 	}
-	t.Logf("seed %d: %d nodes at the end, %d acknowledged writes over %v simulated, converged in %d rounds; hints delivered %d, redirected %d; TTL writes kept %d, expired %d",
-		seed, nodes, writes, simulated, rounds, delivered, redirected, lasting, expired)
+	return delivered, redirected
 }
