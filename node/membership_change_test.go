@@ -23,91 +23,11 @@ func TestMembershipChangesUnderLoad(t *testing.T) {
 		keys = 2000
 	}
 	c := startCluster(t, LocalClusterOptions{Nodes: 3, Configure: manualLoops})
-	latest := make([]atomic.Value, keys) // the last acknowledged value of each key
-	put := func(coord, k int, v string) error {
-		key := []byte(fmt.Sprintf("key-%05d", k))
-		_, err := c.Node(coord).Put(t.Context(), WriteRequest{Key: key, Value: []byte(v), W: 2})
-		if err == nil {
-			latest[k].Store(v)
-		}
-		return err
-	}
-	inParallel(t, keys, func(k int) error { return put(k%3, k, fmt.Sprintf("v0-%d", k)) })
-
-	// load writes random keys through the listed nodes until stopped.
-	load := func(coords []int) (stop func() int) {
-		var wg sync.WaitGroup
-		var done atomic.Bool
-		var n atomic.Int64
-		for w := range 2 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				rng := rand.New(rand.NewPCG(uint64(w), 3))
-				// Bounded, so that the load's share of the machine does not
-				// decide how long the change takes: the change runs while it
-				// writes, and the checks below need only that it did.
-				for i := 0; !done.Load() && i < loadWritesPerWriter; i++ {
-					k := rng.IntN(keys)
-					if put(coords[rng.IntN(len(coords))], k, fmt.Sprintf("w%d-%d-%d", w, i, k)) == nil {
-						n.Add(1)
-					}
-				}
-			}()
-		}
-		return func() int { done.Store(true); wg.Wait(); return int(n.Load()) }
-	}
-
-	live := []int{0, 1, 2}
-	check := func(step string) {
-		t.Helper()
-		r := c.Node(live[0]).cluster.View().Ring
-		start := time.Now()
-		// The test writes no key but its own, so a node holds exactly the
-		// keys of its partitions when each partition it replicates holds
-		// all of that partition's keys and every other partition none.
-		perPartition := map[int]int{}
-		for k := range keys {
-			perPartition[r.PartitionOf([]byte(fmt.Sprintf("key-%05d", k)))]++
-		}
-		misplaced := func() int {
-			bad := 0
-			for p := range r.Config().Partitions {
-				for _, i := range live {
-					want := 0
-					if r.IsReplica(p, NodeID(i)) {
-						want = perPartition[p]
-					}
-					if got, err := c.Node(i).replica.Count(p); err != nil || got != want {
-						bad++
-					}
-				}
-			}
-			return bad
-		}
-		eventually(t, 60*time.Second, step+": every node holds exactly its partitions", func() bool {
-			if misplaced() == 0 {
-				return true
-			}
-			tick(t, c)
-			return false
-		})
-		inParallel(t, keys, func(k int) error {
-			key := []byte(fmt.Sprintf("key-%05d", k))
-			res, err := c.Node(live[k%len(live)]).Get(t.Context(), key, 3)
-			if err != nil {
-				return fmt.Errorf("%s: read %s with R=N: %w", step, key, err)
-			}
-			if want := latest[k].Load().(string); !holdsValue(res.Set.Live(0), want) {
-				return fmt.Errorf("%s: %s reads %v, want %s among them", step, key, liveValues(res.Set), want)
-			}
-			return nil
-		})
-		t.Logf("%s: placement exact and all %d keys read back with R=N (%v)", step, keys, time.Since(start))
-	}
+	m := &membershipLoad{t: t, c: c, keys: keys, latest: make([]atomic.Value, keys)}
+	inParallel(t, keys, func(k int) error { return m.put(k%3, k, fmt.Sprintf("v0-%d", k)) })
 
 	// A 4th node joins under write load.
-	stop := load(live)
+	stop := m.load([]int{0, 1, 2})
 	n4, err := c.AddNode()
 	if err != nil {
 		t.Fatal(err)
@@ -116,11 +36,10 @@ func TestMembershipChangesUnderLoad(t *testing.T) {
 		tick(t, c)
 	}
 	t.Logf("join: %d writes acknowledged during the change", stop())
-	live = []int{0, 1, 2, n4}
-	check("join n4")
+	m.check("join n4", []int{0, 1, 2, n4})
 
 	// n2 leaves under write load (through the others).
-	stop = load([]int{0, 2, n4})
+	stop = m.load([]int{0, 2, n4})
 	if err := c.Node(1).Leave(); err != nil {
 		t.Fatal(err)
 	}
@@ -129,19 +48,17 @@ func TestMembershipChangesUnderLoad(t *testing.T) {
 		return c.Node(1).Left()
 	})
 	t.Logf("leave: %d writes acknowledged during the change", stop())
-	live = []int{0, 2, n4}
-	check("leave n2")
+	m.check("leave n2", []int{0, 2, n4})
 
 	// A 5th node joins, then the dead n3 is removed.
 	n5, err := c.AddNode()
 	if err != nil {
 		t.Fatal(err)
 	}
-	live = []int{0, 2, n4, n5}
-	check("join n5")
+	m.check("join n5", []int{0, 2, n4, n5})
 	c.Kill(2)
 	c.Membership.SetStatus(NodeID(2), membership.StatusFailed)
-	stop = load([]int{0, n4, n5})
+	stop = m.load([]int{0, n4, n5})
 	if err := c.Node(0).Remove(NodeID(2)); err != nil {
 		t.Fatal(err)
 	}
@@ -149,8 +66,103 @@ func TestMembershipChangesUnderLoad(t *testing.T) {
 		tick(t, c)
 	}
 	t.Logf("remove: %d writes acknowledged during the change", stop())
-	live = []int{0, n4, n5}
-	check("remove n3")
+	m.check("remove n3", []int{0, n4, n5})
+}
+
+// membershipLoad is a cluster whose keys only the test writes, with the
+// last acknowledged value of each key.
+type membershipLoad struct {
+	t      *testing.T
+	c      *LocalCluster
+	keys   int
+	latest []atomic.Value
+}
+
+func membershipKey(k int) []byte { return []byte(fmt.Sprintf("key-%05d", k)) }
+
+func (m *membershipLoad) put(coord, k int, v string) error {
+	_, err := m.c.Node(coord).Put(m.t.Context(), WriteRequest{Key: membershipKey(k), Value: []byte(v), W: 2})
+	if err == nil {
+		m.latest[k].Store(v)
+	}
+	return err
+}
+
+// load writes random keys through the listed nodes until stopped.
+func (m *membershipLoad) load(coords []int) (stop func() int) {
+	var wg sync.WaitGroup
+	var done atomic.Bool
+	var n atomic.Int64
+	for w := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(w), 3))
+			// Bounded, so that the load's share of the machine does not
+			// decide how long the change takes: the change runs while it
+			// writes, and check needs only that it did.
+			for i := 0; !done.Load() && i < loadWritesPerWriter; i++ {
+				k := rng.IntN(m.keys)
+				if m.put(coords[rng.IntN(len(coords))], k, fmt.Sprintf("w%d-%d-%d", w, i, k)) == nil {
+					n.Add(1)
+				}
+			}
+		}()
+	}
+	return func() int { done.Store(true); wg.Wait(); return int(n.Load()) }
+}
+
+// check waits until every live node holds exactly its partitions' keys,
+// then reads every key back with R=N through the live nodes.
+func (m *membershipLoad) check(step string, live []int) {
+	t := m.t
+	t.Helper()
+	r := m.c.Node(live[0]).cluster.View().Ring
+	start := time.Now()
+	// The test writes no key but its own, so a node holds exactly the
+	// keys of its partitions when each partition it replicates holds
+	// all of that partition's keys and every other partition none.
+	perPartition := map[int]int{}
+	for k := range m.keys {
+		perPartition[r.PartitionOf(membershipKey(k))]++
+	}
+	eventually(t, 60*time.Second, step+": every node holds exactly its partitions", func() bool {
+		if m.misplaced(r, perPartition, live) == 0 {
+			return true
+		}
+		tick(t, m.c)
+		return false
+	})
+	inParallel(t, m.keys, func(k int) error {
+		key := membershipKey(k)
+		res, err := m.c.Node(live[k%len(live)]).Get(t.Context(), key, 3)
+		if err != nil {
+			return fmt.Errorf("%s: read %s with R=N: %w", step, key, err)
+		}
+		if want := m.latest[k].Load().(string); !holdsValue(res.Set.Live(0), want) {
+			return fmt.Errorf("%s: %s reads %v, want %s among them", step, key, liveValues(res.Set), want)
+		}
+		return nil
+	})
+	t.Logf("%s: placement exact and all %d keys read back with R=N (%v)", step, m.keys, time.Since(start))
+}
+
+// misplaced counts the (partition, live node) pairs whose stored key count
+// is not the partition's if the node replicates it, else zero.
+func (m *membershipLoad) misplaced(r *ring.Ring, perPartition map[int]int, live []int) int {
+	bad := 0
+	for p := range r.Config().Partitions {
+		for _, i := range live {
+			want := 0
+			if r.IsReplica(p, NodeID(i)) {
+				want = perPartition[p]
+			}
+			if got, err := m.c.Node(i).replica.Count(p); err != nil || got != want {
+				bad++
+			}
+		}
+	}
+	return bad
 }
 
 // loadWritesPerWriter bounds each load writer of one membership change.
