@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dynkv/dynkv/node/membership"
+	"github.com/dynkv/dynkv/ring"
 )
 
 // A six-node cluster in three zones (two nodes each, zones gossiped as serf
@@ -15,59 +16,11 @@ import (
 // succeed at W=1 and W=2, because every preference list has one replica in
 // each zone, so two of each key's three replicas are still up.
 func TestZoneLossKeepsServing(t *testing.T) {
-	zones := []string{"a", "a", "b", "b", "c", "c"}
-	c := startCluster(t, LocalClusterOptions{Nodes: 6, Gossip: true, Configure: func(i int, cfg *Config) {
-		manualLoops(i, cfg)
-		cfg.Zone = zones[i]
-	}})
-	eventually(t, 20*time.Second, "every node's ring has the six members in three zones", func() bool {
-		for i := range 6 {
-			r := c.Node(i).cluster.View().Ring
-			if len(r.Members()) != 6 || r.Zones() != 3 {
-				return false
-			}
-		}
-		return true
-	})
+	c := startZonedCluster(t)
 	r := c.Node(0).cluster.View().Ring
-	for i := 1; i < 6; i++ {
-		other := c.Node(i).cluster.View().Ring
-		for p := range r.Config().Partitions {
-			if !slices.Equal(r.Walk(p), other.Walk(p)) {
-				t.Fatalf("n1 and %s place partition %d differently: %v, %v", NodeID(i), p, r.Walk(p), other.Walk(p))
-			}
-		}
-	}
-	for p := range r.Config().Partitions {
-		seen := map[string]bool{}
-		for _, id := range r.PreferenceList(p) {
-			seen[r.Zone(id)] = true
-		}
-		if len(seen) != 3 {
-			t.Fatalf("partition %d: preference list %v spans %d zones", p, r.PreferenceList(p), len(seen))
-		}
-	}
-
+	checkZonedPlacement(t, c, r)
 	const before = 200
-	for k := range before {
-		key := fmt.Appendf(nil, "zk%d", k)
-		if _, err := c.Node(k%6).Put(t.Context(), WriteRequest{Key: key, Value: key}); err != nil {
-			t.Fatalf("write %s: %v", key, err)
-		}
-	}
-	// Steady state before the loss: a W=2 write may have reached only two
-	// replicas when it was acknowledged, and one of them may be in zone a.
-	settle(t, c, 20*time.Second, "every key on its three replicas", func() bool {
-		for k := range before {
-			key := fmt.Appendf(nil, "zk%d", k)
-			for _, id := range r.PreferenceList(r.PartitionOf(key)) {
-				if !holds(c.Node(indexOf(id)), key, string(key)) {
-					return false
-				}
-			}
-		}
-		return true
-	})
+	writeToEveryReplica(t, c, r, before)
 	c.Kill(0)
 	c.Kill(1)
 	eventually(t, 20*time.Second, "the survivors' gossip sees zone a fail", func() bool {
@@ -85,6 +38,82 @@ func TestZoneLossKeepsServing(t *testing.T) {
 			readBack(t, c.Node(2+k%4), key, rq)
 		}
 	}
+	checkWritesWithZoneADown(t, c)
+}
+
+// startZonedCluster starts six gossiping nodes, two in each of zones a, b
+// and c, and waits until every node's ring has them all.
+func startZonedCluster(t *testing.T) *LocalCluster {
+	t.Helper()
+	zones := []string{"a", "a", "b", "b", "c", "c"}
+	c := startCluster(t, LocalClusterOptions{Nodes: 6, Gossip: true, Configure: func(i int, cfg *Config) {
+		manualLoops(i, cfg)
+		cfg.Zone = zones[i]
+	}})
+	eventually(t, 20*time.Second, "every node's ring has the six members in three zones", func() bool {
+		for i := range 6 {
+			r := c.Node(i).cluster.View().Ring
+			if len(r.Members()) != 6 || r.Zones() != 3 {
+				return false
+			}
+		}
+		return true
+	})
+	return c
+}
+
+// checkZonedPlacement fails unless every node places each partition as r
+// (n1's ring) does, with a preference list spanning the three zones.
+func checkZonedPlacement(t *testing.T, c *LocalCluster, r *ring.Ring) {
+	t.Helper()
+	for i := 1; i < 6; i++ {
+		other := c.Node(i).cluster.View().Ring
+		for p := range r.Config().Partitions {
+			if !slices.Equal(r.Walk(p), other.Walk(p)) {
+				t.Fatalf("n1 and %s place partition %d differently: %v, %v", NodeID(i), p, r.Walk(p), other.Walk(p))
+			}
+		}
+	}
+	for p := range r.Config().Partitions {
+		seen := map[string]bool{}
+		for _, id := range r.PreferenceList(p) {
+			seen[r.Zone(id)] = true
+		}
+		if len(seen) != 3 {
+			t.Fatalf("partition %d: preference list %v spans %d zones", p, r.PreferenceList(p), len(seen))
+		}
+	}
+}
+
+// writeToEveryReplica writes keys zk0 to zk<keys-1>, each with its own name
+// as the value, and waits until each is on its three replicas.
+func writeToEveryReplica(t *testing.T, c *LocalCluster, r *ring.Ring, keys int) {
+	t.Helper()
+	for k := range keys {
+		key := fmt.Appendf(nil, "zk%d", k)
+		if _, err := c.Node(k%6).Put(t.Context(), WriteRequest{Key: key, Value: key}); err != nil {
+			t.Fatalf("write %s: %v", key, err)
+		}
+	}
+	// Steady state before the loss: a W=2 write may have reached only two
+	// replicas when it was acknowledged, and one of them may be in zone a.
+	settle(t, c, 20*time.Second, "every key on its three replicas", func() bool {
+		for k := range keys {
+			key := fmt.Appendf(nil, "zk%d", k)
+			for _, id := range r.PreferenceList(r.PartitionOf(key)) {
+				if !holds(c.Node(indexOf(id)), key, string(key)) {
+					return false
+				}
+			}
+		}
+		return true
+	})
+}
+
+// checkWritesWithZoneADown writes new keys at W=1 and W=2 through the
+// survivors, wants them kept as hints for zone a, and readable at R=2.
+func checkWritesWithZoneADown(t *testing.T, c *LocalCluster) {
+	t.Helper()
 	for k := range 100 {
 		key := fmt.Appendf(nil, "after%d", k)
 		w := 1 + k%2
