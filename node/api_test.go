@@ -152,15 +152,25 @@ func TestErrorRows(t *testing.T) {
 	// replication cannot change it while the bad requests are checked.
 	do(t, "PUT", addr, "/kv/k?w=all", []byte("v"))
 	before := localState(t, c, "k")
+	for _, tc := range errorRows() {
+		t.Run(tc.name, func(t *testing.T) { checkErrorRow(t, c, tc, before) })
+	}
+	t.Run("too many siblings", func(t *testing.T) { checkTooManySiblings(t, c) })
+}
 
+// errorRow is a bad request to key k and the refusal it must get.
+type errorRow struct {
+	name, method, path string
+	body               []byte
+	headers            []string
+	status             int
+	code               string
+}
+
+// errorRows are TestErrorRows' requests, for values capped at 1000 bytes.
+func errorRows() []errorRow {
 	longKey := strings.Repeat("k", 1025)
-	cases := []struct {
-		name, method, path string
-		body               []byte
-		headers            []string
-		status             int
-		code               string
-	}{
+	return []errorRow{
 		{"empty key", "PUT", "/kv/", []byte("x"), nil, 400, CodeBadKey},
 		{"key too long", "PUT", "/kv/" + longKey, []byte("x"), nil, 400, CodeBadKey},
 		{"bad escape", "PUT", "/kv/%zz", []byte("x"), nil, 400, CodeBadKey},
@@ -179,51 +189,56 @@ func TestErrorRows(t *testing.T) {
 		{"internode merge on the client port", "POST", "/internal/v1/merge", []byte{1, 2, 3}, nil, 404, CodeUnknownRoute},
 		{"internode write on the client port", "POST", "/internal/v1/write", []byte{1}, nil, 404, CodeUnknownRoute},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			r := do(t, tc.method, addr, tc.path, tc.body, tc.headers...)
-			if r.status != tc.status {
-				t.Fatalf("status %d, want %d (%s)", r.status, tc.status, r.body)
-			}
-			if tc.code != "" {
-				var e struct{ Error, Code string }
-				if err := json.Unmarshal(r.body, &e); err != nil || e.Code != tc.code || e.Error == "" {
-					t.Fatalf("body %q: want code %s", r.body, tc.code)
-				}
-			}
-			if tc.status == 405 && r.header.Get("Allow") == "" {
-				t.Fatal("405 without Allow")
-			}
-			if got := localState(t, c, "k"); got != before {
-				t.Fatalf("state changed:\n%s\n%s", before, got)
-			}
-		})
-	}
+}
 
-	t.Run("too many siblings", func(t *testing.T) {
-		for i := range 2 {
-			if r := do(t, "PUT", addr, "/kv/k?w=all", fmt.Appendf(nil, "s%d", i)); r.status != 204 {
-				t.Fatalf("PUT %d: %d", i, r.status)
-			}
+// checkErrorRow sends tc's request to n1 and wants its status and error
+// code, and no change to key k's stored state (before).
+func checkErrorRow(t *testing.T, c *LocalCluster, tc errorRow, before string) {
+	r := do(t, tc.method, c.Addr(0), tc.path, tc.body, tc.headers...)
+	if r.status != tc.status {
+		t.Fatalf("status %d, want %d (%s)", r.status, tc.status, r.body)
+	}
+	if tc.code != "" {
+		var e struct{ Error, Code string }
+		if err := json.Unmarshal(r.body, &e); err != nil || e.Code != tc.code || e.Error == "" {
+			t.Fatalf("body %q: want code %s", r.body, tc.code)
 		}
-		before := localState(t, c, "k")
-		// Through every node: the coordinator minting locally must refuse
-		// exactly as a remote replica does.
-		for i := range 3 {
-			r := do(t, "PUT", c.Addr(i), kvPath("k"), []byte("one too many"))
-			if r.status != http.StatusConflict || !strings.Contains(string(r.body), CodeTooManySiblings) {
-				t.Fatalf("via n%d: %d %s", i+1, r.status, r.body)
-			}
+	}
+	if tc.status == 405 && r.header.Get("Allow") == "" {
+		t.Fatal("405 without Allow")
+	}
+	if got := localState(t, c, "k"); got != before {
+		t.Fatalf("state changed:\n%s\n%s", before, got)
+	}
+}
+
+// checkTooManySiblings adds two siblings to key k's one, reaching the
+// cluster's cap of 3: one more concurrent write is refused through every
+// node and changes nothing, and a write resolving them all is accepted.
+func checkTooManySiblings(t *testing.T, c *LocalCluster) {
+	addr := c.Addr(0)
+	for i := range 2 {
+		if r := do(t, "PUT", addr, "/kv/k?w=all", fmt.Appendf(nil, "s%d", i)); r.status != 204 {
+			t.Fatalf("PUT %d: %d", i, r.status)
 		}
-		if got := localState(t, c, "k"); got != before {
-			t.Fatal("a refused write changed the state")
+	}
+	before := localState(t, c, "k")
+	// Through every node: the coordinator minting locally must refuse
+	// exactly as a remote replica does.
+	for i := range 3 {
+		r := do(t, "PUT", c.Addr(i), kvPath("k"), []byte("one too many"))
+		if r.status != http.StatusConflict || !strings.Contains(string(r.body), CodeTooManySiblings) {
+			t.Fatalf("via n%d: %d %s", i+1, r.status, r.body)
 		}
-		// Resolving with the full context is allowed.
-		_, _, ctx := readValues(t, addr, "k", "?r=all")
-		if r := do(t, "PUT", addr, kvPath("k"), []byte("merged"), HeaderContext, ctx); r.status != 204 {
-			t.Fatalf("resolving write: %d %s", r.status, r.body)
-		}
-	})
+	}
+	if got := localState(t, c, "k"); got != before {
+		t.Fatal("a refused write changed the state")
+	}
+	// Resolving with the full context is allowed.
+	_, _, ctx := readValues(t, addr, "k", "?r=all")
+	if r := do(t, "PUT", addr, kvPath("k"), []byte("merged"), HeaderContext, ctx); r.status != 204 {
+		t.Fatalf("resolving write: %d %s", r.status, r.body)
+	}
 }
 
 func TestQuorumUnavailableAndTimeout(t *testing.T) {
