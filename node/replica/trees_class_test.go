@@ -126,28 +126,15 @@ func TestTreesPerClass(t *testing.T) {
 // agree at every root before and after. A change that keeps the placement
 // keeps the trees.
 func TestPlacementChangeRebuildsEveryTree(t *testing.T) {
-	var ta, tb tableVar
 	const p = 5
 	props := map[string]bucket.Props{"two": {N: 2}}
-	a := openBucketReplica(t, "na", &ta, props)
-	b := openBucketReplica(t, "nb", &tb, props)
-	keys := slices.Concat(bucketKeysOf("two", p, 150), keysOf(p, 150))
-	rng := rand.New(rand.NewPCG(2, 2))
-	for _, k := range keys[:200] {
-		touch(t, a, rng, k)
-	}
-	syncAB := func() {
-		t.Helper()
-		for _, k := range keys {
-			s, _ := a.Read(k)
-			if err := b.Merge(k, s); err != nil {
-				t.Fatal(err)
-			}
-			s, _ = b.Read(k)
-			if err := a.Merge(k, s); err != nil {
-				t.Fatal(err)
-			}
-		}
+	rp := &replicaPair{t: t, p: p, rng: rand.New(rand.NewPCG(2, 2))}
+	rp.a = openBucketReplica(t, "na", &rp.ta, props)
+	rp.b = openBucketReplica(t, "nb", &rp.tb, props)
+	a, b := rp.a, rp.b
+	rp.keys = slices.Concat(bucketKeysOf("two", p, 150), keysOf(p, 150))
+	for _, k := range rp.keys[:200] {
+		touch(t, a, rp.rng, k)
 	}
 	for _, r := range []*Replica{a, b} {
 		if _, err := r.Track(trees(p, 2, 3)); err != nil {
@@ -155,64 +142,114 @@ func TestPlacementChangeRebuildsEveryTree(t *testing.T) {
 		}
 		r.BuildTrees(context.Background(), trees(p, 2, 3))
 	}
-	syncAB()
+	rp.sync()
 	for _, n := range []int{2, 3} {
 		if a.Tree(p, n).Root() != b.Tree(p, n).Root() {
 			t.Fatalf("in-sync replicas differ at class %d", n)
 		}
 	}
+	rp.checkSamePlacementKeepsTrees()
+	for _, classes := range [][]int{{3}, {2, 3}} {
+		rp.changePlacement(classes...)
+	}
+}
 
-	// Same placement (another prop): nothing to build, trees kept.
+// replicaPair is two replicas, each with its own bucket table, that a test
+// keeps holding the same keys of partition p.
+type replicaPair struct {
+	t      *testing.T
+	p      int
+	a, b   *Replica
+	ta, tb tableVar
+	keys   [][]byte
+	rng    *rand.Rand
+}
+
+// sync merges each key's state from a into b and back.
+func (rp *replicaPair) sync() {
+	t := rp.t
+	t.Helper()
+	for _, k := range rp.keys {
+		s, _ := rp.a.Read(k)
+		if err := rp.b.Merge(k, s); err != nil {
+			t.Fatal(err)
+		}
+		s, _ = rp.b.Read(k)
+		if err := rp.a.Merge(k, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// checkSamePlacementKeepsTrees changes a prop of a's bucket other than N:
+// no placement change, nothing to build, and a's trees kept.
+func (rp *replicaPair) checkSamePlacementKeepsTrees() {
+	t, a, p := rp.t, rp.a, rp.p
+	t.Helper()
 	kept := a.Tree(p, 2)
-	ta.set(t, map[string]bucket.Props{"two": {N: 2, MaxSiblings: 1}})
+	rp.ta.set(t, map[string]bucket.Props{"two": {N: 2, MaxSiblings: 1}})
 	if a.PlacementChanged() {
 		t.Fatal("a caps change reported as a placement change")
 	}
 	if build, err := a.Track(trees(p, 2, 3)); err != nil || len(build) != 0 || a.Tree(p, 2) != kept {
 		t.Fatalf("same placement: build %v, err %v, kept %v", build, err, a.Tree(p, 2) == kept)
 	}
+}
 
-	for _, classes := range [][]int{{3}, {2, 3}} {
-		next := map[string]bucket.Props{"two": {N: classes[0]}}
-		ta.set(t, next)
-		tb.set(t, next)
-		if !a.PlacementChanged() {
-			t.Fatal("a new N not reported as a placement change")
+// changePlacement gives bucket two N=classes[0] on both replicas, which
+// leaves partition p the given classes: a rebuilds every tree with writes
+// racing the rebuild, b rebuilds too, and once in sync again the two agree
+// at every root.
+func (rp *replicaPair) changePlacement(classes ...int) {
+	t, a, b, p := rp.t, rp.a, rp.b, rp.p
+	t.Helper()
+	next := map[string]bucket.Props{"two": {N: classes[0]}}
+	rp.ta.set(t, next)
+	rp.tb.set(t, next)
+	if !a.PlacementChanged() {
+		t.Fatal("a new N not reported as a placement change")
+	}
+	build, err := a.Track(trees(p, classes...))
+	if err != nil || !slices.Equal(build, trees(p, classes...)) {
+		t.Fatalf("new placement: build %v, err %v", build, err)
+	}
+	if a.TreesReady() != 0 || a.Tree(p, 3) != nil {
+		t.Fatal("trees of the old placement still served")
+	}
+	rp.rebuildRacingWrites(build)
+	checkClassTrees(t, a, rp.ta.get(), p, classes...)
+	if _, err := b.Track(trees(p, classes...)); err != nil {
+		t.Fatal(err)
+	}
+	b.BuildTrees(context.Background(), trees(p, classes...))
+	rp.sync()
+	for _, n := range classes {
+		if a.Tree(p, n).Root() != b.Tree(p, n).Root() {
+			t.Fatalf("in-sync replicas differ at class %d after the placement change", n)
 		}
-		build, err := a.Track(trees(p, classes...))
-		if err != nil || !slices.Equal(build, trees(p, classes...)) {
-			t.Fatalf("new placement: build %v, err %v", build, err)
-		}
-		if a.TreesReady() != 0 || a.Tree(p, 3) != nil {
-			t.Fatal("trees of the old placement still served")
-		}
-		paused := false
-		a.trees.scanned = func(_, n int) {
-			if n == 100 && !paused {
-				paused = true
-				for i := range 100 {
-					touch(t, a, rng, keys[(i*7)%len(keys)])
-				}
+	}
+	if a.TreesReady() != 1 || a.PlacementChanged() {
+		t.Fatalf("after the rebuild: ready %d, placement changed %v", a.TreesReady(), a.PlacementChanged())
+	}
+}
+
+// rebuildRacingWrites builds a's trees, writing 100 keys once the scan is
+// 100 keys in.
+func (rp *replicaPair) rebuildRacingWrites(build []TreeID) {
+	t, a := rp.t, rp.a
+	t.Helper()
+	paused := false
+	a.trees.scanned = func(_, n int) {
+		if n == 100 && !paused {
+			paused = true
+			for i := range 100 {
+				touch(t, a, rp.rng, rp.keys[(i*7)%len(rp.keys)])
 			}
 		}
-		a.BuildTrees(context.Background(), build)
-		a.trees.scanned = nil
-		if !paused {
-			t.Fatal("the rebuild scanned fewer than 100 keys")
-		}
-		checkClassTrees(t, a, ta.get(), p, classes...)
-		if _, err := b.Track(trees(p, classes...)); err != nil {
-			t.Fatal(err)
-		}
-		b.BuildTrees(context.Background(), trees(p, classes...))
-		syncAB()
-		for _, n := range classes {
-			if a.Tree(p, n).Root() != b.Tree(p, n).Root() {
-				t.Fatalf("in-sync replicas differ at class %d after the placement change", n)
-			}
-		}
-		if a.TreesReady() != 1 || a.PlacementChanged() {
-			t.Fatalf("after the rebuild: ready %d, placement changed %v", a.TreesReady(), a.PlacementChanged())
-		}
+	}
+	a.BuildTrees(context.Background(), build)
+	a.trees.scanned = nil
+	if !paused {
+		t.Fatal("the rebuild scanned fewer than 100 keys")
 	}
 }
