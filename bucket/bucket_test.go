@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 )
@@ -179,6 +180,12 @@ func TestTable(t *testing.T) {
 	}
 	if tab.PropsOf(Key("two", []byte("k"))).N != 2 || tab.PropsOf([]byte("k")).N != 3 || tab.Props("unset").N != 3 {
 		t.Error("props lookup")
+	}
+	if got := tab.NamedWithNAtMost(2); !slices.Equal(got, []string{"two"}) {
+		t.Errorf("buckets of N at most 2 = %v", got)
+	}
+	if got := tab.NamedWithNAtMost(4); !slices.Equal(got, []string{"three", "two"}) {
+		t.Errorf("buckets of N at most 4 = %v", got)
 	}
 	before := tab.Placement()
 	r2, _, _ := r.Set("three", Props{N: 3, Conflict: LWW}, "n")

@@ -57,6 +57,24 @@ func (t *Table) PropsOf(internal []byte) Props { return t.Props(NameOf(internal)
 // (as Riak's AAE keeps one per partition and n_val).
 func (t *Table) Classes() []int { return t.classes }
 
+// Defaults are the props of every bucket nobody set props for. They are
+// the default bucket's too unless someone set its own.
+func (t *Table) Defaults() Props { return t.defaults }
+
+// NamedWithNAtMost are the buckets other than the default, with props set,
+// whose N is at most n, sorted: with the default bucket's keys and those
+// of buckets without props rightly held, the only keys a node at rank n of
+// a partition walk must hand off.
+func (t *Table) NamedWithNAtMost(n int) []string {
+	var out []string
+	for _, name := range t.reg.Names() {
+		if name != Default && t.props[name].N <= n {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
 // MaxN is the highest N of any bucket.
 func (t *Table) MaxN() int { return t.classes[len(t.classes)-1] }
 

@@ -145,30 +145,27 @@ func (h *partitionHandoff) newOwners(n int) ([]membership.Member, error) {
 // long as the sends take.
 const handoffPageSize = 256
 
-// run scans the partition page by page, past the keys it leaves in place,
-// and shows its progress in Handoffs once a key had to move. When the
-// default bucket's keys belong here, only the other buckets' keys are
-// scanned: they all start with a NUL byte, which no default-bucket key
-// does (package bucket).
+// run scans the partition's key ranges that may hold keys to move
+// (scanPrefixes) page by page, past the keys it leaves in place, and shows
+// its progress in Handoffs once a key had to move.
 func (h *partitionHandoff) run(ctx context.Context) (int, error) {
-	var prefix, after []byte
-	if h.rp.holdsRightly(h.rank, h.table.Props(bucket.Default).N) {
-		prefix = []byte{0}
-	}
 	var err error
-	for err == nil {
-		var page []entry
-		page, err = h.rp.scanPage(h.p, prefix, after)
-		if err != nil || len(page) == 0 {
-			break
-		}
-		after = page[len(page)-1].key
-		err = h.handOffPage(ctx, page)
-		if h.shown {
-			h.rp.handoffs.set(h.st)
-		}
-		if err == nil {
-			err = ctx.Err()
+	for _, prefix := range h.scanPrefixes() {
+		var after []byte
+		for err == nil {
+			var page []entry
+			page, err = h.rp.scanPage(h.p, prefix, after)
+			if err != nil || len(page) == 0 {
+				break
+			}
+			after = page[len(page)-1].key
+			err = h.handOffPage(ctx, page)
+			if h.shown {
+				h.rp.handoffs.set(h.st)
+			}
+			if err == nil {
+				err = ctx.Err()
+			}
 		}
 	}
 	if err != nil {
@@ -181,6 +178,28 @@ func (h *partitionHandoff) run(ctx context.Context) (int, error) {
 		h.rp.log.Info("partition handed off", "partition", h.p, "to", h.st.To, "keys", h.st.KeysDone)
 	}
 	return h.st.KeysDone, nil
+}
+
+// scanPrefixes are the key ranges of the partition that may hold keys
+// this node must hand off. Named buckets' internal keys start with a NUL
+// byte, which no default-bucket key does, and each bucket's with its own
+// prefix (package bucket), so when the default bucket's keys belong here
+// only other buckets' are scanned, and when those of buckets without props
+// belong here too, only the buckets whose N is at most this node's rank
+// (from 0): the third replica of a partition, with a bucket of N=2, scans
+// that bucket's keys there and no others, every anti-entropy pass.
+func (h *partitionHandoff) scanPrefixes() [][]byte {
+	switch {
+	case !h.rp.holdsRightly(h.rank, h.table.Props(bucket.Default).N):
+		return [][]byte{nil} // all of it
+	case !h.rp.holdsRightly(h.rank, h.table.Defaults().N):
+		return [][]byte{{0}} // every named bucket's keys
+	}
+	var prefixes [][]byte
+	for _, name := range h.table.NamedWithNAtMost(h.rank) {
+		prefixes = append(prefixes, bucket.Prefix(name))
+	}
+	return prefixes
 }
 
 type entry struct{ key, value []byte }
