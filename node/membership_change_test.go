@@ -157,7 +157,7 @@ func (m *membershipLoad) misplaced(r *ring.Ring, perPartition map[int]int, live 
 			if r.IsReplica(p, NodeID(i)) {
 				want = perPartition[p]
 			}
-			if got, err := m.c.Node(i).replica.Count(p); err != nil || got != want {
+			if got, err := m.c.Node(i).replica.Count(p, nil); err != nil || got != want {
 				bad++
 			}
 		}

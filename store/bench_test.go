@@ -113,7 +113,7 @@ func BenchmarkCount(b *testing.B) {
 		fill(b, s, p, keys)
 	}
 	for b.Loop() {
-		if n, err := s.Count(3); err != nil || n != keys {
+		if n, err := s.Count(3, nil); err != nil || n != keys {
 			b.Fatalf("Count = %d, %v", n, err)
 		}
 	}

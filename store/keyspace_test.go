@@ -177,7 +177,7 @@ func TestKeyspaceIsolation(t *testing.T) {
 		if got := scanAll(t, s, p); !slices.Equal(got, []string{fmt.Sprintf("k=data-%d", p)}) {
 			t.Errorf("Scan partition %#x = %q", p, got)
 		}
-		if n, err := s.Count(p); err != nil || n != 1 {
+		if n, err := s.Count(p, nil); err != nil || n != 1 {
 			t.Errorf("Count partition %#x = %d, %v; want 1", p, n, err)
 		}
 	}

@@ -43,7 +43,7 @@ func TestReopen(t *testing.T) {
 		}
 	}
 	for p := range uint16(4) {
-		if n, _ := s.Count(p); n != 25 {
+		if n, _ := s.Count(p, nil); n != 25 {
 			t.Fatalf("Count %d after reopen = %d; want 25", p, n)
 		}
 	}
@@ -85,7 +85,7 @@ func TestClose(t *testing.T) {
 		"Update":     s.Update(0, k, func([]byte, bool) ([]byte, error) { t.Error("fn called after Close"); return nil, nil }),
 		"Delete":     s.Delete(0, k),
 		"Scan":       s.Scan(0, func([]byte, []byte) error { return nil }),
-		"Count":      func() error { _, err := s.Count(0); return err }(),
+		"Count":      func() error { _, err := s.Count(0, nil); return err }(),
 		"GetMeta":    func() error { _, err := s.GetMeta("m"); return err }(),
 		"PutMeta":    s.PutMeta("m", nil),
 		"DeleteMeta": s.DeleteMeta("m"),
@@ -130,7 +130,7 @@ func TestCloseDuringOperations(t *testing.T) {
 		<-started
 	}
 	// Let them get some work done before closing.
-	for n := 0; n < 100; n, _ = s.Count(0) {
+	for n := 0; n < 100; n, _ = s.Count(0, nil) {
 		time.Sleep(time.Millisecond)
 	}
 	if err := s.Close(); err != nil {

@@ -73,6 +73,7 @@ func TestScanCallbackMayWrite(t *testing.T) {
 	}
 }
 
+// ScanFrom (and Count) narrow a partition to a prefix and resume after a key.
 func TestScanFrom(t *testing.T) {
 	s := openTest(t, Options{InMemory: true})
 	for _, k := range []string{"a", "b/1", "b/2", "b/3", "c"} {
@@ -105,6 +106,12 @@ func TestScanFrom(t *testing.T) {
 	} {
 		if got := scan(tc.prefix, tc.after); got != tc.want {
 			t.Errorf("ScanFrom(prefix %q, after %q) = %q; want %q", tc.prefix, tc.after, got, tc.want)
+		}
+	}
+	// Count takes the same prefix, within the partition only.
+	for prefix, want := range map[string]int{"": 5, "b/": 3, "b/2": 1, "d": 0} {
+		if n, err := s.Count(4, []byte(prefix)); err != nil || n != want {
+			t.Errorf("Count(4, %q) = %d, %v; want %d", prefix, n, err, want)
 		}
 	}
 }

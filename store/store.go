@@ -285,16 +285,18 @@ func (s *Store) ScanFrom(partition uint16, prefix, after []byte, fn func(key, va
 	return nil
 }
 
-// Count returns the number of keys in partition. It reads keys only, never
-// values, so it does not touch the value log.
-func (s *Store) Count(partition uint16) (int, error) {
+// Count returns the number of keys in partition that start with prefix
+// (all of them for an empty prefix). It reads keys only, never values, so
+// it does not touch the value log.
+func (s *Store) Count(partition uint16, prefix []byte) (int, error) {
 	if err := s.enter(); err != nil {
 		return 0, err
 	}
 	defer s.exit()
 
 	n := 0
-	err := s.iterate(partitionPrefix(partition), partitionPrefix(partition), false, func(*badger.Item) error { n++; return nil })
+	scope := append(partitionPrefix(partition), prefix...)
+	err := s.iterate(scope, scope, false, func(*badger.Item) error { n++; return nil })
 	if err != nil {
 		return 0, fmt.Errorf("store: count partition %d: %w", partition, err)
 	}

@@ -166,7 +166,7 @@ func TestMetaInvisibleToData(t *testing.T) {
 		if got := scanAll(t, s, p); len(got) != 0 {
 			t.Errorf("Scan %#04x sees metadata: %q", p, got)
 		}
-		if n, err := s.Count(p); err != nil || n != 0 {
+		if n, err := s.Count(p, nil); err != nil || n != 0 {
 			t.Errorf("Count %#04x = %d, %v; want 0", p, n, err)
 		}
 	}
@@ -219,12 +219,12 @@ func TestPartitionIsolation(t *testing.T) {
 		if got := scanAll(t, s, p); !slices.Equal(got, want) {
 			t.Errorf("Scan %#04x:\n got %q\nwant %q", p, got, want)
 		}
-		if n, err := s.Count(p); err != nil || n != len(keys) {
+		if n, err := s.Count(p, nil); err != nil || n != len(keys) {
 			t.Errorf("Count %#04x = %d, %v; want %d", p, n, err, len(keys))
 		}
 	}
 	for _, p := range []uint16{0x0002, 0x00FE, 0x01FF, 0xFEFF} {
-		if n, _ := s.Count(p); n != 0 {
+		if n, _ := s.Count(p, nil); n != 0 {
 			t.Errorf("Count of empty partition %#04x = %d", p, n)
 		}
 	}
@@ -235,7 +235,7 @@ func TestPartitionIsolation(t *testing.T) {
 	if _, ok := mustGet(t, s, 0x00FF, "a"); !ok {
 		t.Fatal("Delete in 0x0100 removed the key from 0x00FF")
 	}
-	if n, _ := s.Count(0x0100); n != len(keys)-1 {
+	if n, _ := s.Count(0x0100, nil); n != len(keys)-1 {
 		t.Fatalf("Count 0x0100 after Delete = %d; want %d", n, len(keys)-1)
 	}
 }

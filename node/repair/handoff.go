@@ -79,11 +79,12 @@ func (rp *Repair) HandoffOnce(ctx context.Context) (int, error) {
 		if rp.holdsRightly(rank, table.Classes()[0]) {
 			continue // every bucket's keys belong here
 		}
-		left, err := rp.replica.Count(p)
+		h := &partitionHandoff{rp: rp, v: v, table: table, p: p, rank: rank, owners: map[int][]membership.Member{}}
+		h.prefixes = h.scanPrefixes()
+		left, err := h.count()
 		if err != nil || left == 0 {
 			continue
 		}
-		h := &partitionHandoff{rp: rp, v: v, table: table, p: p, rank: rank, owners: map[int][]membership.Member{}}
 		h.st = HandoffStatus{Partition: p, From: rp.cfg.Self, To: []string{}, KeysLeft: left}
 		k, err := h.run(ctx)
 		moved += k
@@ -105,6 +106,8 @@ type partitionHandoff struct {
 	table *bucket.Table
 	p     int
 	rank  int // this node's in the partition's walk; -1 if not in it
+	// prefixes are the key ranges the pass scans (scanPrefixes).
+	prefixes [][]byte
 	// owners are the other replicas of the partition per class, found when
 	// the first key of the class is handed off.
 	owners map[int][]membership.Member
@@ -150,7 +153,7 @@ const handoffPageSize = 256
 // its progress in Handoffs once a key had to move.
 func (h *partitionHandoff) run(ctx context.Context) (int, error) {
 	var err error
-	for _, prefix := range h.scanPrefixes() {
+	for _, prefix := range h.prefixes {
 		var after []byte
 		for err == nil {
 			var page []entry
@@ -200,6 +203,20 @@ func (h *partitionHandoff) scanPrefixes() [][]byte {
 		prefixes = append(prefixes, bucket.Prefix(name))
 	}
 	return prefixes
+}
+
+// count is how many keys the pass will look at: what its status starts
+// with as left to go.
+func (h *partitionHandoff) count() (int, error) {
+	total := 0
+	for _, prefix := range h.prefixes {
+		n, err := h.rp.replica.Count(h.p, prefix)
+		if err != nil {
+			return 0, err
+		}
+		total += n
+	}
+	return total, nil
 }
 
 type entry struct{ key, value []byte }

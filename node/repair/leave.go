@@ -90,7 +90,7 @@ func (rp *Repair) handOffEverything(ctx context.Context) bool {
 		return false
 	}
 	for p := range rp.cfg.Partitions {
-		if c, err := rp.replica.Count(p); err != nil || c > 0 {
+		if c, err := rp.replica.Count(p, nil); err != nil || c > 0 {
 			return false
 		}
 	}

@@ -317,5 +317,8 @@ func (r *Replica) ScanFrom(p int, prefix, after []byte, fn func(key, value []byt
 // Size is the store's bytes on disk (LSM tree, value log).
 func (r *Replica) Size() (lsm, vlog int64) { return r.store.Size() }
 
-// Count is how many keys partition p holds here.
-func (r *Replica) Count(p int) (int, error) { return r.store.Count(uint16(p)) }
+// Count is how many keys of partition p that start with prefix (all for
+// an empty one) this node holds.
+func (r *Replica) Count(p int, prefix []byte) (int, error) {
+	return r.store.Count(uint16(p), prefix)
+}

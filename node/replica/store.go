@@ -12,7 +12,7 @@ type Store interface {
 	Update(partition uint16, key []byte, fn func(old []byte, exists bool) ([]byte, error)) error
 	Scan(partition uint16, fn func(key, value []byte) error) error
 	ScanFrom(partition uint16, prefix, after []byte, fn func(key, value []byte) error) error
-	Count(partition uint16) (int, error)
+	Count(partition uint16, prefix []byte) (int, error)
 	GetMeta(name string) ([]byte, error)
 	PutMeta(name string, value []byte) error
 	DeleteMeta(name string) error
