@@ -3,8 +3,6 @@ package node
 import (
 	"context"
 	"fmt"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -37,23 +35,7 @@ func BenchmarkHandoffInSync(b *testing.B) {
 		}
 		return bucket.Key(name, []byte(fmt.Sprintf("k%06d", i)))
 	}
-	var wg sync.WaitGroup
-	var failed atomic.Int64
-	for w := range 8 {
-		wg.Go(func() {
-			for i := w; i < total; i += 8 {
-				k := key(i)
-				w := c.Node(0).bucketTable().PropsOf(k).N
-				if _, err := c.Node(i%3).Put(context.Background(), WriteRequest{Key: k, Value: make([]byte, 100), W: w}); err != nil {
-					failed.Add(1)
-				}
-			}
-		})
-	}
-	wg.Wait()
-	if failed.Load() > 0 {
-		b.Fatalf("%d loads failed", failed.Load())
-	}
+	loadKeys(b, c, total, key)
 	b.ResetTimer()
 	for range b.N {
 		start := time.Now()

@@ -49,7 +49,7 @@ func benchAntiEntropy(b *testing.B, classes, total, k int) {
 			}
 		}
 	}
-	loadKeys(b, c, classes, total)
+	loadKeys(b, c, total, func(i int) []byte { return benchKey(classes, i) })
 	for range b.N {
 		c.Net.Isolate("n3")
 		for i := range k {
@@ -92,21 +92,22 @@ func benchAntiEntropy(b *testing.B, classes, total, k int) {
 	}
 }
 
-func loadKeys(b *testing.B, c *LocalCluster, classes, total int) {
+// loadKeys writes keys key(0..total-1) of 100 bytes on all their
+// replicas (W is the bucket's N), through the nodes in turn.
+func loadKeys(b *testing.B, c *LocalCluster, total int, key func(i int) []byte) {
 	b.Helper()
 	var wg sync.WaitGroup
 	var failed atomic.Int64
 	for w := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for i := w; i < total; i += 8 {
-				key := benchKey(classes, i)
-				if _, err := c.Node(i%3).Put(context.Background(), WriteRequest{Key: key, Value: make([]byte, 100), W: c.Node(0).bucketTable().PropsOf(key).N}); err != nil {
+				k := key(i)
+				req := WriteRequest{Key: k, Value: make([]byte, 100), W: c.Node(0).bucketTable().PropsOf(k).N}
+				if _, err := c.Node(i%c.Size()).Put(context.Background(), req); err != nil {
 					failed.Add(1)
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	if failed.Load() > 0 {
