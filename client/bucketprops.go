@@ -174,6 +174,25 @@ func (c *Client) BucketProps(ctx context.Context, name string) (BucketInfo, erro
 	return BucketInfo{Name: raw.Bucket, Props: raw.Props, Version: raw.Version}, nil
 }
 
+// BucketPropsAt returns bucket name's props as member m holds them, asking
+// m alone: props spread by gossip, so this is how to see whether a change
+// reached a node (dynkv bucket set --wait asks every member).
+func (c *Client) BucketPropsAt(ctx context.Context, m Member, name string) (BucketInfo, error) {
+	op := "bucket props " + strconv.Quote(name) + " at"
+	if err := CheckBucketName(name); err != nil {
+		return BucketInfo{}, nodeError(op, m.ID, err)
+	}
+	var raw bucketPropsAnswer
+	ep, err := c.memberEndpoint(m)
+	if err == nil {
+		err = c.getJSONAt(ctx, ep, "/buckets/"+name+"/props", "", &raw)
+	}
+	if err != nil {
+		return BucketInfo{}, nodeError(op, m.ID, err)
+	}
+	return BucketInfo{Name: raw.Bucket, Props: raw.Props, Version: raw.Version}, nil
+}
+
 // SetBucketProps replaces a bucket's props with props: a zero field goes
 // back to the cluster's default. It needs an admin token on a secured
 // cluster. The cluster refuses props it cannot honour (an R or W above N,

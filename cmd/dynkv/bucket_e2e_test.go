@@ -32,7 +32,9 @@ func TestCLIBuckets(t *testing.T) {
 		t.Errorf("bucket list:\n%s", list)
 	}
 	cli(t, "", env, "bucket", "set", "carts", "--n", "2", "--r", "3").failsWith(t, 1, "bad_props")
-	mustCLI(t, env, "bucket", "set", "pairs", "--n", "2")
+	if out := mustCLI(t, env, "bucket", "set", "pairs", "--n", "2", "--wait"); !strings.Contains(out, "set; all 3 alive members have it") {
+		t.Errorf("bucket set --wait: %s", out)
+	}
 	var where struct {
 		Bucket         string   `json:"bucket"`
 		N              int      `json:"n"`

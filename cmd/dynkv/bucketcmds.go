@@ -159,9 +159,14 @@ func runBucketSet(args []string, stdout, stderr io.Writer, lookupEnv func(string
 			"bucket get). With --n other than the cluster's, r and w default to a majority.\n"+
 			"The change reaches every node by gossip; keys written before keep their TTL, and\n"+
 			"each later write without --ttl gets the new default TTL. The props flags read no\n"+
-			"variable: one left exported must not slip into every later set.\n"+
+			"variable: one left exported must not slip into every later set. With --wait, asks\n"+
+			"every alive member until all have the new props (within --timeout), and fails if\n"+
+			"another set superseded this one.\n"+
 			"Prints the props now in force (-o json: {bucket, props, version, acknowledged_by, members}).",
 		"text", "json")
+	c.defaultTimeout("1m")
+	var wait bool
+	c.f.BoolVar(&wait, "wait", false, "wait until every alive member has the new props")
 	var props sdk.BucketProps
 	for _, fl := range []struct {
 		p          *int
@@ -191,15 +196,26 @@ func runBucketSet(args []string, stdout, stderr io.Writer, lookupEnv func(string
 		if props.N < 0 || props.R < 0 || props.W < 0 || props.MaxSiblings < 0 || props.DefaultTTL < 0 {
 			return usageError{fmt.Errorf("--n, --r, --w, --max-siblings and --ttl are positive (0: the cluster's default)")}
 		}
+		start := time.Now()
 		res, err := cl.SetBucketProps(ctx, pos[0], props)
 		if err != nil {
 			return err
+		}
+		asked := 0
+		if wait && res.Version != nil {
+			if asked, err = waitBucketProps(ctx, cl, pos[0], *res.Version); err != nil {
+				return err
+			}
 		}
 		if c.output == "json" {
 			return writeJSON(stdout, propsJSON{Bucket: res.Name, Props: res.Props, Version: res.Version,
 				AcknowledgedBy: &res.AcknowledgedBy, Members: &res.Members})
 		}
 		if err := printProps(stdout, res.BucketInfo); err != nil {
+			return err
+		}
+		if wait {
+			_, err = fmt.Fprintf(stdout, "set; all %d alive members have it (%v)\n", asked, time.Since(start).Round(time.Millisecond))
 			return err
 		}
 		_, err = fmt.Fprintf(stdout, "set; %d of %d nodes have it, the others learn it by gossip\n", res.AcknowledgedBy, res.Members)

@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/dynkv/dynkv/backup"
+	sdk "github.com/dynkv/dynkv/client"
 )
 
 // bucketFake is a node answering the bucket routes as the API's contract
@@ -234,4 +235,23 @@ func versionOneBackup(key, set string) []byte {
 	b = append(append(b, rec...), crc(rec)...)
 	trailer := []byte{'E', 1}
 	return append(append(b, trailer...), crc(trailer)...)
+}
+
+// bucket set --wait orders versions as the registry does: counter first,
+// then the node that set them.
+func TestCompareBucketVersions(t *testing.T) {
+	v := func(c uint64, node string) sdk.BucketVersion { return sdk.BucketVersion{Counter: c, Node: node} }
+	for _, tc := range []struct {
+		a, b sdk.BucketVersion
+		want int
+	}{
+		{v(1, "n1"), v(1, "n1"), 0},
+		{v(1, "n9"), v(2, "n1"), -1},
+		{v(3, "n1"), v(2, "n9"), 1},
+		{v(2, "n1"), v(2, "n2"), -1},
+	} {
+		if got := compareVersions(tc.a, tc.b); got != tc.want {
+			t.Errorf("compare %+v with %+v = %d, want %d", tc.a, tc.b, got, tc.want)
+		}
+	}
 }
