@@ -16,11 +16,15 @@ type Member struct {
 	Tags   map[string]string `json:"tags,omitempty"`
 }
 
-// Ring is the cluster's partition layout as one node computes it.
+// Ring is the cluster's partition layout as one node computes it, for
+// the keys of one bucket: each preference list has the bucket's N nodes.
 type Ring struct {
-	Partitions int      `json:"partitions"`
-	N          int      `json:"n"`
-	Members    []string `json:"members"`
+	Partitions int `json:"partitions"`
+	// Bucket is the bucket whose N the preference lists have; empty from a
+	// server older than buckets.
+	Bucket  string   `json:"bucket,omitempty"`
+	N       int      `json:"n"`
+	Members []string `json:"members"`
 	// Zones maps every member to its zone (serve --zone), "" for none:
 	// each preference list spans min(N, zones) zones.
 	Zones           map[string]string   `json:"zones,omitempty"`
@@ -58,10 +62,22 @@ func (c *Client) Members(ctx context.Context) ([]Member, error) {
 	return out, nil
 }
 
-// Ring returns the partition layout of the node that answers.
-func (c *Client) Ring(ctx context.Context) (*Ring, error) {
+// Ring returns the partition layout of the node that answers, for the
+// default bucket.
+func (c *Client) Ring(ctx context.Context) (*Ring, error) { return c.def.Ring(ctx) }
+
+// Ring returns the partition layout of the node that answers, for b's
+// keys: every preference list has b's N nodes.
+func (b *Bucket) Ring(ctx context.Context) (*Ring, error) {
+	if b.err != nil {
+		return nil, b.opError("ring", "", b.err)
+	}
+	query := ""
+	if b.name != DefaultBucket {
+		query = "bucket=" + b.name
+	}
 	var out Ring
-	if err := c.getJSON(ctx, "ring", "/cluster/ring", "", &out); err != nil {
+	if err := b.c.getJSON(ctx, "ring", "/cluster/ring", query, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil

@@ -83,12 +83,12 @@ type ringPartitionJSON struct {
 
 func (n *Node) serveRing(rc *fasthttp.RequestCtx) {
 	r := n.cluster.View().Ring
+	name, apiErr := bucketParam(rc)
+	if apiErr != nil {
+		writeError(rc, apiErr)
+		return
+	}
 	if raw := rc.QueryArgs().Peek("key"); raw != nil {
-		name, apiErr := bucketParam(rc)
-		if apiErr != nil {
-			writeError(rc, apiErr)
-			return
-		}
 		if err := bucket.CheckKey(raw); err != nil {
 			writeError(rc, badRequest(CodeBadKey, "%v", err))
 			return
@@ -104,13 +104,15 @@ func (n *Node) serveRing(rc *fasthttp.RequestCtx) {
 		})
 		return
 	}
-	cfg := r.Config()
-	parts := make([]ringPartitionJSON, cfg.Partitions)
+	// Every partition's preference list at the bucket's N (the default
+	// bucket's, which is the cluster's unless its props were set).
+	nrep := n.bucketTable().Props(name).N
+	parts := make([]ringPartitionJSON, r.Config().Partitions)
 	for p := range parts {
-		parts[p] = ringPartitionJSON{Partition: p, PreferenceList: r.PreferenceList(p)}
+		parts[p] = ringPartitionJSON{Partition: p, PreferenceList: r.PreferenceListN(p, nrep)}
 	}
 	writeJSON(rc, http.StatusOK, map[string]any{
-		"partitions": cfg.Partitions, "n": cfg.N, "members": r.Members(), "zones": memberZones(r), "preference_lists": parts,
+		"partitions": len(parts), "bucket": name, "n": nrep, "members": r.Members(), "zones": memberZones(r), "preference_lists": parts,
 	})
 }
 

@@ -47,6 +47,20 @@ func TestCLIBuckets(t *testing.T) {
 	if out := mustCLI(t, env, "ring", "--key", "cart/1", "--bucket", "pairs"); !strings.Contains(out, "pairs (N=2)") {
 		t.Errorf("ring --key --bucket pairs:\n%s", out)
 	}
+	var layout struct {
+		Bucket          string `json:"bucket"`
+		N               int    `json:"n"`
+		PreferenceLists []struct {
+			PreferenceList []string `json:"preference_list"`
+		} `json:"preference_lists"`
+	}
+	if err := json.Unmarshal([]byte(mustCLI(t, env, "ring", "--bucket", "pairs", "-o", "json")), &layout); err != nil ||
+		layout.Bucket != "pairs" || layout.N != 2 || len(layout.PreferenceLists) == 0 || len(layout.PreferenceLists[0].PreferenceList) != 2 {
+		t.Errorf("ring --bucket pairs -o json: %+v, %v; want preference lists of 2", layout, err)
+	}
+	if out := mustCLI(t, env, "ring", "--bucket", "pairs"); !strings.HasPrefix(out, "bucket pairs: 256 partitions, N=2, 3 members\n") {
+		t.Errorf("ring --bucket pairs:\n%s", out)
+	}
 
 	mustCLI(t, env, "put", "cart/1", "mug", "--bucket", "carts")
 	if got := mustCLI(t, env, "get", "cart/1", "--bucket", "carts", "-o", "raw"); got != "mug" {

@@ -55,8 +55,8 @@ func runRing(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv
 	c := newKVCmd("ring", "dynkv ring [flags]",
 		"Show how partitions are placed: per node, the partitions it leads (first in the\n"+
 			"preference list) and replicates. --key shows one key's partition, preference list and\n"+
-			"fallbacks (in --bucket, whose N it shows); --partitions lists every partition's\n"+
-			"preference list at the cluster's default N. Nodes in a zone\n"+
+			"fallbacks; --partitions lists every partition's preference list. All of it is for\n"+
+			"the keys of --bucket, whose N it shows. Nodes in a zone\n"+
 			"(serve --zone) show it: a ZONE column, and node(zone) in lists.", "text", "json")
 	var (
 		key, bucket string
@@ -84,12 +84,15 @@ func runRing(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv
 			fmt.Fprintf(tw, "fallbacks\t%s\n", orDash(withZones(p.Fallbacks, p.Zones)))
 			return tw.Flush()
 		}
-		r, err := cl.Ring(ctx)
+		r, err := cl.Bucket(bucket).Ring(ctx)
 		if err != nil {
 			return err
 		}
 		if c.output == "json" {
 			return writeJSON(stdout, r)
+		}
+		if r.Bucket != "" && r.Bucket != sdk.DefaultBucket {
+			fmt.Fprintf(stdout, "bucket %s: ", r.Bucket)
 		}
 		fmt.Fprintf(stdout, "%d partitions, N=%d, %d members%s\n\n", r.Partitions, r.N, len(r.Members), zonesSummary(r.Zones))
 		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
