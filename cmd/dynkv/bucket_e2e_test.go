@@ -32,35 +32,7 @@ func TestCLIBuckets(t *testing.T) {
 		t.Errorf("bucket list:\n%s", list)
 	}
 	cli(t, "", env, "bucket", "set", "carts", "--n", "2", "--r", "3").failsWith(t, 1, "bad_props")
-	if out := mustCLI(t, env, "bucket", "set", "pairs", "--n", "2", "--wait"); !strings.Contains(out, "set; all 3 alive members have it") {
-		t.Errorf("bucket set --wait: %s", out)
-	}
-	var where struct {
-		Bucket         string   `json:"bucket"`
-		N              int      `json:"n"`
-		PreferenceList []string `json:"preference_list"`
-	}
-	if err := json.Unmarshal([]byte(mustCLI(t, env, "ring", "--key", "cart/1", "--bucket", "pairs", "-o", "json")), &where); err != nil ||
-		where.Bucket != "pairs" || where.N != 2 || len(where.PreferenceList) != 2 {
-		t.Errorf("ring --key --bucket pairs -o json: %+v, %v; want the bucket's 2 replicas", where, err)
-	}
-	if out := mustCLI(t, env, "ring", "--key", "cart/1", "--bucket", "pairs"); !strings.Contains(out, "pairs (N=2)") {
-		t.Errorf("ring --key --bucket pairs:\n%s", out)
-	}
-	var layout struct {
-		Bucket          string `json:"bucket"`
-		N               int    `json:"n"`
-		PreferenceLists []struct {
-			PreferenceList []string `json:"preference_list"`
-		} `json:"preference_lists"`
-	}
-	if err := json.Unmarshal([]byte(mustCLI(t, env, "ring", "--bucket", "pairs", "-o", "json")), &layout); err != nil ||
-		layout.Bucket != "pairs" || layout.N != 2 || len(layout.PreferenceLists) == 0 || len(layout.PreferenceLists[0].PreferenceList) != 2 {
-		t.Errorf("ring --bucket pairs -o json: %+v, %v; want preference lists of 2", layout, err)
-	}
-	if out := mustCLI(t, env, "ring", "--bucket", "pairs"); !strings.HasPrefix(out, "bucket pairs: 256 partitions, N=2, 3 members\n") {
-		t.Errorf("ring --bucket pairs:\n%s", out)
-	}
+	checkBucketPlacement(t, env)
 
 	mustCLI(t, env, "put", "cart/1", "mug", "--bucket", "carts")
 	if got := mustCLI(t, env, "get", "cart/1", "--bucket", "carts", "-o", "raw"); got != "mug" {
@@ -94,4 +66,40 @@ func TestCLIBuckets(t *testing.T) {
 	}
 	// The delete came after the backup: the restore does not undo it.
 	cli(t, "", inBucket, "get", "cart/1").failsWith(t, 1, "not_found")
+}
+
+// checkBucketPlacement sets an N=2 bucket and waits for every node to have
+// it, then checks that dynkv ring shows its placement: one key's, and the
+// whole layout's, with preference lists of 2.
+func checkBucketPlacement(t *testing.T, env []string) {
+	t.Helper()
+	if out := mustCLI(t, env, "bucket", "set", "pairs", "--n", "2", "--wait"); !strings.Contains(out, "set; all 3 alive members have it") {
+		t.Errorf("bucket set --wait: %s", out)
+	}
+	var where struct {
+		Bucket         string   `json:"bucket"`
+		N              int      `json:"n"`
+		PreferenceList []string `json:"preference_list"`
+	}
+	if err := json.Unmarshal([]byte(mustCLI(t, env, "ring", "--key", "cart/1", "--bucket", "pairs", "-o", "json")), &where); err != nil ||
+		where.Bucket != "pairs" || where.N != 2 || len(where.PreferenceList) != 2 {
+		t.Errorf("ring --key --bucket pairs -o json: %+v, %v; want the bucket's 2 replicas", where, err)
+	}
+	if out := mustCLI(t, env, "ring", "--key", "cart/1", "--bucket", "pairs"); !strings.Contains(out, "pairs (N=2)") {
+		t.Errorf("ring --key --bucket pairs:\n%s", out)
+	}
+	var layout struct {
+		Bucket          string `json:"bucket"`
+		N               int    `json:"n"`
+		PreferenceLists []struct {
+			PreferenceList []string `json:"preference_list"`
+		} `json:"preference_lists"`
+	}
+	if err := json.Unmarshal([]byte(mustCLI(t, env, "ring", "--bucket", "pairs", "-o", "json")), &layout); err != nil ||
+		layout.Bucket != "pairs" || layout.N != 2 || len(layout.PreferenceLists) == 0 || len(layout.PreferenceLists[0].PreferenceList) != 2 {
+		t.Errorf("ring --bucket pairs -o json: %+v, %v; want preference lists of 2", layout, err)
+	}
+	if out := mustCLI(t, env, "ring", "--bucket", "pairs"); !strings.HasPrefix(out, "bucket pairs: 256 partitions, N=2, 3 members\n") {
+		t.Errorf("ring --bucket pairs:\n%s", out)
+	}
 }
