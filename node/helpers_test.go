@@ -50,7 +50,12 @@ type httpResult struct {
 	body   []byte
 }
 
-var httpClient = &http.Client{Timeout: 20 * time.Second}
+// httpClient shows tests every answer as the node sent it: it follows no
+// redirect (GET / answers 302 to /ui).
+var httpClient = &http.Client{
+	Timeout:       20 * time.Second,
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+}
 
 func do(t testing.TB, method, addr, path string, body []byte, headers ...string) httpResult {
 	t.Helper()

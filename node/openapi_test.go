@@ -155,6 +155,7 @@ func openAPIAdminAndCluster(t *testing.T, s *specChecker, c *LocalCluster) {
 	s.call(t, 200, "GET", a, "/cluster/status", nil)
 	s.call(t, 200, "GET", a, "/cluster/status?scope=local", nil)
 	s.call(t, 200, "GET", a, "/version", nil)
+	s.call(t, 302, "GET", a, "/", nil)
 	s.call(t, 200, "GET", a, "/ui", nil)
 	s.call(t, 200, "GET", a, "/ui/status", nil)
 	s.call(t, 200, "GET", a, "/ui/assets/app.js", nil)
