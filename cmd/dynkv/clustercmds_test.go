@@ -146,7 +146,8 @@ func TestCLIStatus(t *testing.T) {
 	if leads != 256 || replicas != 3*256 {
 		t.Errorf("leads add up to %d (want 256), replicas to %d (want 768):\n%s", leads, replicas, out)
 	}
-	for _, want := range []string{"\nHints pending: none\n", "\nHandoffs: none in progress\n", "\nAnti-entropy:\nNODE ", "\nn4 "} {
+	for _, want := range []string{"\nHints pending: none\n", "\nHandoffs: none in progress\n", "\nAnti-entropy:\nNODE ", "\nn4 ",
+		"\nBucket props: every member has the same (registry "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("status lacks %q:\n%s", want, out)
 		}

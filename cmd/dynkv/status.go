@@ -73,6 +73,9 @@ type memberStatus struct {
 	Status   string `json:"status"` // leaving for a member that announced it
 	// Incarnation is when the member's current run started (Unix ms).
 	Incarnation int64 `json:"incarnation"`
+	// Tags are what it announces in gossip: its zone, its bucket
+	// registry's digest.
+	Tags map[string]string `json:"tags,omitempty"`
 	// Leads counts the partitions where the member is first in the
 	// preference list, Replicas those it replicates; Share is Leads over
 	// the partitions.
@@ -91,7 +94,8 @@ func runStatus(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupE
 		"Show the cluster on one screen: each member's address and status and its share of\n"+
 			"the ring (partitions it leads, first in the preference list, and replicates); the\n"+
 			"hints pending for each target; the handoffs in progress; and each member's\n"+
-			"anti-entropy progress (Merkle trees ready, exchanges by result, keys repaired).\n"+
+			"anti-entropy progress (Merkle trees ready, exchanges by result, keys repaired);\n"+
+			"and whether every member has the same bucket props.\n"+
 			"The first endpoint that answers gathers every member's own counters; a member that\n"+
 			"does not answer it is shown as unreachable. -o json prints it all, with more\n"+
 			"counters per member (operations, recent rate and p99 latency). Exits 1 with \"no\n"+
@@ -127,7 +131,7 @@ func gatherStatus(ctx context.Context, cl *sdk.Client) (*statusJSON, error) {
 	}
 	for i, m := range cs.Members {
 		st.Members[i] = memberStatus{
-			ID: m.ID, HTTPAddr: m.HTTPAddr, Status: m.Status, Incarnation: m.Incarnation,
+			ID: m.ID, HTTPAddr: m.HTTPAddr, Status: m.Status, Incarnation: m.Incarnation, Tags: m.Tags,
 			Leads: m.Leads, Replicas: m.Replicas, Share: m.Share, Reachable: m.Reachable, Error: m.Error,
 		}
 		if m.Report != nil {
@@ -147,8 +151,8 @@ func sdkCause(err error) error {
 }
 
 // printStatus is status's text form: a summary line and the members, then
-// the hints pending, the handoffs, anti-entropy, disk space, and why
-// members did not answer.
+// the hints pending, the handoffs, anti-entropy, disk space, whether the
+// members agree on the bucket props, and why members did not answer.
 func printStatus(w io.Writer, st *statusJSON) error {
 	if err := printMembers(w, st); err != nil {
 		return err
@@ -161,6 +165,7 @@ func printStatus(w io.Writer, st *statusJSON) error {
 	if err := printDisk(w, st.Members); err != nil {
 		return err
 	}
+	printBucketAgreement(w, st.Members)
 	printUnreachable(w, st.Members)
 	return nil
 }
