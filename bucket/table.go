@@ -8,6 +8,7 @@ import "slices"
 // changes.
 type Table struct {
 	reg       Registry
+	names     []string // reg's, sorted once: repair reads them every pass
 	limits    Limits
 	defaults  Props
 	props     map[string]Props
@@ -19,9 +20,9 @@ type Table struct {
 // node's caps (set through a node with higher ones) is capped here, so a
 // node never stores more than it was configured to.
 func NewTable(reg Registry, limits Limits) *Table {
-	t := &Table{reg: reg, limits: limits, defaults: Props{}.Resolve(limits), props: map[string]Props{}}
+	t := &Table{reg: reg, names: reg.Names(), limits: limits, defaults: Props{}.Resolve(limits), props: map[string]Props{}}
 	classes := []int{t.defaults.N}
-	for _, name := range reg.Names() {
+	for _, name := range t.names {
 		e, _ := reg.Get(name)
 		p := e.Props.Resolve(limits)
 		p.MaxSiblings = min(p.MaxSiblings, limits.MaxSiblings)
@@ -67,7 +68,7 @@ func (t *Table) Defaults() Props { return t.defaults }
 // a partition walk must hand off.
 func (t *Table) NamedWithNAtMost(n int) []string {
 	var out []string
-	for _, name := range t.reg.Names() {
+	for _, name := range t.names {
 		if name != Default && t.props[name].N <= n {
 			out = append(out, name)
 		}
@@ -86,7 +87,7 @@ func (t *Table) Placement() string { return t.placement }
 func (t *Table) computePlacement() string {
 	b := make([]byte, 0, 16*len(t.props))
 	b = append(b, byte(t.defaults.N))
-	for _, name := range t.reg.Names() {
+	for _, name := range t.names {
 		if n := t.props[name].N; n != t.defaults.N {
 			b = append(b, name...)
 			b = append(b, 0, byte(n))

@@ -79,12 +79,13 @@ func (rp *Repair) HandoffOnce(ctx context.Context) (int, error) {
 		if rp.holdsRightly(rank, table.Classes()[0]) {
 			continue // every bucket's keys belong here
 		}
-		h := &partitionHandoff{rp: rp, v: v, table: table, p: p, rank: rank, owners: map[int][]membership.Member{}}
+		h := &partitionHandoff{rp: rp, v: v, table: table, p: p, rank: rank}
 		h.prefixes = h.scanPrefixes()
 		left, err := h.count()
 		if err != nil || left == 0 {
 			continue
 		}
+		h.owners = map[int][]membership.Member{}
 		h.st = HandoffStatus{Partition: p, From: rp.cfg.Self, To: []string{}, KeysLeft: left}
 		k, err := h.run(ctx)
 		moved += k
