@@ -330,7 +330,8 @@ func (m *SerfMembership) GossipAddr() string {
 	return net.JoinHostPort(ln.Addr.String(), strconv.Itoa(int(ln.Port)))
 }
 
-// SetTag implements Membership; it blocks until the tags are broadcast.
+// SetTag implements Membership; it blocks until the tags are broadcast
+// or serf's broadcast timeout passes.
 func (m *SerfMembership) SetTag(key, value string) error {
 	if m.serf == nil {
 		return fmt.Errorf("gossip not started")
@@ -339,7 +340,19 @@ func (m *SerfMembership) SetTag(key, value string) error {
 	defer m.tagsMu.Unlock()
 	tags := maps.Clone(m.serf.LocalMember().Tags)
 	tags[key] = value
-	return m.serf.SetTags(tags)
+	err := m.serf.SetTags(tags)
+	if err != nil && m.serf.LocalMember().Tags[key] == value {
+		// The wait for the broadcast timed out, but the tag is already this
+		// member's state: gossip keeps spreading it and every push-pull
+		// carries it, so the change is made, only not yet seen everywhere.
+		// Failing here would fail a leave that is already under way.
+		m.cfg.Logger.Warn("tag set; its broadcast is still spreading", "tag", key, "err", err)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("set gossip tag %s: %w", key, err)
+	}
+	return nil
 }
 
 // Remove implements Membership: serf's force-leave of a failed member.
