@@ -37,7 +37,13 @@ func waitBucketProps(ctx context.Context, cl *sdk.Client, name string, want sdk.
 	for {
 		ms, err := cl.Members(ctx)
 		if err == nil {
-			last = askBucketProps(ctx, cl, name, want, ms)
+			round := askBucketProps(ctx, cl, name, want, ms)
+			if ctx.Err() != nil && last.asked > 0 {
+				// The deadline cut this round short: its asks failed for
+				// that alone, and the round before says who really lags.
+				round = last
+			}
+			last = round
 			switch {
 			case last.supersedes != "":
 				return 0, fmt.Errorf("set, then superseded (%s): dynkv bucket get %s shows the props in force", last.supersedes, name)
