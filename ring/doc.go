@@ -28,8 +28,10 @@
 // two or more zones, partition p's walk is reordered (spreadZones) so that
 // its preference list spans min(N, zones) zones: the owner stays first;
 // each further zone, in the order the walk first reaches it, adds the
-// member of that zone that ranks highest for p by rendezvous hashing
-// (xxhash64 of p and the name); with N above the zones, the earliest
+// member of that zone that wins p by weighted rendezvous hashing (xxhash64
+// of p and the name; each member weighted by what its zone's mean share of
+// replicas leaves it beside the partitions it owns, in integer arithmetic
+// so that every architecture agrees); with N above the zones, the earliest
 // members left in the walk fill the list. Fallbacks in a zone holding no
 // replica of p come before the others, the first of each such zone before
 // any second, each group in walk order: a stand-in goes to a zone that does
@@ -40,9 +42,11 @@
 // the next member of the zone along the walk would give each member the
 // partitions in the gap before its own, and those gaps vary (with 1,000
 // members, up to 3.3× the mean replica slots against 1.9×: see
-// docs/BENCHMARKS.md, "Ring: zones"). A join or leave moves the member's
-// own slots and the few partitions whose walk reaches the zones in another
-// order.
+// docs/BENCHMARKS.md, "Ring: zones"), and the weights take out the
+// imbalance of consistent's owners (±25 % at Load 1.25), which equal odds
+// would pass on. A join or leave moves the member's own slots, the few
+// partitions whose walk reaches the zones in another order, and those the
+// shifted weights redraw.
 //
 // The empty zone is a zone like any other: members without one share it.
 // With one zone only — no member names a zone, or all name the same one —
@@ -67,7 +71,8 @@
 //   - Placement is a cluster-wide protocol: every node must compute the
 //     same lists from the same members and zones. Changing Config, the
 //     consistent version, how member names are presented to consistent,
-//     the walk rule or the zone rule (spreadZones, zoneRank) changes
+//     the walk rule or the zone rule (spreadZones, zoneRank, zoneWeights,
+//     negLog2) changes
 //     placement and needs a whole-cluster migration, not a rolling upgrade.
 //
 // New validates its input and returns errors instead of letting consistent

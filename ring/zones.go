@@ -77,8 +77,9 @@ func zoneIndexes(zones []string) map[string]int {
 //
 // The owner (walk[0]) stays first. The other zones are taken in the order
 // the walk first reaches them, and each one's replica is the member of
-// that zone that ranks highest for the partition (zoneRank: rendezvous
-// hashing). When N exceeds the zones, the rest of the list is the earliest
+// that zone that wins the partition by weighted rendezvous hashing
+// (zoneRank, weighted by zoneWeights so that what a member owns and what
+// it is drawn for add up to its zone's mean). When N exceeds the zones, the rest of the list is the earliest
 // members left in the walk. The fallbacks keep walk order within their two
 // groups. With a single zone, the empty zone of a zoneless cluster
 // included, every walk is left exactly as it was, so naming no zones
@@ -98,6 +99,7 @@ func spreadZones(order []int, zones []string, names []string, n int) {
 		s.zoneOf[i] = index[z]
 		s.byZone[index[z]] = append(s.byZone[index[z]], i)
 	}
+	s.zoneWeights(order)
 	for lo := 0; lo < len(order); lo += m {
 		s.reorder(lo/m, order[lo:lo+m])
 	}
@@ -106,13 +108,14 @@ func spreadZones(order []int, zones []string, names []string, n int) {
 // zoneSpreader holds spreadZones' tables and scratch space.
 type zoneSpreader struct {
 	names   []string
-	zoneOf  []int   // member index → zone index
-	byZone  [][]int // zone index → its member indexes
-	walk    []int   // the walk being reordered, as it was
-	taken   []bool  // by member: placed already
-	used    []bool  // by zone: holds a replica of this partition
-	spread  []bool  // by zone: had no replica, has a first fallback
-	want, n int     // zones to cover, preference list length
+	zoneOf  []int    // member index → zone index
+	byZone  [][]int  // zone index → its member indexes
+	walk    []int    // the walk being reordered, as it was
+	taken   []bool   // by member: placed already
+	used    []bool   // by zone: holds a replica of this partition
+	spread  []bool   // by zone: had no replica, has a first fallback
+	weight  []uint64 // by member: its rendezvous weight (zoneWeights)
+	want, n int      // zones to cover, preference list length
 	digest  xxhash.Digest
 }
 
@@ -167,13 +170,14 @@ func (s *zoneSpreader) reorder(p int, order []int) {
 	}
 }
 
-// zoneRank returns zone z's member with the highest rendezvous hash for
-// partition p: xxhash64 of p (4 bytes, big-endian) followed by the name.
-// Every member of the zone is as likely to win any partition, independently,
-// so replicas spread evenly over the zone, and a member joining or leaving
-// changes only the partitions it wins or won. Ties, which need equal 64-bit
-// hashes, go to the first name. Part of the placement function (package
-// doc): never change it under a running cluster.
+// zoneRank returns the member of zone z that wins partition p by weighted
+// rendezvous hashing: each member's draw is xxhash64 of p (4 bytes,
+// big-endian) followed by its name, judged with its weight (zoneWeights,
+// weightedWins). The draws are independent, so a member joining or leaving
+// changes the partitions it wins or won, and the others only as far as
+// the weights shift with the partitions consistent moves. Ties go to the
+// first name. Part of the placement function (package doc): never change
+// it under a running cluster.
 func (s *zoneSpreader) zoneRank(p int, z int) int {
 	var key [4]byte
 	binary.BigEndian.PutUint32(key[:], uint32(p))
@@ -182,7 +186,8 @@ func (s *zoneSpreader) zoneRank(p int, z int) int {
 		s.digest.Reset()
 		_, _ = s.digest.Write(key[:])
 		_, _ = s.digest.WriteString(s.names[x])
-		if h := s.digest.Sum64(); best < 0 || h > bestHash {
+		h := s.digest.Sum64()
+		if best < 0 || weightedWins(h, s.weight[x], bestHash, s.weight[best]) {
 			best, bestHash = x, h
 		}
 	}

@@ -184,10 +184,12 @@ func TestZoneSimulation(t *testing.T) {
 		if len(sizes) > 1 && f.lostWithZone != 0 {
 			t.Errorf("%s: %d partitions lose every replica with a zone", l.name, f.lostWithZone)
 		}
-		// A leave or join stays within 3× the minimum; 1,000 members measure
-		// 0.6-2.3× (4 even zones the most: which 3 of the 4 zones a
-		// partition uses follows the walk, which the leave changes).
-		if float64(f.setsChanged) > 3*f.setsMinimum || f.slotsMoved > 3/float64(members) {
+		// A leave or join stays within 3.5× the minimum; 1,000 members
+		// measure 0.8-2.7× in replica sets and up to 3.1× in slots (4 even
+		// zones the most: which 3 of the 4 zones a partition uses follows
+		// the walk, which the leave changes; and the zone weights shift with
+		// the partitions consistent moves and the zone's new mean).
+		if float64(f.setsChanged) > 3.5*f.setsMinimum || f.slotsMoved > 3.5/float64(members) {
 			t.Errorf("%s: %d replica sets changed (minimum %.1f), %.2f%% of slots moved", l.name, f.setsChanged, f.setsMinimum, 100*f.slotsMoved)
 		}
 		// About 4 partitions per member: consistent's Load cap (5) bounds the
@@ -201,8 +203,9 @@ func TestZoneSimulation(t *testing.T) {
 }
 
 // TestZoneBalanceEven: where members have hundreds of partitions each, the
-// zone-aware replica slots of even zones stay near the mean, closer than
-// the zoneless ring's (docs/BENCHMARKS.md, "Zones").
+// zone-aware replica slots of even zones stay within ±10 % of the mean
+// (issue 16's bound), closer than the zoneless ring's, because the weights
+// make up for consistent's uneven owners (docs/BENCHMARKS.md, "Zones").
 func TestZoneBalanceEven(t *testing.T) {
 	cache := ownersCache{}
 	cfg := Config{Partitions: 4096, N: 3, VirtualNodes: 128, Load: 1.25}
@@ -217,8 +220,8 @@ func TestZoneBalanceEven(t *testing.T) {
 			"one leaves: %d replica sets changed (minimum %.1f, zoneless %d)",
 			sizes, cfg.Partitions, zoned.slotMin, zoned.slotMax, zoned.slotMean, 100*lo, 100*hi, zoneless.slotMin, zoneless.slotMax,
 			zoned.ownMin, zoned.ownMax, zoned.ownMean, zoned.setsChanged, zoned.setsMinimum, zoneless.setsChanged)
-		if lo < -0.15 || hi > 0.15 {
-			t.Errorf("zones %v: replica slots %+.1f%%..%+.1f%% of the mean, want within ±15%%", sizes, 100*lo, 100*hi)
+		if lo < -0.10 || hi > 0.10 {
+			t.Errorf("zones %v: replica slots %+.1f%%..%+.1f%% of the mean, want within ±10%%", sizes, 100*lo, 100*hi)
 		}
 	}
 }

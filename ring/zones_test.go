@@ -66,6 +66,25 @@ func TestNoZonesPlacesAsBefore(t *testing.T) {
 	}
 }
 
+// TestZonedPlacementIsPinned: zoned placement is a cluster-wide protocol
+// (package doc), so a change to it must be deliberate: these fingerprints
+// are the walks of the weighted rule (zoneWeights), and a change to the
+// zone rule, the hash or the fixed-point log shows here first.
+func TestZonedPlacementIsPinned(t *testing.T) {
+	want := map[int]uint64{6: 0xec5180680fee93d7, 9: 0x9c0591d77b3e5fd, 10: 0xecc2759648d4379f}
+	for k, fp := range want {
+		ms := make([]Member, k)
+		for i, name := range names(k) {
+			ms[i] = Member{Name: name, Zone: fmt.Sprintf("z%d", i%3)}
+		}
+		r := mustNewZoned(t, ms, DefaultConfig())
+		if got := walksFingerprint(r); got != fp {
+			t.Errorf("%d members in 3 zones: walks fingerprint %#x, want %#x", k, got, fp)
+		}
+		checkZoned(t, r)
+	}
+}
+
 // checkZoned checks the zone promises on top of the walk invariants that
 // still hold: every walk a permutation starting with the owner, the
 // preference list its first min(N, members) entries spanning min(N, zones)
