@@ -57,3 +57,28 @@ func BenchmarkNew(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkNewZoned is BenchmarkNew with the members in three zones: the
+// zone pass (weights and weighted draws) on top of the walks.
+func BenchmarkNewZoned(b *testing.B) {
+	for _, tc := range []struct {
+		members int
+		cfg     Config
+	}{
+		{9, DefaultConfig()},
+		{100, Config{Partitions: 4096, N: 3, VirtualNodes: 128, Load: 1.25}},
+	} {
+		ms := make([]Member, tc.members)
+		for i, name := range names(tc.members) {
+			ms[i] = Member{Name: name, Zone: fmt.Sprintf("z%d", i%3)}
+		}
+		b.Run(fmt.Sprintf("members=%d/P=%d", tc.members, tc.cfg.Partitions), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := NewZoned(ms, tc.cfg); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -181,14 +181,14 @@ func (s *zoneSpreader) reorder(p int, order []int) {
 func (s *zoneSpreader) zoneRank(p int, z int) int {
 	var key [4]byte
 	binary.BigEndian.PutUint32(key[:], uint32(p))
-	best, bestHash := -1, uint64(0)
+	best, bestLog := -1, uint64(0)
 	for _, x := range s.byZone[z] {
 		s.digest.Reset()
 		_, _ = s.digest.Write(key[:])
 		_, _ = s.digest.WriteString(s.names[x])
-		h := s.digest.Sum64()
-		if best < 0 || weightedWins(h, s.weight[x], bestHash, s.weight[best]) {
-			best, bestHash = x, h
+		l := negLog2(s.digest.Sum64())
+		if best < 0 || weightedWins(s.weight[x], l, s.weight[best], bestLog) {
+			best, bestLog = x, l
 		}
 	}
 	return best

@@ -69,15 +69,15 @@ func (s *zoneSpreader) zoneWeights(order []int) {
 	}
 }
 
-// weightedWins reports whether a draw of hash ha for a member of weight
-// wa beats one of hash hb and weight wb: weighted rendezvous hashing,
+// weightedWins reports whether a draw of weight wa whose hash has
+// negLog2 la beats one of weight wb with lb: weighted rendezvous hashing,
 // which picks the member with the largest w / -ln(u) for u = h / 2^64, so
 // that each member wins a share of partitions proportional to its
-// weight. The log's base cancels out, so it compares wa·L(hb) with
-// wb·L(ha) for L = negLog2, in 128 bits.
-func weightedWins(ha, wa, hb, wb uint64) bool {
-	aHi, aLo := bits.Mul64(wa, negLog2(hb))
-	bHi, bLo := bits.Mul64(wb, negLog2(ha))
+// weight. The log's base cancels out, so it compares wa·lb with wb·la in
+// 128 bits.
+func weightedWins(wa, la, wb, lb uint64) bool {
+	aHi, aLo := bits.Mul64(wa, lb)
+	bHi, bLo := bits.Mul64(wb, la)
 	return aHi > bHi || aHi == bHi && aLo > bLo
 }
 

@@ -40,11 +40,11 @@ func TestWeightedWinsShares(t *testing.T) {
 	wins := make([]int, len(weights))
 	const draws = 40000
 	for p := range draws {
-		best, bestHash := -1, uint64(0)
+		best, bestLog := -1, uint64(0)
 		for x, w := range weights {
-			h := splitmix(uint64(p)*16 + uint64(x))
-			if best < 0 || weightedWins(h, w, bestHash, weights[best]) {
-				best, bestHash = x, h
+			l := negLog2(splitmix(uint64(p)*16 + uint64(x)))
+			if best < 0 || weightedWins(w, l, weights[best], bestLog) {
+				best, bestLog = x, l
 			}
 		}
 		wins[best]++
