@@ -57,13 +57,11 @@ func (s *zoneSpreader) zoneWeights(order []int) {
 		// which it owns owned[x]. A member that owns more than its share
 		// keeps weight 1 rather than none, so it can still be drawn and
 		// every member stays a candidate.
-		total := (ownedInZone + drawn[z])
-		size := uint64(len(members))
+		total, size := ownedInZone+drawn[z], uint64(len(members))
 		for _, x := range members {
-			if w := total; w > size*owned[x] {
-				s.weight[x] = w - size*owned[x]
-			} else {
-				s.weight[x] = 1
+			s.weight[x] = 1
+			if total > size*owned[x] {
+				s.weight[x] = total - size*owned[x]
 			}
 		}
 	}
