@@ -79,8 +79,8 @@ func zoneIndexes(zones []string) map[string]int {
 // the walk first reaches them, and each one's replica is the member of
 // that zone that wins the partition by weighted rendezvous hashing
 // (zoneRank, weighted by zoneWeights so that what a member owns and what
-// it is drawn for add up to its zone's mean). When N exceeds the zones, the rest of the list is the earliest
-// members left in the walk. The fallbacks keep walk order within their two
+// it is drawn for add up to its zone's mean). When N exceeds the zones,
+// the rest of the list is the earliest members left in the walk. The fallbacks keep walk order within their two
 // groups. With a single zone, the empty zone of a zoneless cluster
 // included, every walk is left exactly as it was, so naming no zones
 // places data as before zones existed.
@@ -119,10 +119,30 @@ type zoneSpreader struct {
 	digest  xxhash.Digest
 }
 
+// forReplicaZones calls fn with each zone beyond the owner's that walk's
+// preference list spans, in the order the walk first reaches them, until
+// it spans s.want zones; s.used then marks the owner's zone and those.
+// Which zones they are follows from the walk alone, so zoneWeights counts
+// them before any member is chosen, and reorder chooses one in each.
+func (s *zoneSpreader) forReplicaZones(walk []int, fn func(z int)) {
+	clear(s.used)
+	s.used[s.zoneOf[walk[0]]] = true
+	spanned := 1
+	for _, x := range walk {
+		if spanned == s.want {
+			return
+		}
+		if z := s.zoneOf[x]; !s.used[z] {
+			s.used[z] = true
+			spanned++
+			fn(z)
+		}
+	}
+}
+
 func (s *zoneSpreader) reorder(p int, order []int) {
 	copy(s.walk, order)
 	clear(s.taken)
-	clear(s.used)
 	clear(s.spread)
 	out := order[:0]
 	take := func(x int) {
@@ -130,14 +150,7 @@ func (s *zoneSpreader) reorder(p int, order []int) {
 		out = append(out, x)
 	}
 	take(s.walk[0])
-	for _, x := range s.walk {
-		if len(out) == s.want {
-			break
-		}
-		if z := s.zoneOf[x]; !s.used[z] {
-			take(s.zoneRank(p, z))
-		}
-	}
+	s.forReplicaZones(s.walk, func(z int) { take(s.zoneRank(p, z)) })
 	for _, x := range s.walk {
 		if len(out) == s.n {
 			break

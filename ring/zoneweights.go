@@ -20,11 +20,9 @@ import "math/bits"
 // a partition differently on an arm64 node than on an amd64 one.
 
 // zoneWeights sets s.weight for every member from the walks in order (as
-// walkOrders lays them out, before any reordering): the zones each
-// partition's preference list will span follow from the walk alone, not
-// from which member of a zone is chosen, so one pass counts, for every
-// zone, the partitions its members own and the replicas it is asked for
-// beyond them.
+// walkOrders lays them out, before any reordering): one pass counts, for
+// every zone, the partitions its members own and the replicas it is asked
+// for beyond them (forReplicaZones).
 func (s *zoneSpreader) zoneWeights(order []int) {
 	m := len(s.zoneOf)
 	owned := make([]uint64, m)
@@ -32,19 +30,7 @@ func (s *zoneSpreader) zoneWeights(order []int) {
 	for lo := 0; lo < len(order); lo += m {
 		walk := order[lo : lo+m]
 		owned[walk[0]]++
-		clear(s.used)
-		s.used[s.zoneOf[walk[0]]] = true
-		spanned := 1
-		for _, x := range walk {
-			if spanned == s.want {
-				break
-			}
-			if z := s.zoneOf[x]; !s.used[z] {
-				s.used[z] = true
-				drawn[z]++
-				spanned++
-			}
-		}
+		s.forReplicaZones(walk, func(z int) { drawn[z]++ })
 	}
 	s.weight = make([]uint64, m)
 	for z, members := range s.byZone {

@@ -37,13 +37,11 @@ func waitBucketProps(ctx context.Context, cl *sdk.Client, name string, want sdk.
 	for {
 		ms, err := cl.Members(ctx)
 		if err == nil {
-			round := askBucketProps(ctx, cl, name, want, ms)
-			if ctx.Err() != nil && last.asked > 0 {
-				// The deadline cut this round short: its asks failed for
-				// that alone, and the round before says who really lags.
-				round = last
+			// A round the deadline cut short failed its asks for that
+			// alone: the round before it says who really lags.
+			if round := askBucketProps(ctx, cl, name, want, ms); ctx.Err() == nil || last.asked == 0 {
+				last = round
 			}
-			last = round
 			switch {
 			case last.supersedes != "":
 				return 0, fmt.Errorf("set, then superseded (%s): dynkv bucket get %s shows the props in force", last.supersedes, name)

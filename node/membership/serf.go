@@ -340,17 +340,15 @@ func (m *SerfMembership) SetTag(key, value string) error {
 	defer m.tagsMu.Unlock()
 	tags := maps.Clone(m.serf.LocalMember().Tags)
 	tags[key] = value
-	err := m.serf.SetTags(tags)
-	if err != nil && m.serf.LocalMember().Tags[key] == value {
+	if err := m.serf.SetTags(tags); err != nil {
+		if m.serf.LocalMember().Tags[key] != value {
+			return fmt.Errorf("set gossip tag %s: %w", key, err)
+		}
 		// The wait for the broadcast timed out, but the tag is already this
 		// member's state: gossip keeps spreading it and every push-pull
 		// carries it, so the change is made, only not yet seen everywhere.
 		// Failing here would fail a leave that is already under way.
 		m.cfg.Logger.Warn("tag set; its broadcast is still spreading", "tag", key, "err", err)
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("set gossip tag %s: %w", key, err)
 	}
 	return nil
 }
